@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+// PatchBench: a reproducibility benchmark for patch-level self-supervised ViT pretraining.
+//
+// One target per concept (see README.md and ../shared/docs/design.md). System libraries come
+// through module maps with pkg-config, so no unsafe flags are needed:
+//   OpenBLAS (CBLAS), HDF5 (CHDF5), libpng (CPNG), TurboJPEG (CTurboJPEG), libcrypto (COpenSSL).
+// The Swift 5 language mode is used because the numeric kernels share raw buffers across
+// `DispatchQueue.concurrentPerform` workers, which Swift 6's checker cannot see are disjoint.
+import PackageDescription
+
+let package = Package(
+    name: "PatchBench",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "patchbench", targets: ["PatchBenchCLI"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "Optim", targets: ["Optim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Engine.
+        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        .target(name: "HDF5Kit", dependencies: ["CHDF5", "COpenSSL"]),
+        .target(name: "Layers", dependencies: ["TensorCore"]),
+        .target(name: "Optim", dependencies: ["TensorCore"]),
+        .target(name: "Checkpoint", dependencies: ["TensorCore", "Layers", "Optim", "HDF5Kit"]),
+
+        // Data, objectives, evaluation, harness, results.
+        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL"]),
+        .target(name: "Metrics", dependencies: []),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "Layers", "Metrics", "HDF5Kit", "CBLAS"]),
+        .target(name: "Results", dependencies: []),
+
+        // The command-line tool: one file per subcommand.
+        .executableTarget(
+            name: "PatchBenchCLI",
+            dependencies: [
+                "TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Metrics",
+                "Evaluation", "Results",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Test support and tests.
+        .target(name: "TestSupport", dependencies: ["TensorCore"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "LayersTests", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5Kit", "TensorCore"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
