@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Engine.
         .target(name: "TensorCore", dependencies: ["CBLAS"]),
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Layers", "Optim", "HDF5Kit"]),
 
         // Data, objectives, evaluation, harness, results.
-        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL", "CZlib"]),
         .target(name: "Metrics", dependencies: []),
         .target(name: "Evaluation", dependencies: ["TensorCore", "Layers", "Metrics", "HDF5Kit", "CBLAS"]),
         .target(name: "Results", dependencies: []),
