@@ -1,0 +1,56 @@
+import Foundation
+
+/// Element type of a tensor. Training runs in `float32`; `float64` exists so that every op,
+/// layer and objective can be gradient-checked by central differences in Double.
+public enum DType: String, Sendable, Codable {
+    case float32
+    case float64
+
+    public var byteSize: Int { self == .float32 ? 4 : 8 }
+}
+
+/// A raw, 64-byte aligned element buffer owned by one or more tensors. Reshapes share it;
+/// every op that computes new values allocates a new one.
+public final class Storage: @unchecked Sendable {
+    public let raw: UnsafeMutableRawPointer
+    public let count: Int
+    public let dtype: DType
+
+    /// Uninitialised storage: callers must write every element.
+    public init(uninitializedCount count: Int, dtype: DType) {
+        self.count = count
+        self.dtype = dtype
+        raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * dtype.byteSize, alignment: 64)
+    }
+
+    /// Zero-filled storage.
+    public convenience init(zeros count: Int, dtype: DType) {
+        self.init(uninitializedCount: count, dtype: dtype)
+        memset(raw, 0, count * dtype.byteSize)
+    }
+
+    deinit { raw.deallocate() }
+
+    @inline(__always) public var f32: UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
+    @inline(__always) public var f64: UnsafeMutablePointer<Double> { raw.assumingMemoryBound(to: Double.self) }
+
+    /// Element i as Double (for tests and reporting, not for kernels).
+    public subscript(i: Int) -> Double {
+        get { dtype == .float32 ? Double(f32[i]) : f64[i] }
+        set { if dtype == .float32 { f32[i] = Float(newValue) } else { f64[i] = newValue } }
+    }
+
+    public func copy() -> Storage {
+        let s = Storage(uninitializedCount: count, dtype: dtype)
+        memcpy(s.raw, raw, count * dtype.byteSize)
+        return s
+    }
+
+    public func zero() { memset(raw, 0, count * dtype.byteSize) }
+}
+
+extension Storage {
+    /// Typed pointer for generic kernels (the dtype is checked by the caller's dispatch).
+    @inline(__always)
+    func ptr<S: KernelScalar>(_: S.Type) -> UnsafeMutablePointer<S> { raw.assumingMemoryBound(to: S.self) }
+}
