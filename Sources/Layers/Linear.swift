@@ -1,0 +1,51 @@
+import TensorCore
+
+/// y = x·Wᵀ + b. weight [out, in] (PyTorch layout), bias [out]; Xavier-uniform weight, zero bias.
+public final class Linear: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, dtype: DType = .float32, rng: inout RandomStream) {
+        weight = Initializer.xavierUniform([outputs, inputs], fanIn: inputs, fanOut: outputs, dtype: dtype, rng: &rng)
+        self.bias = bias ? Initializer.constant(0, [outputs], dtype: dtype) : nil
+    }
+
+    /// x [..., in] → [..., out]
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight, bias: bias) }
+
+    public func namedParameters() -> [(String, Tensor)] {
+        var p = [("weight", weight)]
+        if let bias { p.append(("bias", bias)) }
+        return p
+    }
+}
+
+/// Layer normalisation over the last axis with affine γ (ones) and β (zeros).
+public final class LayerNorm: Module {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let eps: Double
+
+    public init(_ dimension: Int, eps: Double = 1e-6, dtype: DType = .float32) {
+        weight = Initializer.constant(1, [dimension], dtype: dtype)
+        bias = Initializer.constant(0, [dimension], dtype: dtype)
+        self.eps = eps
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.layerNorm(weight: weight, bias: bias, eps: eps) }
+    public func namedParameters() -> [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
+}
+
+/// Two-layer MLP fc1 → GELU (exact) → fc2, as in ViT blocks.
+public final class MLP: Module {
+    public let fc1: Linear
+    public let fc2: Linear
+
+    public init(_ dimension: Int, hidden: Int, output: Int? = nil, dtype: DType = .float32, rng: inout RandomStream) {
+        fc1 = Linear(dimension, hidden, dtype: dtype, rng: &rng)
+        fc2 = Linear(hidden, output ?? dimension, dtype: dtype, rng: &rng)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { fc2(fc1(x).gelu()) }
+    public func namedParameters() -> [(String, Tensor)] { fc1.namedParameters(prefix: "fc1") + fc2.namedParameters(prefix: "fc2") }
+}

@@ -1,0 +1,43 @@
+import TensorCore
+
+/// Patch embedding: Conv2d(C, D, kernel = stride = p), computed as a Linear on flattened
+/// patches. The weight is kept as [D, C·p·p], which is timm's `patch_embed.proj.weight`
+/// [D, C, p, p] flattened in the same (c, i, j) order; checkpoints reshape it.
+public final class PatchEmbed: Module {
+    public let proj: Linear
+    public let patch: Int
+    public let channels: Int
+
+    public init(patch: Int, channels: Int = 3, dimension: Int, dtype: DType = .float32, rng: inout RandomStream) {
+        self.patch = patch
+        self.channels = channels
+        proj = Linear(channels * patch * patch, dimension, dtype: dtype, rng: &rng)
+    }
+
+    /// images [B, C, H, W] → tokens [B, (H/p)·(W/p), D], raster order.
+    public func callAsFunction(_ images: Tensor) -> Tensor {
+        proj(Patchify.patches(images, patch: patch, order: .channelsFirst))
+    }
+
+    public func namedParameters() -> [(String, Tensor)] { proj.namedParameters(prefix: "proj") }
+}
+
+/// Cutting images into non-overlapping p×p patches.
+public enum Patchify {
+    public enum Order {
+        /// (c, i, j): the flattening of a conv weight [D, C, p, p].
+        case channelsFirst
+        /// (i, j, c): MAE's `patchify` ("nchpwq->nhwpqc"), used for pixel targets.
+        case channelsLast
+    }
+
+    /// images [B, C, H, W] → [B, (H/p)·(W/p), C·p·p].
+    public static func patches(_ images: Tensor, patch p: Int, order: Order) -> Tensor {
+        precondition(images.rank == 4, "patchify expects [B, C, H, W], got \(images.shape)")
+        let (b, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        precondition(h % p == 0 && w % p == 0, "image \(h)×\(w) is not divisible into \(p)×\(p) patches")
+        let x = images.reshaped([b, c, h / p, p, w / p, p])
+        let perm = order == .channelsFirst ? [0, 2, 4, 1, 3, 5] : [0, 2, 4, 3, 5, 1]
+        return x.permuted(perm).reshaped([b, (h / p) * (w / p), c * p * p])
+    }
+}

@@ -1,0 +1,133 @@
+import TensorCore
+
+/// The ViT encoder every method pretrains (timm's `VisionTransformer` structure and key names):
+/// PatchEmbed → (+ position embedding) → [CLS] prepended → pre-norm Blocks → final LayerNorm.
+public struct ViTConfig: Codable, Equatable, Sendable {
+    public enum PositionEmbedding: String, Codable, Sendable {
+        /// A trainable [1, N(+1), D] table (timm default), initialised N(0, 0.02) truncated.
+        case learned
+        /// MAE's fixed 2-D sin-cos table (not trainable, not a parameter).
+        case sinCos = "sincos"
+        /// No absolute position (LoMaR uses relative attention bias instead).
+        case none
+    }
+
+    public var imageSize: Int
+    public var patchSize: Int
+    public var channels: Int = 3
+    public var dimension: Int
+    public var depth: Int
+    public var heads: Int
+    public var mlpRatio: Double = 4
+    public var clsToken: Bool = true
+    public var positionEmbedding: PositionEmbedding = .learned
+    public var dropPath: Double = 0
+    public var layerNormEps: Double = 1e-6
+
+    public init(imageSize: Int, patchSize: Int, channels: Int = 3, dimension: Int, depth: Int, heads: Int,
+                mlpRatio: Double = 4, clsToken: Bool = true, positionEmbedding: PositionEmbedding = .learned,
+                dropPath: Double = 0, layerNormEps: Double = 1e-6) {
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        self.channels = channels
+        self.dimension = dimension
+        self.depth = depth
+        self.heads = heads
+        self.mlpRatio = mlpRatio
+        self.clsToken = clsToken
+        self.positionEmbedding = positionEmbedding
+        self.dropPath = dropPath
+        self.layerNormEps = layerNormEps
+    }
+
+    public var grid: Int { imageSize / patchSize }
+    public var patchCount: Int { grid * grid }
+
+    /// The anchor's tiny-32 encoder (and the `tiny` budget): 32 px, patch 4, D 192, depth 6, 3 heads.
+    public static let tiny32 = ViTConfig(imageSize: 32, patchSize: 4, dimension: 192, depth: 6, heads: 3)
+    /// The anchor's small-64 encoder: 64 px, patch 8, otherwise tiny-32.
+    public static let small64 = ViTConfig(imageSize: 64, patchSize: 8, dimension: 192, depth: 6, heads: 3)
+}
+
+public final class VisionTransformer: Module {
+    public let config: ViTConfig
+    public let patchEmbed: PatchEmbed
+    public let clsToken: Tensor?
+    /// [1, N(+1 when CLS), D]; a parameter only for `.learned`.
+    public let positionEmbedding: Tensor?
+    public let blocks: [Block]
+    public let norm: LayerNorm
+
+    public init(_ config: ViTConfig, dtype: DType = .float32, rng: inout RandomStream) {
+        precondition(config.imageSize % config.patchSize == 0, "image size must be a multiple of the patch size")
+        self.config = config
+        let d = config.dimension
+        patchEmbed = PatchEmbed(patch: config.patchSize, channels: config.channels, dimension: d, dtype: dtype, rng: &rng)
+        clsToken = config.clsToken ? Initializer.truncatedNormal([1, 1, d], std: 0.02, dtype: dtype, rng: &rng) : nil
+        let tokens = config.patchCount + (config.clsToken ? 1 : 0)
+        switch config.positionEmbedding {
+        case .learned: positionEmbedding = Initializer.truncatedNormal([1, tokens, d], std: 0.02, dtype: dtype, rng: &rng)
+        case .sinCos: positionEmbedding = SinCosPositionEmbedding.tensor(dimension: d, grid: config.grid, clsToken: config.clsToken, dtype: dtype)
+        case .none: positionEmbedding = nil
+        }
+        var blocks: [Block] = []
+        for i in 0..<config.depth {
+            // Stochastic depth grows linearly with depth (timm's rule).
+            let dp = config.depth > 1 ? config.dropPath * Double(i) / Double(config.depth - 1) : config.dropPath
+            blocks.append(Block(d, heads: config.heads, mlpRatio: config.mlpRatio, dropPath: dp, eps: config.layerNormEps, dtype: dtype, rng: &rng))
+        }
+        self.blocks = blocks
+        norm = LayerNorm(d, eps: config.layerNormEps, dtype: dtype)
+    }
+
+    /// Position embedding of the patch tokens for a g×g grid: [1, g·g, D] (bicubically
+    /// resized when g differs from the training grid, as DINO does for local crops).
+    public func patchPositions(grid g: Int) -> Tensor? {
+        guard let pe = positionEmbedding else { return nil }
+        let patches = config.clsToken ? pe.slice(axis: 1, 1..<pe.shape[1]) : pe
+        return GridInterpolation.resize(patches, from: config.grid, to: g)
+    }
+
+    /// images [B, C, H, W] → patch tokens with position [B, N, D] (no CLS).
+    public func embed(_ images: Tensor) -> Tensor {
+        let x = patchEmbed(images)
+        let g = images.shape[2] / config.patchSize
+        precondition(images.shape[2] == images.shape[3], "square images expected, got \(images.shape)")
+        if let pos = patchPositions(grid: g) { return x + pos }
+        return x
+    }
+
+    /// Prepends CLS (+ its position embedding): [B, N, D] → [B, N+1, D]. Identity without CLS.
+    public func prependCls(_ tokens: Tensor) -> Tensor {
+        guard let cls = clsToken else { return tokens }
+        var c = cls
+        if let pe = positionEmbedding { c = c + pe.slice(axis: 1, 0..<1) }
+        let b = tokens.shape[0]
+        let expanded = c + Tensor.zeros([b, 1, config.dimension], dtype: tokens.dtype)
+        return Tensor.concat([expanded, tokens], axis: 1)
+    }
+
+    /// Runs the blocks and the final norm on tokens [B, T, D].
+    public func encode(_ tokens: Tensor, bias: Tensor? = nil, mask: Tensor? = nil,
+                       dropPathRNG: inout RandomStream?) -> Tensor {
+        var x = tokens
+        for blk in blocks { x = blk(x, bias: bias, mask: mask, dropPathRNG: &dropPathRNG) }
+        return norm(x)
+    }
+
+    /// images → normalised tokens [B, N(+1), D] (CLS first when present). Evaluation mode.
+    public func callAsFunction(_ images: Tensor) -> Tensor {
+        var none: RandomStream? = nil
+        return encode(prependCls(embed(images)), dropPathRNG: &none)
+    }
+
+    public func namedParameters() -> [(String, Tensor)] {
+        var p: [(String, Tensor)] = []
+        if let clsToken { p.append(("cls_token", clsToken)) }
+        if config.positionEmbedding == .learned, let pe = positionEmbedding { p.append(("pos_embed", pe)) }
+        p += patchEmbed.namedParameters(prefix: "patch_embed")
+        for (i, b) in blocks.enumerated() { p += b.namedParameters(prefix: "blocks.\(i)") }
+        p += norm.namedParameters(prefix: "norm")
+        return p
+    }
+}

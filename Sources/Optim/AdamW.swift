@@ -1,0 +1,78 @@
+import Foundation
+import TensorCore
+
+/// AdamW (Loshchilov & Hutter), written in the exact operation order of PyTorch's
+/// single-tensor `torch.optim.AdamW` so float32 results agree to rounding:
+///   θ ← θ·(1 − lr·λ);  m ← m + (1−β₁)(g − m) (torch's lerp);  v ← β₂v + (1−β₂)g²;
+///   θ ← θ − (lr/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + ε)
+/// Weight decay applies by default only to tensors of rank ≥ 2 (not biases, norms, tokens
+/// of rank < 2 — position embeddings are rank 3 and decay unless excluded by name).
+public struct AdamW: Sendable {
+    public var beta1: Double
+    public var beta2: Double
+    public var eps: Double
+    /// Decides per parameter (key, tensor) whether weight decay applies.
+    public var decays: @Sendable (String, Tensor) -> Bool
+
+    public init(beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8,
+                decays: @escaping @Sendable (String, Tensor) -> Bool = { _, t in t.rank >= 2 }) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.decays = decays
+    }
+
+    /// Moments m, v per parameter (same order as the parameters) and the step count.
+    public struct State: Sendable {
+        public var step: Int
+        public var m: [Storage]
+        public var v: [Storage]
+        public init(step: Int, m: [Storage], v: [Storage]) {
+            self.step = step
+            self.m = m
+            self.v = v
+        }
+    }
+
+    public func initialState(for parameters: [(String, Tensor)]) -> State {
+        State(step: 0, m: parameters.map { Storage(zeros: $0.1.count, dtype: $0.1.dtype) },
+              v: parameters.map { Storage(zeros: $0.1.count, dtype: $0.1.dtype) })
+    }
+
+    /// One update of every parameter that has a gradient, in place; returns the next state.
+    public func step(_ parameters: [(String, Tensor)], state: State, learningRate lr: Double, weightDecay wd: Double) -> State {
+        precondition(state.m.count == parameters.count, "AdamW state has \(state.m.count) slots for \(parameters.count) parameters")
+        var next = state
+        next.step += 1
+        let t = Double(next.step)
+        let bc1 = 1 - pow(beta1, t), bc2 = 1 - pow(beta2, t)
+        for (i, (key, p)) in parameters.enumerated() {
+            guard let g = p.grad else { continue }
+            let decay = decays(key, p) ? wd : 0
+            switch p.dtype {
+            case .float32:
+                update(p.storage.f32, g.f32, next.m[i].f32, next.v[i].f32, p.count,
+                       Float(lr), Float(decay), Float(beta1), Float(beta2), Float(eps), Float(bc1), Float(bc2))
+            case .float64:
+                update(p.storage.f64, g.f64, next.m[i].f64, next.v[i].f64, p.count, lr, decay, beta1, beta2, eps, bc1, bc2)
+            }
+        }
+        return next
+    }
+
+    @inline(__always)
+    private func update<S: BinaryFloatingPoint>(_ p: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>,
+                                                _ m: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, _ n: Int,
+                                                _ lr: S, _ wd: S, _ b1: S, _ b2: S, _ eps: S, _ bc1: S, _ bc2: S) {
+        let stepSize = lr / bc1
+        let bc2Sqrt = bc2.squareRoot()
+        let decayFactor = 1 - lr * wd
+        for j in 0..<n {
+            p[j] *= decayFactor
+            m[j] = m[j] + (1 - b1) * (g[j] - m[j])
+            v[j] = v[j] * b2 + (1 - b2) * g[j] * g[j]
+            let denom = v[j].squareRoot() / bc2Sqrt + eps
+            p[j] -= stepSize * (m[j] / denom)
+        }
+    }
+}
