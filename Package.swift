@@ -54,8 +54,7 @@ let package = Package(
         // Test support and tests.
         .target(name: "TestSupport", dependencies: ["TensorCore"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
-        .testTarget(name: "LayersTests", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "TestSupport"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LayersTests", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5Kit", "TensorCore"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
