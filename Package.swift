@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "COpenSSL"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optim", dependencies: ["TensorCore"]),
+        .target(name: "AnchorWorkloads", dependencies: ["TensorCore", "Layers", "Optim"]),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Layers", "Optim", "HDF5Kit"]),
 
         // Data, objectives, evaluation, harness, results.
@@ -46,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "PatchBenchCLI",
             dependencies: [
-                "TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Metrics",
+                "TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Metrics", "AnchorWorkloads",
                 "Evaluation", "Results",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

@@ -20,7 +20,7 @@ public final class Storage: @unchecked Sendable {
     public init(uninitializedCount count: Int, dtype: DType) {
         self.count = count
         self.dtype = dtype
-        raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * dtype.byteSize, alignment: 64)
+        raw = BufferPool.take(byteCount: max(count, 1) * dtype.byteSize)
     }
 
     /// Zero-filled storage.
@@ -29,7 +29,7 @@ public final class Storage: @unchecked Sendable {
         memset(raw, 0, count * dtype.byteSize)
     }
 
-    deinit { raw.deallocate() }
+    deinit { BufferPool.give(raw, byteCount: max(count, 1) * dtype.byteSize) }
 
     @inline(__always) public var f32: UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
     @inline(__always) public var f64: UnsafeMutablePointer<Double> { raw.assumingMemoryBound(to: Double.self) }
@@ -53,4 +53,54 @@ extension Storage {
     /// Typed pointer for generic kernels (the dtype is checked by the caller's dispatch).
     @inline(__always)
     func ptr<S: KernelScalar>(_: S.Type) -> UnsafeMutablePointer<S> { raw.assumingMemoryBound(to: S.self) }
+}
+
+/// A cache of freed buffers keyed by exact byte size. Training allocates the same shapes
+/// every step; without the cache each large buffer is a fresh mmap whose pages fault in on
+/// first touch (measured: ~10% of an inference step). Buffer contents never matter (every
+/// allocation is fully written or zeroed), so reuse cannot change results.
+public enum BufferPool {
+    /// Bytes kept cached at most; beyond it, freed buffers go back to the system.
+    nonisolated(unsafe) public static var limitBytes = 6 << 30
+    nonisolated(unsafe) static var buckets: [Int: [UnsafeMutableRawPointer]] = [:]
+    nonisolated(unsafe) static var cachedBytes = 0
+    static let lock = NSLock()
+    /// Buffers smaller than this come straight from malloc, which already caches them.
+    static let minimumPooled = 1 << 16
+
+    static func take(byteCount: Int) -> UnsafeMutableRawPointer {
+        if byteCount >= minimumPooled {
+            lock.lock()
+            if let p = buckets[byteCount]?.popLast() {
+                cachedBytes -= byteCount
+                lock.unlock()
+                return p
+            }
+            lock.unlock()
+        }
+        return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+    }
+
+    static func give(_ p: UnsafeMutableRawPointer, byteCount: Int) {
+        if byteCount >= minimumPooled {
+            lock.lock()
+            if cachedBytes + byteCount <= limitBytes {
+                buckets[byteCount, default: []].append(p)
+                cachedBytes += byteCount
+                lock.unlock()
+                return
+            }
+            lock.unlock()
+        }
+        p.deallocate()
+    }
+
+    /// Releases every cached buffer.
+    public static func drain() {
+        lock.lock()
+        for (_, list) in buckets { for p in list { p.deallocate() } }
+        buckets = [:]
+        cachedBytes = 0
+        lock.unlock()
+    }
 }

@@ -14,8 +14,11 @@ public enum FastMath {
         var x = x
         x.replace(with: 88.3762626647949, where: x .> 88.3762626647949)
         x.replace(with: -87.3365447505531, where: x .< -87.3365447505531)
-        // x = k·ln2 + r, |r| ≤ ln2/2; ln2 split in two parts so k·ln2_hi is exact.
-        let k = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+        // x = k·ln2 + r, |r| ≤ ln2/2; ln2 split in two parts so k·ln2_hi is exact. k is
+        // rounded by adding 1.5·2²³ (the float's low mantissa bits then hold k), which keeps
+        // the whole computation in vector registers (SIMD Float→Int conversion is scalar).
+        let shifted: V = x * 1.44269504088896341 + 12_582_912.0
+        let k: V = shifted - 12_582_912.0
         let hi: V = k * 0.693359375
         let lo: V = k * 2.12194440e-4
         let r: V = x - hi + lo
@@ -29,7 +32,7 @@ public enum FastMath {
         p = p * r + 1
         p = p * r + 1
         // 2^k through the exponent bits.
-        let ki = SIMD16<Int32>(k, rounding: .toNearestOrEven)
+        let ki = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((ki &+ 127) &<< 23, to: V.self)
         return p * scale
     }

@@ -1,0 +1,37 @@
+import AnchorWorkloads
+import ArgumentParser
+import Foundation
+
+/// `patchbench bench`: one workload of ../shared/bench/anchor_vit.py, one JSON line.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time one of the PyTorch anchor's workloads and print one JSON line.",
+        discussion: """
+            Runs a workload defined exactly as in ../shared/bench/anchor_vit.py (same shapes, batch,
+            AdamW settings, FLOP accounting and timing rule: warm-up steps, then the median of the
+            timed steps) and prints one JSON line with the anchor's field names (workload,
+            images_per_sec, step_ms_median, peak_rss_mib, gflops_per_sec, ...).
+            Compare with `python3 anchor_vit.py --threads N --only NAME` on the same machine, in the
+            same session, alternating runs. Run one workload per process so peak_rss_mib is its own.
+            Workloads: \(WorkloadSpec.all.map(\.name).joined(separator: ", ")).
+            """)
+
+    @Option(help: "Workload name (see the discussion).") var workload: String
+    @Option(help: "Threads for OpenBLAS and the kernels.") var threads: Int = 2
+    @Option(help: "Untimed warm-up steps.") var warmup: Int = 3
+    @Option(help: "Timed steps.") var steps: Int = 15
+
+    func validate() throws {
+        guard WorkloadSpec.named(workload) != nil else {
+            throw ValidationError("unknown workload '\(workload)'; choose one of \(WorkloadSpec.all.map(\.name).joined(separator: ", "))")
+        }
+        guard threads >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("threads and steps must be ≥ 1, warmup ≥ 0") }
+    }
+
+    func run() throws {
+        let m = WorkloadRunner.measure(WorkloadSpec.named(workload)!, threads: threads, warmup: warmup, steps: steps)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        print(String(decoding: try enc.encode(m), as: UTF8.self))
+    }
+}
