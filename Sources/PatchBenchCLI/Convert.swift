@@ -14,6 +14,12 @@ struct Convert: ParsableCommand {
             The pack is written to a temporary file beside --output and renamed into place, so an
             interrupted or failed conversion never leaves a half-written pack. The layout is in
             Documentation/pack-format.md; `patchbench inspect` verifies the result.
+              coco      --input ROOT with annotations/instances_<split>.json and <split>/ image folders;
+                        one centred --size crop per image (shorter side resized, Pillow bilinear),
+                        boxes clipped, dropped below --min-visible-fraction of their area.
+              ade20k    --input ADEChallengeData2016 (images/, annotations/, objectInfo150.txt);
+                        one centred --size crop per image, masks by nearest neighbour,
+                        label 0 -> 255 (ignore), 1..150 -> 0..149.
             Example: patchbench convert idx --output datasets/fashion-mnist.h5
             """)
 
@@ -25,6 +31,15 @@ struct Convert: ParsableCommand {
 
     @Option(help: "Output pack path (.h5).")
     var output: String
+
+    @Option(help: "coco, ade20k: crop size in pixels.")
+    var size: Int = 64
+
+    @Option(help: "coco: drop boxes whose clipped area is below this fraction of their area.")
+    var minVisibleFraction: Double = 0.25
+
+    @Option(help: "coco: comma-separated splits to convert (default: every annotations/instances_*.json).")
+    var splits: String?
 
     @Option(help: "idx: pad images (centred, zeros) to this size.")
     var padTo: Int = 32
@@ -41,10 +56,25 @@ struct Convert: ParsableCommand {
             options.padTo = padTo
             options.classNames = try resolveIDXClassNames()
             contents = try IDXConverter.convert(input: input ?? IDXConverter.defaultInput, options: options)
+        case .coco:
+            var options = COCOConverter.Options()
+            options.size = size
+            options.minVisibleFraction = minVisibleFraction
+            options.splits = splits?.split(separator: ",").map(String.init)
+            contents = try COCOConverter.convert(root: try requireInput(), options: options)
+        case .ade20k:
+            var options = ADE20KConverter.Options()
+            options.size = size
+            contents = try ADE20KConverter.convert(root: try requireInput(), options: options)
         }
         let digest = try contents.write(to: output)
         let counts = contents.splits.map { "\($0.name) \($0.count)" }.joined(separator: ", ")
         print("wrote \(output): \(counts) images; digest \(digest) (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+    }
+
+    private func requireInput() throws -> String {
+        guard let input else { throw ValidationError("--input is required for \(format.rawValue)") }
+        return input
     }
 
     private func resolveIDXClassNames() throws -> [String] {
@@ -62,4 +92,6 @@ struct Convert: ParsableCommand {
 
 enum ConvertFormat: String, CaseIterable, ExpressibleByArgument {
     case idx
+    case coco
+    case ade20k
 }
