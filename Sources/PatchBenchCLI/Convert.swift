@@ -14,6 +14,10 @@ struct Convert: ParsableCommand {
             The pack is written to a temporary file beside --output and renamed into place, so an
             interrupted or failed conversion never leaves a half-written pack. The layout is in
             Documentation/pack-format.md; `patchbench inspect` verifies the result.
+              cifar10,  --input the unpacked folder (cifar-10-batches-bin, cifar-10-batches-py,
+              cifar100  cifar-100-binary, cifar-100-python) or the downloaded .tar.gz; binary and
+                        python releases are detected by their file names. CIFAR-100 keeps fine
+                        (labels) and coarse (coarse_labels) labels.
               coco      --input ROOT with annotations/instances_<split>.json and <split>/ image folders;
                         one centred --size crop per image (shorter side resized, Pillow bilinear),
                         boxes clipped, dropped below --min-visible-fraction of their area.
@@ -56,6 +60,10 @@ struct Convert: ParsableCommand {
             options.padTo = padTo
             options.classNames = try resolveIDXClassNames()
             contents = try IDXConverter.convert(input: input ?? IDXConverter.defaultInput, options: options)
+        case .cifar10:
+            contents = try CIFARConverter.convert(input: try requireInput(), variant: .cifar10)
+        case .cifar100:
+            contents = try CIFARConverter.convert(input: try requireInput(), variant: .cifar100)
         case .coco:
             var options = COCOConverter.Options()
             options.size = size
@@ -92,6 +100,8 @@ struct Convert: ParsableCommand {
 
 enum ConvertFormat: String, CaseIterable, ExpressibleByArgument {
     case idx
+    case cifar10
+    case cifar100
     case coco
     case ade20k
 }
