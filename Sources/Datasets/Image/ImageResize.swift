@@ -84,11 +84,24 @@ public enum ImageResize {
         return current
     }
 
-    /// Pillow NEAREST resize: source index floor((o + 0.5) * in / out). Never mixes labels.
+    /// Pillow NEAREST resize, i.e. its scale-only affine path (ImagingScaleAffine): the source
+    /// coordinate starts at scale / 2 and is advanced by adding `scale` in double precision per
+    /// output pixel, then truncated. The accumulation (not (o + 0.5) * scale) is what matches
+    /// Pillow bit for bit. Never mixes labels.
     public static func nearest(_ image: DecodedImage, height: Int, width: Int) -> DecodedImage {
         let c = image.channels
-        let xs = (0..<width).map { min(Int((Double($0) + 0.5) * Double(image.width) / Double(width)), image.width - 1) }
-        let ys = (0..<height).map { min(Int((Double($0) + 0.5) * Double(image.height) / Double(height)), image.height - 1) }
+        func indices(input: Int, output: Int) -> [Int] {
+            let scale = Double(input) / Double(output)
+            var coordinate = scale * 0.5
+            var result: [Int] = []
+            for _ in 0..<output {
+                result.append(min(Int(coordinate), input - 1))
+                coordinate += scale
+            }
+            return result
+        }
+        let xs = indices(input: image.width, output: width)
+        let ys = indices(input: image.height, output: height)
         var out = [UInt8](repeating: 0, count: height * width * c)
         for y in 0..<height {
             for x in 0..<width {
