@@ -18,6 +18,10 @@ struct Convert: ParsableCommand {
               cifar100  cifar-100-binary, cifar-100-python) or the downloaded .tar.gz; binary and
                         python releases are detected by their file names. CIFAR-100 keeps fine
                         (labels) and coarse (coarse_labels) labels.
+              imagenet  --input ROOT with train/<wnid>/ and val/ (sorted into <wnid>/ or flat with
+                        --val-labels LOC_val_solution.csv, default ROOT/LOC_val_solution.csv);
+                        --classes imagenet100 | imagenette | imagewoof | all | FILE of WNIDs;
+                        labels are ranks in sorted WNID order; --size shorter side + centre crop.
               coco      --input ROOT with annotations/instances_<split>.json and <split>/ image folders;
                         one centred --size crop per image (shorter side resized, Pillow bilinear),
                         boxes clipped, dropped below --min-visible-fraction of their area.
@@ -36,7 +40,13 @@ struct Convert: ParsableCommand {
     @Option(help: "Output pack path (.h5).")
     var output: String
 
-    @Option(help: "coco, ade20k: crop size in pixels.")
+    @Option(help: "imagenet: class subset: imagenet100, imagenette, imagewoof, all, or a file of WNIDs.")
+    var classes: String = "all"
+
+    @Option(help: "imagenet: LOC_val_solution.csv for a flat val/ folder.")
+    var valLabels: String?
+
+    @Option(help: "imagenet, coco, ade20k: output image size in pixels (shorter-side resize + centre crop).")
     var size: Int = 64
 
     @Option(help: "coco: drop boxes whose clipped area is below this fraction of their area.")
@@ -64,6 +74,12 @@ struct Convert: ParsableCommand {
             contents = try CIFARConverter.convert(input: try requireInput(), variant: .cifar10)
         case .cifar100:
             contents = try CIFARConverter.convert(input: try requireInput(), variant: .cifar100)
+        case .imagenet:
+            var options = ImageNetConverter.Options()
+            options.size = size
+            options.classes = try ImageNetConverter.classList(classes)
+            options.valLabels = valLabels
+            contents = try ImageNetConverter.convert(root: try requireInput(), options: options)
         case .coco:
             var options = COCOConverter.Options()
             options.size = size
@@ -102,6 +118,7 @@ enum ConvertFormat: String, CaseIterable, ExpressibleByArgument {
     case idx
     case cifar10
     case cifar100
+    case imagenet
     case coco
     case ade20k
 }

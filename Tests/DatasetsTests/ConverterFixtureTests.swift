@@ -129,3 +129,29 @@ import Testing
         }
     }
 }
+
+@Suite struct ImageNetFixtureTests {
+    @Test func subsetTreeWithFlatValidationAndSolutionCSV() throws {
+        let directory = TestDirectory()
+        let expected = Fixtures.object("imagenet")
+        var options = ImageNetConverter.Options()
+        options.size = 16
+        options.classes = ["n03000684", "n02979186", "n02102040", "n01440764"]  // unsorted on purpose
+        let path = directory.path("in.h5")
+        try ImageNetConverter.convert(root: Fixtures.path("imagenet"), options: options).write(to: path)
+        let pack = try Pack(openingAt: path)
+        #expect(pack.classNames == expected["classes"] as! [String])
+        for key in ["train", "val"] {
+            let split = try pack.split(key)
+            let entries = expected[key] as! [[String: Any]]
+            #expect(split.count == entries.count)
+            for (index, entry) in entries.enumerated() {
+                #expect(Array(split.image(index)) == Fixtures.bytes(entry["pixels"]), "\(entry["file"]!)")
+                #expect(Int(split.labels![index]) == (entry["label"] as! NSNumber).intValue, "\(entry["file"]!)")
+            }
+        }
+        options.classes = ["n09999999"]
+        #expect(throws: DatasetError.self) { try ImageNetConverter.convert(root: Fixtures.path("imagenet"), options: options) }
+        #expect(ImageNetConverter.imageNet100.count == 100 && Set(ImageNetConverter.imageNet100).count == 100)
+    }
+}
