@@ -55,8 +55,10 @@ let package = Package(
         // Test support and tests.
         .target(name: "TestSupport", dependencies: ["TensorCore"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
-        .testTarget(name: "LayersTests", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5Kit", "TensorCore"]),
+        .testTarget(name: "LayersTests", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "TestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5Kit", "TensorCore"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
     ],

@@ -18,3 +18,6 @@ static inline unsigned h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 static inline unsigned h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 /* Silences HDF5's automatic error stack printing; callers report errors themselves. */
 static inline void h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/* Added for HDF5Kit: link-creation property lists (intermediate groups) and string types. */
+static inline hid_t h5p_link_create(void) { return H5P_LINK_CREATE; }
+static inline hid_t h5p_dataset_xfer(void) { return H5P_DATASET_XFER; }

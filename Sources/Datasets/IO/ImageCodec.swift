@@ -1,0 +1,125 @@
+import CPNG
+import CTurboJPEG
+import Foundation
+
+/// A decoded 8-bit image, HWC.
+public struct DecodedImage: Equatable {
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+    public var pixels: [UInt8]
+    public init(height: Int, width: Int, channels: Int, pixels: [UInt8]) {
+        precondition(pixels.count == height * width * channels, "pixels must be [H, W, C]")
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.pixels = pixels
+    }
+}
+
+/// JPEG (TurboJPEG) and PNG (libpng simplified API) decoding, chosen by magic bytes rather than
+/// the file extension (ImageNet has a PNG named .JPEG). Output matches Pillow's
+/// `Image.open(f).convert("RGB")`: accurate IDCT and fancy upsampling (flags 0), grayscale
+/// replicated, Adobe CMYK inverted as Pillow does, no EXIF rotation.
+public enum ImageCodec {
+    static let jpegMagic: [UInt8] = [0xFF, 0xD8, 0xFF]
+    static let pngMagic: [UInt8] = [0x89, 0x50, 0x4E, 0x47]
+
+    /// Decodes a file to RGB (3 channels).
+    public static func decodeRGB(file path: String) throws -> DecodedImage {
+        try decodeRGB(try readFileBytes(path), file: path)
+    }
+
+    public static func decodeRGB(_ bytes: [UInt8], file: String) throws -> DecodedImage {
+        if bytes.starts(with: jpegMagic) { return try decodeJPEG(bytes, file: file) }
+        if bytes.starts(with: pngMagic) { return try decodePNG(bytes, file: file, gray: false) }
+        throw DatasetError(file, "not a JPEG or PNG file (magic \(bytes.prefix(4).map { String(format: "%02x", $0) }.joined()))")
+    }
+
+    static func decodeJPEG(_ bytes: [UInt8], file: String) throws -> DecodedImage {
+        guard let handle = tjInitDecompress() else { throw DatasetError(file, "TurboJPEG initialisation failed") }
+        defer { tjDestroy(handle) }
+        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+        var input = bytes
+        let headerStatus = tjDecompressHeader3(handle, &input, UInt(input.count), &width, &height, &subsampling, &colorspace)
+        guard headerStatus == 0, width > 0, height > 0 else {
+            throw DatasetError(file, "corrupt JPEG header (\(String(cString: tjGetErrorStr2(handle))))")
+        }
+        let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
+        let channels = cmyk ? 4 : 3
+        var output = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)
+        let format = cmyk ? TJPF_CMYK : TJPF_RGB
+        let status = tjDecompress2(handle, &input, UInt(input.count), &output, width, 0, height, Int32(format.rawValue),
+                                   TJFLAG_STOPONWARNING)
+        guard status == 0 else {
+            throw DatasetError(file, "corrupt or truncated JPEG (\(String(cString: tjGetErrorStr2(handle))))")
+        }
+        guard cmyk else { return DecodedImage(height: Int(height), width: Int(width), channels: 3, pixels: output) }
+        // Pillow's CMYK -> RGB on Adobe (inverted) data: R = K' - muldiv255(255 - C', K').
+        func muldiv255(_ a: Int, _ b: Int) -> Int {
+            let t = a * b + 128
+            return ((t >> 8) + t) >> 8
+        }
+        let count = Int(width) * Int(height)
+        var rgb = [UInt8](repeating: 0, count: count * 3)
+        for i in 0..<count {
+            let k = Int(output[4 * i + 3])
+            for c in 0..<3 { rgb[3 * i + c] = UInt8(clamping: k - muldiv255(255 - Int(output[4 * i + c]), k)) }
+        }
+        return DecodedImage(height: Int(height), width: Int(width), channels: 3, pixels: rgb)
+    }
+
+    /// Decodes a PNG to RGB, or to 1-channel gray (`gray: true`, for label masks; the file
+    /// must then be 8-bit grayscale, so that no colour conversion can alter label values).
+    static func decodePNG(_ bytes: [UInt8], file: String, gray: Bool) throws -> DecodedImage {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        let began = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
+        guard began != 0 else { throw DatasetError(file, "corrupt PNG (\(pngMessage(&image)))") }
+        defer { png_image_free(&image) }
+        if gray {
+            let plainGray = image.format & UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_COLORMAP | PNG_FORMAT_FLAG_LINEAR) == 0
+            guard plainGray else { throw DatasetError(file, "label PNG must be 8-bit grayscale (format flags \(image.format))") }
+        }
+        image.format = gray ? UInt32(PNG_FORMAT_GRAY) : UInt32(PNG_FORMAT_RGB)
+        let channels = gray ? 1 : 3
+        var pixels = [UInt8](repeating: 0, count: Int(image.width) * Int(image.height) * channels)
+        let finished = png_image_finish_read(&image, nil, &pixels, 0, nil)
+        guard finished != 0 else { throw DatasetError(file, "corrupt or truncated PNG (\(pngMessage(&image)))") }
+        return DecodedImage(height: Int(image.height), width: Int(image.width), channels: channels, pixels: pixels)
+    }
+
+    private static func pngMessage(_ image: inout png_image) -> String {
+        withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// Reads an 8-bit grayscale label PNG (ADE20K annotations).
+    public static func decodeGrayPNG(file path: String) throws -> DecodedImage {
+        let bytes = try readFileBytes(path)
+        guard bytes.starts(with: pngMagic) else { throw DatasetError(path, "not a PNG file") }
+        return try decodePNG(bytes, file: path, gray: true)
+    }
+
+    /// Writes an 8-bit gray (1 channel) or RGB (3 channel) PNG through a temporary file.
+    public static func writePNG(_ image: DecodedImage, to path: String) throws {
+        precondition(image.channels == 1 || image.channels == 3, "PNG writer takes gray or RGB")
+        var png = png_image()
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        png.width = UInt32(image.width)
+        png.height = UInt32(image.height)
+        png.format = image.channels == 1 ? UInt32(PNG_FORMAT_GRAY) : UInt32(PNG_FORMAT_RGB)
+        let temporary = "\(path).tmp-\(getpid())"
+        var pixels = image.pixels
+        let status = png_image_write_to_file(&png, temporary, 0, &pixels, 0, nil)
+        guard status != 0 else {
+            let message = pngMessage(&png)
+            png_image_free(&png)
+            unlink(temporary)
+            throw DatasetError(path, "writing PNG failed (\(message))")
+        }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw DatasetError(path, "rename from \(temporary) failed")
+        }
+    }
+}
