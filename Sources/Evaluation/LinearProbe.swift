@@ -12,14 +12,14 @@ import TensorCore
 /// with a standardiser fitted on train + val; the test set is scored once.
 public enum LinearProbe {
     public struct Configuration: Sendable, Equatable {
-        /// Grid of C (inverse regularisation strengths). Default: 10^-3 … 10^1.5 in half decades.
-        public var strengths: [Double] = stride(from: -3.0, through: 1.5, by: 0.5).map { Foundation.pow(10, $0) }
+        /// Grid of C (inverse regularisation strengths). Default: 10^-4 … 10^2 in half decades (13 values).
+        public var strengths: [Double] = stride(from: -4.0, through: 2.0, by: 0.5).map { Foundation.pow(10, $0) }
         public var validationFraction = 0.2
         /// Standardise features with train statistics (false: raw features).
         public var standardize = true
         public var maxIterations = 500
         /// On max |∇f| of the mean loss (scipy's gtol).
-        public var gradientTolerance = 1e-5
+        public var gradientTolerance = 1e-6
         public var historySize = 10
 
         public init() {}
