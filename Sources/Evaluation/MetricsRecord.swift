@@ -1,9 +1,9 @@
 import Foundation
 
 /// A JSON value for the free-form `protocol` object of a metrics file (grids, seeds, names).
+/// Numbers are Doubles (integers are written without a fraction), so a file reads back equal.
 public enum ProtocolValue: Codable, Equatable, Sendable {
     case number(Double)
-    case integer(Int)
     case string(String)
     case bool(Bool)
     case list([ProtocolValue])
@@ -13,8 +13,6 @@ public enum ProtocolValue: Codable, Equatable, Sendable {
         let container = try decoder.singleValueContainer()
         if let value = try? container.decode(Bool.self) {
             self = .bool(value)
-        } else if let value = try? container.decode(Int.self) {
-            self = .integer(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
@@ -26,11 +24,13 @@ public enum ProtocolValue: Codable, Equatable, Sendable {
         }
     }
 
+    /// An integer setting (stored as a number).
+    public static func integer(_ value: Int) -> ProtocolValue { .number(Double(value)) }
+
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case let .number(value): try container.encode(value)
-        case let .integer(value): try container.encode(value)
         case let .string(value): try container.encode(value)
         case let .bool(value): try container.encode(value)
         case let .list(value): try container.encode(value)
