@@ -85,6 +85,20 @@ public enum LinearProbe {
         public let validationAccuracy: [Double]
         /// L-BFGS iterations per grid entry, then the refit.
         public let iterations: [Int]
+
+        /// One pass over the test set: the metrics of run-layout.md, `top1` (percent) and `C`.
+        public func evaluate(testFeatures: [Float], testLabels: [Int32]) throws -> [String: Double] {
+            let d = model.standardizer.dimension
+            try InputChecks.features(testFeatures, rows: testLabels.count, dimension: d, name: "linear probe test features")
+            try InputChecks.labels(testLabels, classes: model.classes, name: "linear probe test labels")
+            return [MetricKey.top1: model.accuracy(features: testFeatures, labels: testLabels), MetricKey.strength: chosenStrength]
+        }
+    }
+
+    /// Metric keys of eval/linear.json.
+    public enum MetricKey {
+        public static let top1 = "top1"
+        public static let strength = "C"
     }
 
     /// Sweeps C on a validation split of the training rows and refits at the best C.

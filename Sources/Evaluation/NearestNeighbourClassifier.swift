@@ -89,6 +89,14 @@ public enum NearestNeighbourClassifier {
         }
     }
 
+    /// The metrics of eval/knn.json: top-1 (percent) keyed by `Setting.metricName`.
+    public static func metrics(train: [Float], trainLabels: [Int32], test: [Float], testLabels: [Int32],
+                               dimension: Int, classes: Int, settings: [Setting] = dinoSettings) throws -> [String: Double] {
+        let accuracies = try evaluate(train: train, trainLabels: trainLabels, test: test, testLabels: testLabels,
+                                      dimension: dimension, classes: classes, settings: settings)
+        return Dictionary(uniqueKeysWithValues: zip(settings.map(\.metricName), accuracies))
+    }
+
     /// Rows divided by max(‖row‖₂, 1e-12), as torch.nn.functional.normalize. The norm is summed in Double.
     public static func normalisedRows(_ values: [Float], dimension: Int) -> [Float] {
         var result = values

@@ -93,6 +93,9 @@ public struct SegmentationMetrics: Sendable, Equatable {
         return Double(intersect) / Double(labelled) * 100
     }
 
+    /// The metrics of eval/seg.json: `mIoU` and `aAcc` in percent.
+    public var record: [String: Double] { ["mIoU": meanIoU, "aAcc": allAccuracy] }
+
     /// `np.nanmean`: pairwise sum of the non-NaN entries over their count.
     static func nanMean(_ values: [Double]) -> Double {
         let kept = values.filter { !$0.isNaN }

@@ -72,6 +72,9 @@ struct NearestNeighbourTests {
                                                              testLabels: testLabels, dimension: 8, classes: 3)
         #expect(first == second)
         #expect(first[0] > 50)  // well above chance (33%) on separated clusters
+        let metrics = try NearestNeighbourClassifier.metrics(train: train, trainLabels: labels, test: test,
+                                                             testLabels: testLabels, dimension: 8, classes: 3)
+        #expect(metrics == ["top1_k20_t0.07": first[0], "top1_k200_t0.1": first[1]])
         #expect(throws: EvaluationError.self) {
             try NearestNeighbourClassifier.evaluate(train: Array(train.dropLast()), trainLabels: labels, test: test,
                                                     testLabels: testLabels, dimension: 8, classes: 3)

@@ -59,6 +59,14 @@ public struct COCOEvaluation: Sendable {
         }
     }
 
+    /// The metrics of eval/det.json: AP, AP50, AP75, APs, APm, APl in percent (-1 stays -1).
+    public var record: [String: Double] {
+        let values = stats
+        return Dictionary(uniqueKeysWithValues: (0..<6).map {
+            (Self.statNames[$0], values[$0] < 0 ? values[$0] : values[$0] * 100)
+        })
+    }
+
     /// Summary keys in `stats` order, as used in metrics files.
     public static let statNames = ["AP", "AP50", "AP75", "APs", "APm", "APl",
                                    "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
