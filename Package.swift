@@ -40,7 +40,7 @@ let package = Package(
         // Data, objectives, evaluation, harness, results.
         .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL", "CZlib"]),
         .target(name: "Metrics", dependencies: []),
-        .target(name: "Evaluation", dependencies: ["TensorCore", "Layers", "Metrics", "HDF5Kit", "CBLAS"]),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS"]),
         .target(name: "Results", dependencies: []),
 
         // The command-line tool: one file per subcommand.
@@ -59,7 +59,9 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5Kit", "TensorCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5Kit", "TensorCore"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation", "TensorCore"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
     ],
     swiftLanguageModes: [.v5]

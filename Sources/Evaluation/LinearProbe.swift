@@ -1,0 +1,185 @@
+import Foundation
+import TensorCore
+
+/// Linear probe on frozen features: multinomial logistic regression with an L2 penalty (the
+/// objective of scikit-learn's LogisticRegression(C, lbfgs), see MultinomialLogisticLoss),
+/// fitted by L-BFGS in Double on standardised features.
+///
+/// Protocol: a seeded stratified validation split (default 20 %) is carved from the training
+/// rows; the standardiser is fitted on the remaining rows; every C of the grid is fitted
+/// (ascending, each warm-started from the previous solution) and scored on the validation rows;
+/// the best C (highest validation top-1, the smaller C on ties) is refitted on train + val
+/// with a standardiser fitted on train + val; the test set is scored once.
+public enum LinearProbe {
+    public struct Configuration: Sendable, Equatable {
+        /// Grid of C (inverse regularisation strengths). Default: 10^-4 … 10^2 in half decades (13 values).
+        public var strengths: [Double] = stride(from: -4.0, through: 2.0, by: 0.5).map { Foundation.pow(10, $0) }
+        public var validationFraction = 0.2
+        /// Standardise features with train statistics (false: raw features).
+        public var standardize = true
+        public var maxIterations = 500
+        /// On max |∇f| of the mean loss (scipy's gtol).
+        public var gradientTolerance = 1e-6
+        public var historySize = 10
+
+        public init() {}
+
+        /// The settings for the `protocol` object of a metrics file.
+        public var protocolSettings: [String: ProtocolValue] {
+            ["objective": .string("multinomial logistic regression, L2, sklearn scaling (1/n CE + ||W||^2/(2Cn))"),
+             "optimizer": .string("L-BFGS (Armijo backtracking), float64"),
+             "strengths": .list(strengths.map { .number($0) }),
+             "validation_fraction": .number(validationFraction),
+             "standardize": .bool(standardize),
+             "max_iterations": .integer(maxIterations),
+             "gradient_tolerance": .number(gradientTolerance),
+             "history_size": .integer(historySize)]
+        }
+    }
+
+    /// A fitted classifier: standardise, then z = x W + b, argmax.
+    public struct Model: Sendable, Equatable {
+        public let standardizer: FeatureStandardizer
+        /// [D, K] row-major.
+        public let weights: [Double]
+        /// [K].
+        public let bias: [Double]
+        public let classes: Int
+        /// C it was fitted with.
+        public let inverseStrength: Double
+
+        /// features: [N, D] → predicted class per row (lowest class index on ties).
+        public func predict(_ features: [Float]) -> [Int32] {
+            let d = standardizer.dimension, k = classes
+            let x = standardizer.apply(features)
+            let n = x.count / d
+            var z = [Double](repeating: 0, count: n * k)
+            for i in 0..<n { for c in 0..<k { z[i * k + c] = bias[c] } }
+            x.withUnsafeBufferPointer { xp in
+                weights.withUnsafeBufferPointer { w in
+                    z.withUnsafeMutableBufferPointer { zp in
+                        MatrixProducts.dgemm(m: n, n: k, k: d, a: xp.baseAddress!, lda: d, b: w.baseAddress!, ldb: k,
+                                             beta: 1, c: zp.baseAddress!, ldc: k)
+                    }
+                }
+            }
+            return (0..<n).map { i in
+                var best = 0
+                for c in 1..<k where z[i * k + c] > z[i * k + best] { best = c }
+                return Int32(best)
+            }
+        }
+
+        /// Top-1 accuracy in percent.
+        public func accuracy(features: [Float], labels: [Int32]) -> Double {
+            let predicted = predict(features)
+            return 100 * Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(labels.count)
+        }
+    }
+
+    public struct Result: Sendable {
+        /// The refitted model at the chosen C.
+        public let model: Model
+        public let chosenStrength: Double
+        /// Validation top-1 (percent) per grid entry, in grid order.
+        public let validationAccuracy: [Double]
+        /// L-BFGS iterations per grid entry, then the refit.
+        public let iterations: [Int]
+
+        /// One pass over the test set: the metrics of run-layout.md, `top1` (percent) and `C`.
+        public func evaluate(testFeatures: [Float], testLabels: [Int32]) throws -> [String: Double] {
+            let d = model.standardizer.dimension
+            try InputChecks.features(testFeatures, rows: testLabels.count, dimension: d, name: "linear probe test features")
+            try InputChecks.labels(testLabels, classes: model.classes, name: "linear probe test labels")
+            return [MetricKey.top1: model.accuracy(features: testFeatures, labels: testLabels), MetricKey.strength: chosenStrength]
+        }
+    }
+
+    /// Metric keys of eval/linear.json.
+    public enum MetricKey {
+        public static let top1 = "top1"
+        public static let strength = "C"
+    }
+
+    /// Sweeps C on a validation split of the training rows and refits at the best C.
+    /// trainFeatures: [N, D]; trainLabels: [N] in 0..<classes; `rng` draws the split.
+    public static func fit(trainFeatures: [Float], trainLabels: [Int32], dimension: Int, classes: Int,
+                           configuration: Configuration = Configuration(), rng: inout RandomStream) throws -> Result {
+        try InputChecks.features(trainFeatures, rows: trainLabels.count, dimension: dimension, name: "linear probe train features")
+        try InputChecks.labels(trainLabels, classes: classes, name: "linear probe train labels")
+        guard classes >= 2 else { throw EvaluationError.invalidInput("linear probe: need at least 2 classes") }
+        guard !configuration.strengths.isEmpty, configuration.strengths.allSatisfy({ $0 > 0 }) else {
+            throw EvaluationError.invalidInput("linear probe: the grid of C must be non-empty and positive")
+        }
+        let (kept, heldOut) = StratifiedSplit.split(labels: trainLabels, classes: classes,
+                                                   heldOutFraction: configuration.validationFraction, rng: &rng)
+        let fitRows = StratifiedSplit.rows(trainFeatures, dimension: dimension, indices: kept)
+        let fitLabels = kept.map { trainLabels[$0] }
+        let validationRows = StratifiedSplit.rows(trainFeatures, dimension: dimension, indices: heldOut)
+        let validationLabels = heldOut.map { trainLabels[$0] }
+        let strengths = configuration.strengths.sorted()
+        var accuracies: [Double] = []
+        var iterations: [Int] = []
+        var start: [Double]? = nil
+        let standardizer = makeStandardizer(fitRows, dimension: dimension, configuration: configuration)
+        let standardized = standardizer.apply(fitRows)
+        for strength in strengths {
+            let (model, outcome) = try fitFixed(standardized: standardized, labels: fitLabels, standardizer: standardizer,
+                                                classes: classes, inverseStrength: strength,
+                                                configuration: configuration, start: start)
+            start = outcome.solution
+            iterations.append(outcome.iterations)
+            accuracies.append(model.accuracy(features: validationRows, labels: validationLabels))
+        }
+        var best = 0
+        for i in 1..<strengths.count where accuracies[i] > accuracies[best] { best = i }
+        let chosen = strengths[best]
+        let finalStandardizer = makeStandardizer(trainFeatures, dimension: dimension, configuration: configuration)
+        let (model, outcome) = try fitFixed(standardized: finalStandardizer.apply(trainFeatures), labels: trainLabels,
+                                            standardizer: finalStandardizer, classes: classes, inverseStrength: chosen,
+                                            configuration: configuration, start: nil)
+        // Report accuracies in the caller's grid order.
+        let gridOrder = configuration.strengths.map { c in accuracies[strengths.firstIndex(of: c)!] }
+        let iterationOrder = configuration.strengths.map { c in iterations[strengths.firstIndex(of: c)!] }
+        return Result(model: model, chosenStrength: chosen, validationAccuracy: gridOrder,
+                      iterations: iterationOrder + [outcome.iterations])
+    }
+
+    /// Fits at one C on all given rows (standardiser fitted on them when configured).
+    public static func fit(features: [Float], labels: [Int32], dimension: Int, classes: Int, inverseStrength: Double,
+                           configuration: Configuration = Configuration()) throws -> (model: Model, objective: Double) {
+        try InputChecks.features(features, rows: labels.count, dimension: dimension, name: "linear probe features")
+        try InputChecks.labels(labels, classes: classes, name: "linear probe labels")
+        let standardizer = makeStandardizer(features, dimension: dimension, configuration: configuration)
+        let (model, outcome) = try fitFixed(standardized: standardizer.apply(features), labels: labels,
+                                            standardizer: standardizer, classes: classes,
+                                            inverseStrength: inverseStrength, configuration: configuration, start: nil)
+        return (model, outcome.value)
+    }
+
+    static func makeStandardizer(_ rows: [Float], dimension: Int, configuration: Configuration) -> FeatureStandardizer {
+        configuration.standardize ? FeatureStandardizer(fitting: rows, dimension: dimension)
+            : .identity(dimension: dimension)
+    }
+
+    static func fitFixed(standardized: [Double], labels: [Int32], standardizer: FeatureStandardizer, classes: Int,
+                         inverseStrength: Double, configuration: Configuration,
+                         start: [Double]?) throws -> (Model, LimitedMemoryBFGS.Outcome) {
+        let d = standardizer.dimension
+        var loss = MultinomialLogisticLoss(features: standardized, labels: labels, dimension: d, classes: classes,
+                                           inverseStrength: inverseStrength)
+        let optimizer = LimitedMemoryBFGS(historySize: configuration.historySize,
+                                          maxIterations: configuration.maxIterations,
+                                          gradientTolerance: configuration.gradientTolerance)
+        let outcome = try optimizer.minimize(start: start ?? [Double](repeating: 0, count: loss.parameterCount)) {
+            loss.valueAndGradient($0, gradient: &$1)
+        }
+        guard outcome.value.isFinite else {
+            throw EvaluationError.nonFinite("linear probe objective at C = \(inverseStrength)")
+        }
+        let model = Model(standardizer: standardizer, weights: Array(outcome.solution[0..<(d * classes)]),
+                          bias: Array(outcome.solution[(d * classes)...]), classes: classes,
+                          inverseStrength: inverseStrength)
+        return (model, outcome)
+    }
+}
