@@ -70,6 +70,13 @@ public struct ReportedValues: Codable, Equatable, Sendable {
     /// Speed claims only: the claimed throughput factor (3.1 for "3.1× faster", 0.99 for "<1% slower").
     public var ratio: Double?
 
+    public init(method: Double?, baseline: Double?, delta: Double?, ratio: Double?) {
+        self.method = method
+        self.baseline = baseline
+        self.delta = delta
+        self.ratio = ratio
+    }
+
     enum CodingKeys: String, CodingKey {
         case method, baseline, delta, ratio
     }

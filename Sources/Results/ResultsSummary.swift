@@ -16,15 +16,9 @@ public struct MetricSummary: Equatable, Sendable {
         precondition(!values.isEmpty, "a summary needs at least one value")
         self.metric = metric
         self.values = values
-        let n = Double(values.count)
-        mean = values.reduce(0) { $0 + $1.value } / n
-        if values.count >= 2 {
-            let mean = self.mean
-            let sumSquares = values.reduce(0) { $0 + ($1.value - mean) * ($1.value - mean) }
-            standardDeviation = (sumSquares / (n - 1)).squareRoot()
-        } else {
-            standardDeviation = nil
-        }
+        let statistics = SampleStatistics.meanAndStandardDeviation(values.map(\.value))
+        mean = statistics.mean
+        standardDeviation = statistics.standardDeviation
     }
 }
 
@@ -43,6 +37,12 @@ public struct TableKey: Hashable, Comparable, Sendable {
     public var budget: String
     public var dataset: String
     public var probe: String
+
+    public init(budget: String, dataset: String, probe: String) {
+        self.budget = budget
+        self.dataset = dataset
+        self.probe = probe
+    }
 
     public static func < (left: TableKey, right: TableKey) -> Bool {
         (left.budget, left.dataset, probeRank(left.probe), left.probe)

@@ -39,6 +39,11 @@ public struct CollectedRun: Equatable, Sendable {
 public struct SkippedRun: Equatable, Sendable {
     public var relativePath: String
     public var reason: String
+
+    public init(relativePath: String, reason: String) {
+        self.relativePath = relativePath
+        self.reason = reason
+    }
 }
 
 public struct RunCollection: Equatable, Sendable {

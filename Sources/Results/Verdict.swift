@@ -55,9 +55,8 @@ public enum VerdictCalculator {
     {
         let n = differences.count
         guard n >= 2 else { return nil }
-        let mean = differences.reduce(0, +) / Double(n)
-        let sumSquares = differences.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-        let standardDeviation = (sumSquares / Double(n - 1)).squareRoot()
+        let (mean, spread) = SampleStatistics.meanAndStandardDeviation(differences)
+        let standardDeviation = spread!
         let t = StudentT.quantile((1 + confidence) / 2, degreesOfFreedom: Double(n - 1))
         let halfWidth = t * standardDeviation / Double(n).squareRoot()
         return (mean, standardDeviation, mean - halfWidth, mean + halfWidth)
@@ -95,7 +94,7 @@ public enum VerdictCalculator {
         }
         let n = seeds.count
         if n > 0 {
-            let mean = evaluation.differences.reduce(0, +) / Double(n)
+            let mean = SampleStatistics.meanAndStandardDeviation(evaluation.differences).mean
             evaluation.meanDifference = mean
             if direction.isSpeed {
                 evaluation.meanRatio = exp(mean)
