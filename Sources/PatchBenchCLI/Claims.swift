@@ -7,10 +7,14 @@ struct Claims: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List every reported paper claim PatchBench tests, with its proxy probe and metric.",
         discussion: """
-            Reads and validates the claims registry (default results/claims.json; see Documentation/claims.md) and
-            prints one line per claim: id, method vs baseline, the reported delta (or factor for speed claims),
-            the PatchBench proxy (probe/metric[@dataset], strength), and flags: R = the spec marks a number
-            unverified, I = both methods are implemented. Validation errors name the claim id.
+            Reads and validates the claims registry (default results/claims.json,
+            see Documentation/claims.md) and prints one line per claim: id,
+            method vs baseline, the reported delta (or the factor of a speed
+            claim), the PatchBench proxy (probe/metric[@dataset] and its
+            strength), and flags: R = the spec marks a number unverified,
+            I = method and baseline are both implemented. Validation errors
+            name the claim id.
+
             Examples:
               patchbench claims
               patchbench claims --paper 2206.00790

@@ -7,19 +7,25 @@ struct Tables: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Collect runs into versioned results tables, provenance, claim verdicts and plots.",
         discussion: """
-            Reads every runs/<budget>/<method>/seed<k>/{run.json, eval/<probe>.json, log.jsonl} (schemas in
-            Documentation/run-layout.md) and writes results/v<N>/:
-              tables/<budget>/<dataset>/<probe>.md  mean ± std over seeds, one row per method
-              results.json                           every number, canonical JSON (sorted keys)
-              provenance.md, provenance.json         commit, config hash, dataset digest, threads, machine per run
-              claims.md                              paired-seed Δ, 95% CI, ratio to reported Δ, verdict per claim
-              plots/*.svg                            loss curves per method; measured vs reported Δ per claim
-            Without --new-version the latest existing version is rewritten (an error if there is none); with
-            --new-version the next version number is created. --version N only guards that N is the latest.
-            Older versions are never touched. Output is byte-identical for identical inputs.
+            Reads every runs/<budget>/<method>/seed<k>/ (run.json, eval/*.json,
+            log.jsonl; schemas in Documentation/run-layout.md) and writes
+            <out>/v<N>/:
+              tables/<budget>/<dataset>/<probe>.md  mean ± std over seeds
+              results.json        every number, canonical JSON (sorted keys)
+              provenance.md/.json commit, config hash, dataset digest, threads,
+                                  machine, wall time, images seen, FLOPs, RSS
+              claims.md           paired-seed Δ, 95% CI, ratio, verdict
+              plots/*.svg         loss curves; measured vs reported Δ
+            Without --new-version the latest version is rewritten (an error if
+            none exists); --new-version creates latest + 1 (v1 if none).
+            --version N only guards that N is the latest. Older versions are
+            never touched. Identical inputs give byte-identical output.
+            Runs whose run.json is missing or has completed = false are skipped
+            and listed in provenance.md. See Documentation/results.md.
+
             Examples:
               patchbench tables --new-version
-              patchbench tables --runs runs --claims results/claims.json --out results
+              patchbench tables --runs runs --claims results/claims.json
             """)
 
     @Option(help: "Root of the run directories (runs/<budget>/<method>/seed<k>/).")

@@ -25,8 +25,8 @@ public enum ClaimsEvaluator {
             if evaluation.verdict == .notRun {
                 let unimplemented = [claim.method, claim.baseline].filter { !claims.implemented.contains($0) }
                 if !unimplemented.isEmpty {
-                    evaluation.reason = (evaluation.reason ?? "") + " (not implemented: "
-                        + unimplemented.joined(separator: ", ") + ")"
+                    evaluation.reason = (evaluation.reason ?? "") + "; not implemented: "
+                        + unimplemented.joined(separator: ", ")
                 }
             }
             return ClaimResult(
