@@ -57,7 +57,8 @@ enum ClaimsListing {
                 let factor = claim.reported.ratio.map { "×" + NumberFormatting.fixed($0, digits: 2) } ?? "?"
                 reported = "\(factor) \(claim.direction.rawValue)"
             } else {
-                reported = claim.reported.delta.map { NumberFormatting.signed($0, digits: 2) } ?? "? (\(claim.direction.rawValue))"
+                let unknown = "? (\(claim.direction.rawValue))"
+                reported = claim.reported.delta.map { NumberFormatting.signed($0, digits: 2) } ?? unknown
             }
             let proxy = "\(claim.proxy.probe)/\(claim.proxy.metric)" + (claim.proxy.dataset.map { "@\($0)" } ?? "")
                 + " (\(claim.proxy.strength.rawValue))"

@@ -20,6 +20,7 @@ public enum ClaimsReport {
         text += "Speed claims compare log(throughput ratio) per seed with 0 (speedup) or log(reported factor) "
         text += "(no_slowdown); their measured column is the geometric-mean ratio with its CI. "
         text += "A claim marked [R] rests on numbers the spec marks unverified. See Documentation/claims.md.\n"
+        if resultsByBudget.isEmpty { text += "\nNo completed runs were found, so no claim has a verdict yet.\n" }
         for (budget, results) in resultsByBudget {
             text += "\n## Budget \(budget)\n\n"
             var counts: [String] = []
@@ -37,7 +38,8 @@ public enum ClaimsReport {
                     let claim = result.claim
                     let evaluation = result.evaluation
                     let interval = evaluation.lower.map { lower in
-                        "[\(NumberFormatting.signed(lower, digits: 2)), \(NumberFormatting.signed(evaluation.upper!, digits: 2))]"
+                        let upper = NumberFormatting.signed(evaluation.upper!, digits: 2)
+                        return "[\(NumberFormatting.signed(lower, digits: 2)), \(upper)]"
                     } ?? "—"
                     let cells = [
                         claim.id + (claim.verified ? "" : " [R]"), "\(claim.method) vs \(claim.baseline)",
@@ -143,7 +145,8 @@ public enum ClaimsReport {
                 colour: colour(result.evaluation.verdict))
         }
         return SVGPlot.intervalPlot(
-            title: "Measured vs reported speed ratio (\(budget))", axisLabel: "throughput ratio method / baseline (log axis)",
+            title: "Measured vs reported speed ratio (\(budget))",
+            axisLabel: "throughput ratio method / baseline (log axis)",
             rows: rows, zero: 0, tickLabel: { "×" + NumberFormatting.significant(exp($0), digits: 3) })
     }
 }

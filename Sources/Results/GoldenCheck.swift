@@ -50,10 +50,12 @@ public enum GoldenCheck {
         var mismatches: [String] = []
         let recorded = golden.environment
         if recorded.openblasCoretype != current.openblasCoretype {
-            mismatches.append("OPENBLAS_CORETYPE \(recorded.openblasCoretype ?? "unset") → \(current.openblasCoretype ?? "unset")")
+            let (old, new) = (recorded.openblasCoretype ?? "unset", current.openblasCoretype ?? "unset")
+            mismatches.append("OPENBLAS_CORETYPE \(old) → \(new)")
         }
         if recorded.threads != current.threads {
-            mismatches.append("threads \(recorded.threads.map(String.init) ?? "mixed") → \(current.threads.map(String.init) ?? "mixed")")
+            let (old, new) = (recorded.threads.map(String.init) ?? "mixed", current.threads.map(String.init) ?? "mixed")
+            mismatches.append("threads \(old) → \(new)")
         }
         if recorded.blas != current.blas {
             mismatches.append("BLAS '\(recorded.blas ?? "mixed")' → '\(current.blas ?? "mixed")'")

@@ -84,7 +84,8 @@ public struct GoldenFile: Codable, Equatable, Sendable {
             }
             guard Double(bitPattern: pattern) == entry.value || (entry.value.isNaN && Double(bitPattern: pattern).isNaN)
             else {
-                throw ResultsError("\(path): \(entry.label): value \(entry.value) and value_bits \(entry.valueBits) disagree")
+                throw ResultsError(
+                    "\(path): \(entry.label): value \(entry.value) and value_bits \(entry.valueBits) disagree")
             }
         }
         return golden

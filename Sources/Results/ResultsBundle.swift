@@ -4,7 +4,9 @@
 public enum ResultsBundle {
     public static let schemaName = "patchbench.results/1"
 
-    public static func build(collection: RunCollection, claims: ClaimsFile, version: Int) -> [(path: String, content: String)] {
+    public static func build(collection: RunCollection, claims: ClaimsFile, version: Int)
+        -> [(path: String, content: String)]
+    {
         var files: [(path: String, content: String)] = []
         let rows = ResultsSummary.rows(collection)
         var tableKeys: [TableKey] = []
@@ -56,7 +58,8 @@ public enum ResultsBundle {
                 metrics[summary.metric] = .object([
                     "mean": .number(summary.mean), "std": .optional(summary.standardDeviation),
                     "n": .integer(summary.values.count),
-                    "values": .array(summary.values.map { .object(["seed": .integer($0.seed), "value": .number($0.value)]) }),
+                    "values": .array(
+                        summary.values.map { .object(["seed": .integer($0.seed), "value": .number($0.value)]) }),
                 ])
             }
             return .object([
