@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Results
+
+/// `patchbench tables`: results/v<N>/ from the run directories.
+struct Tables: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Collect runs into versioned results tables, provenance, claim verdicts and plots.",
+        discussion: """
+            Reads every runs/<budget>/<method>/seed<k>/ (run.json, eval/*.json,
+            log.jsonl; schemas in Documentation/run-layout.md) and writes
+            <out>/v<N>/:
+              tables/<budget>/<dataset>/<probe>.md  mean ± std over seeds
+              results.json        every number, canonical JSON (sorted keys)
+              provenance.md/.json commit, config hash, dataset digest, threads,
+                                  machine, wall time, images seen, FLOPs, RSS
+              claims.md           paired-seed Δ, 95% CI, ratio, verdict
+              plots/*.svg         loss curves; measured vs reported Δ
+            Without --new-version the latest version is rewritten (an error if
+            none exists); --new-version creates latest + 1 (v1 if none).
+            --version N only guards that N is the latest. Older versions are
+            never touched. Identical inputs give byte-identical output.
+            Runs whose run.json is missing or has completed = false are skipped
+            and listed in provenance.md. See Documentation/results.md.
+
+            Examples:
+              patchbench tables --new-version
+              patchbench tables --runs runs --claims results/claims.json
+            """)
+
+    @Option(help: "Root of the run directories (runs/<budget>/<method>/seed<k>/).")
+    var runs: String = "runs"
+
+    @Option(help: "Path of the claims registry JSON.")
+    var claims: String = "results/claims.json"
+
+    @Option(help: "Directory that holds the versions v1, v2, ...")
+    var out: String = "results"
+
+    @Option(help: "Rewrite version N; it must be the latest existing version.")
+    var version: Int?
+
+    @Flag(help: "Create a new version (latest + 1, or v1) instead of rewriting the latest.")
+    var newVersion = false
+
+    func validate() throws {
+        if version != nil && newVersion {
+            throw ValidationError("--version and --new-version exclude each other")
+        }
+        if let version, version < 1 { throw ValidationError("--version must be at least 1") }
+    }
+
+    func run() throws {
+        let claimsFile = try ClaimsLoader.load(path: claims)
+        let collection = try RunCollector.collect(root: runs)
+        let choice: ResultsVersioning.Choice = newVersion ? .new : (version.map { .specific($0) } ?? .latest)
+        let number = try ResultsVersioning.resolve(choice, outDirectory: out)
+        let files = ResultsBundle.build(collection: collection, claims: claimsFile, version: number)
+        try ResultsVersioning.install(files: files, version: number, outDirectory: out)
+        print("wrote \(out)/v\(number): \(files.count) files from \(collection.runs.count) runs "
+            + "(\(collection.skipped.count) skipped)")
+    }
+}

@@ -1,0 +1,37 @@
+/// A claim's verdict in one budget.
+public struct ClaimResult: Equatable, Sendable {
+    public var claim: Claim
+    public var budget: String
+    public var evaluation: ClaimEvaluation
+    public var methodImplemented: Bool
+    public var baselineImplemented: Bool
+}
+
+/// Applies `VerdictCalculator` to every claim, with the proxy's probe, metric and dataset selecting the values.
+public enum ClaimsEvaluator {
+    public static func evaluate(_ claims: ClaimsFile, runs: RunCollection, budget: String) -> [ClaimResult] {
+        claims.claims.map { claim in
+            let proxy = claim.proxy
+            let methodValues = runs.values(
+                budget: budget, method: claim.method, probe: proxy.probe, metric: proxy.metric, dataset: proxy.dataset)
+            let baselineValues = runs.values(
+                budget: budget, method: claim.baseline, probe: proxy.probe, metric: proxy.metric,
+                dataset: proxy.dataset)
+            var evaluation = VerdictCalculator.evaluate(
+                method: methodValues, baseline: baselineValues, direction: claim.direction,
+                reportedDelta: claim.reported.delta, reportedRatio: claim.reported.ratio)
+            let methodImplemented = claims.implemented.contains(claim.method)
+            let baselineImplemented = claims.implemented.contains(claim.baseline)
+            if evaluation.verdict == .notRun {
+                let unimplemented = [claim.method, claim.baseline].filter { !claims.implemented.contains($0) }
+                if !unimplemented.isEmpty {
+                    evaluation.reason = (evaluation.reason ?? "") + "; not implemented: "
+                        + unimplemented.joined(separator: ", ")
+                }
+            }
+            return ClaimResult(
+                claim: claim, budget: budget, evaluation: evaluation, methodImplemented: methodImplemented,
+                baselineImplemented: baselineImplemented)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// The per-(budget, dataset, probe) Markdown tables: rows = methods, columns = metrics as mean ± std over seeds.
+public enum MarkdownTables {
+    /// A path component safe on every file system: anything outside [A-Za-z0-9._-] becomes "_".
+    public static func safeComponent(_ text: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let mapped = String(text.map { allowed.contains($0) ? $0 : "_" })
+        return mapped.isEmpty || mapped.hasPrefix(".") ? "_" + mapped : mapped
+    }
+
+    /// Relative path of a table inside the version directory.
+    public static func relativePath(_ key: TableKey) -> String {
+        "tables/\(safeComponent(key.budget))/\(safeComponent(key.dataset))/\(safeComponent(key.probe)).md"
+    }
+
+    /// "mean ± std", with "(n=k)" when the metric has fewer seeds than the row.
+    static func cell(_ summary: MetricSummary, probe: String, rowSeeds: Int) -> String {
+        let mean = NumberFormatting.metric(summary.mean, probe: probe, metric: summary.metric)
+        let spread = summary.standardDeviation.map {
+            NumberFormatting.metric($0, probe: probe, metric: summary.metric)
+        } ?? "–"
+        let count = summary.values.count < rowSeeds ? " (n=\(summary.values.count))" : ""
+        return "\(mean) ± \(spread)\(count)"
+    }
+
+    public static func render(key: TableKey, rows: [TableRow]) -> String {
+        var metricKeys: [String] = []
+        for row in rows {
+            for summary in row.metrics where !metricKeys.contains(summary.metric) { metricKeys.append(summary.metric) }
+        }
+        metricKeys.sort { left, right in
+            let (l, r) = (ProbeMetricRegistry.displayRank(probe: key.probe, metric: left),
+                ProbeMetricRegistry.displayRank(probe: key.probe, metric: right))
+            return l != r ? l < r : left < right
+        }
+        var text = "# \(key.budget) · \(key.dataset) · \(key.probe)\n\n"
+        text += "Mean ± sample standard deviation over seeds (n − 1 denominator); "
+        text += key.probe == ProbeMetricRegistry.pretrainProbe
+            ? "final_loss is the last logged loss, images_per_second = images_seen / wall_seconds of pretraining.\n\n"
+            : "percentages in 0–100.\n\n"
+        text += "| method | " + metricKeys.joined(separator: " | ") + " | seeds |\n"
+        text += "|---|" + String(repeating: "---:|", count: metricKeys.count) + "---|\n"
+        for row in rows {
+            let cells = metricKeys.map { metric -> String in
+                guard let summary = row.metrics.first(where: { $0.metric == metric }) else { return "—" }
+                return cell(summary, probe: key.probe, rowSeeds: row.seeds.count)
+            }
+            let seeds = "\(row.seeds.count) (" + row.seeds.map(String.init).joined(separator: ", ") + ")"
+            text += "| \(row.method) | " + cells.joined(separator: " | ") + " | \(seeds) |\n"
+        }
+        return text
+    }
+}

@@ -1,0 +1,65 @@
+/// provenance.md / provenance.json: where every number in the tables came from, one entry per run.
+public enum ProvenanceReport {
+    static func short(_ hash: String) -> String { String(hash.prefix(12)) }
+
+    public static func markdown(_ collection: RunCollection) -> String {
+        var text = "# Provenance\n\nOne line per run used in the tables (from run.json and eval/*.json). "
+        text += "Hashes are shortened to 12 characters here; provenance.json has them in full.\n"
+        for budget in collection.budgets {
+            text += "\n## Budget \(budget)\n\n"
+            text += "| run | git commit | dirty | config hash | dataset | dataset digest | threads | BLAS | machine | "
+                + "swift | wall s | images seen | encoder FLOPs | peak RSS MiB | probes (dataset, wall s) |\n"
+            text += "|---|---|---|---|---|---|---:|---|---|---|---:|---:|---:|---:|---|\n"
+            for run in collection.runs where run.budget == budget {
+                let provenance = run.run.provenance
+                let probes = run.evaluations.map {
+                    "\($0.probe) (\($0.dataset.name) \(short($0.dataset.digest)), "
+                        + "\(NumberFormatting.fixed($0.wallSeconds, digits: 1)))"
+                }.joined(separator: "; ")
+                let cells = [
+                    run.relativePath, short(provenance.gitCommit), provenance.gitDirty ? "yes" : "no",
+                    short(run.run.configHash), run.run.dataset.name, short(run.run.dataset.digest),
+                    String(provenance.threads), provenance.blas, provenance.machine, provenance.swift,
+                    NumberFormatting.fixed(provenance.wallSeconds, digits: 1), String(provenance.imagesSeen),
+                    NumberFormatting.significant(provenance.encoderFlops),
+                    NumberFormatting.fixed(provenance.peakRssMib, digits: 1), probes.isEmpty ? "—" : probes,
+                ]
+                text += "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ")
+                    + " |\n"
+            }
+        }
+        if !collection.skipped.isEmpty {
+            text += "\n## Skipped run directories\n\n| directory | reason |\n|---|---|\n"
+            for skipped in collection.skipped { text += "| \(skipped.relativePath) | \(skipped.reason) |\n" }
+        }
+        return text
+    }
+
+    public static func json(_ collection: RunCollection) -> JSONValue {
+        let runs: [JSONValue] = collection.runs.map { run in
+            let provenance = run.run.provenance
+            let evaluations: [JSONValue] = run.evaluations.map { evaluation in
+                .object([
+                    "probe": .string(evaluation.probe), "dataset": .string(evaluation.dataset.name),
+                    "dataset_digest": .string(evaluation.dataset.digest),
+                    "wall_seconds": .number(evaluation.wallSeconds), "threads": .integer(evaluation.threads),
+                ])
+            }
+            return .object([
+                "path": .string(run.relativePath), "budget": .string(run.budget), "method": .string(run.method),
+                "seed": .integer(run.seed), "config_hash": .string(run.run.configHash),
+                "dataset": .string(run.run.dataset.name), "dataset_digest": .string(run.run.dataset.digest),
+                "git_commit": .string(provenance.gitCommit), "git_dirty": .bool(provenance.gitDirty),
+                "threads": .integer(provenance.threads), "blas": .string(provenance.blas),
+                "machine": .string(provenance.machine), "swift": .string(provenance.swift),
+                "wall_seconds": .number(provenance.wallSeconds), "images_seen": .integer(provenance.imagesSeen),
+                "encoder_flops": .number(provenance.encoderFlops), "peak_rss_mib": .number(provenance.peakRssMib),
+                "evaluations": .array(evaluations),
+            ])
+        }
+        let skipped: [JSONValue] = collection.skipped.map {
+            .object(["path": .string($0.relativePath), "reason": .string($0.reason)])
+        }
+        return .object(["schema": .string("patchbench.provenance/1"), "runs": .array(runs), "skipped": .array(skipped)])
+    }
+}

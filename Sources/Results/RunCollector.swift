@@ -1,0 +1,175 @@
+import Foundation
+
+/// One completed run directory, runs/<budget>/<method>/seed<k>/, with its eval files and log.
+public struct CollectedRun: Equatable, Sendable {
+    public var budget: String
+    public var method: String
+    public var seed: Int
+    /// Path relative to the runs root, e.g. "tiny/mae/seed0", so outputs do not depend on where runs/ lives.
+    public var relativePath: String
+    public var run: RunFile
+    /// Sorted by probe name.
+    public var evaluations: [MetricsFile]
+    public var log: [LogLine]
+
+    /// Numbers of the `pretrain` pseudo-probe, derived from run.json and log.jsonl; sorted by key.
+    public var pretrainMetrics: [(key: String, value: Double)] {
+        var metrics: [(key: String, value: Double)] = []
+        if let last = log.last { metrics.append((ProbeMetricRegistry.finalLoss, last.loss)) }
+        let provenance = run.provenance
+        if provenance.imagesSeen > 0 && provenance.wallSeconds > 0 {
+            metrics.append((ProbeMetricRegistry.imagesPerSecond, Double(provenance.imagesSeen) / provenance.wallSeconds))
+        }
+        return metrics
+    }
+
+    /// The value of a probe's metric, optionally only when the probe ran on the named dataset.
+    public func value(probe: String, metric: String, dataset: String? = nil) -> Double? {
+        if probe == ProbeMetricRegistry.pretrainProbe {
+            if let dataset, dataset != run.dataset.name { return nil }
+            return pretrainMetrics.first { $0.key == metric }?.value
+        }
+        guard let evaluation = evaluations.first(where: { $0.probe == probe }) else { return nil }
+        if let dataset, dataset != evaluation.dataset.name { return nil }
+        return evaluation.metrics[metric]
+    }
+}
+
+/// A seed directory that was not used, and why (shown in provenance so nothing disappears silently).
+public struct SkippedRun: Equatable, Sendable {
+    public var relativePath: String
+    public var reason: String
+
+    public init(relativePath: String, reason: String) {
+        self.relativePath = relativePath
+        self.reason = reason
+    }
+}
+
+public struct RunCollection: Equatable, Sendable {
+    /// Sorted by budget, method, seed.
+    public var runs: [CollectedRun]
+    public var skipped: [SkippedRun]
+
+    public var budgets: [String] { Array(Set(runs.map(\.budget))).sorted() }
+
+    public func runs(budget: String, method: String) -> [CollectedRun] {
+        runs.filter { $0.budget == budget && $0.method == method }
+    }
+
+    /// seed → value for one method's metric in one budget.
+    public func values(budget: String, method: String, probe: String, metric: String, dataset: String?)
+        -> [Int: Double]
+    {
+        var values: [Int: Double] = [:]
+        for run in runs(budget: budget, method: method) {
+            if let value = run.value(probe: probe, metric: metric, dataset: dataset) { values[run.seed] = value }
+        }
+        return values
+    }
+}
+
+/// Walks runs/<budget>/<method>/seed<k>/ and cross-checks every file against its directory.
+public enum RunCollector {
+    static let runFileName = "run.json"
+    static let logFileName = "log.jsonl"
+    static let evalDirectoryName = "eval"
+
+    public static func collect(root: String) throws -> RunCollection {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ResultsError("\(root): runs directory does not exist")
+        }
+        var runs: [CollectedRun] = []
+        var skipped: [SkippedRun] = []
+        for budget in try subdirectories(of: root) {
+            let budgetPath = root + "/" + budget
+            for method in try subdirectories(of: budgetPath) {
+                let methodPath = budgetPath + "/" + method
+                var seeds: [(seed: Int, name: String)] = []
+                for name in try subdirectories(of: methodPath) where name.hasPrefix("seed") {
+                    guard let seed = Int(name.dropFirst(4)), seed >= 0 else {
+                        throw ResultsError("\(methodPath)/\(name): seed directory name is not seed<k>")
+                    }
+                    seeds.append((seed, name))
+                }
+                for (seed, name) in seeds.sorted(by: { $0.seed < $1.seed }) {
+                    let relative = "\(budget)/\(method)/\(name)"
+                    let path = root + "/" + relative
+                    if let run = try collectRun(path: path, relative: relative, budget: budget, method: method, seed: seed,
+                        skipped: &skipped)
+                    {
+                        runs.append(run)
+                    }
+                }
+            }
+        }
+        return RunCollection(runs: runs, skipped: skipped)
+    }
+
+    static func collectRun(
+        path: String, relative: String, budget: String, method: String, seed: Int, skipped: inout [SkippedRun]
+    ) throws -> CollectedRun? {
+        let fileManager = FileManager.default
+        let runPath = path + "/" + runFileName
+        guard fileManager.fileExists(atPath: runPath) else {
+            skipped.append(SkippedRun(relativePath: relative, reason: "no run.json"))
+            return nil
+        }
+        let run = try RunFileReader.readRun(runPath)
+        guard run.method == method, run.budget == budget, run.seed == seed else {
+            throw ResultsError("\(runPath): says method '\(run.method)', budget '\(run.budget)', seed \(run.seed), "
+                + "but lies in \(relative)")
+        }
+        guard run.completed else {
+            skipped.append(SkippedRun(relativePath: relative, reason: "run.json has completed = false"))
+            return nil
+        }
+        var evaluations: [MetricsFile] = []
+        let evalPath = path + "/" + evalDirectoryName
+        var isDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: evalPath, isDirectory: &isDirectory), isDirectory.boolValue {
+            let names = try fileManager.contentsOfDirectory(atPath: evalPath).filter { $0.hasSuffix(".json") }.sorted()
+            for name in names {
+                let filePath = evalPath + "/" + name
+                let metrics = try RunFileReader.readMetrics(filePath)
+                let stem = String(name.dropLast(5))
+                guard metrics.probe == stem else {
+                    throw ResultsError("\(filePath): probe is '\(metrics.probe)' but the file is named \(name)")
+                }
+                let encoder = metrics.encoder
+                guard encoder.method == method, encoder.budget == budget, encoder.seed == seed else {
+                    throw ResultsError("\(filePath): encoder is \(encoder.method)/\(encoder.budget)/seed\(encoder.seed), "
+                        + "but the file lies in \(relative)")
+                }
+                guard encoder.configHash == run.configHash else {
+                    throw ResultsError("\(filePath): encoder.config_hash \(encoder.configHash) differs from run.json's "
+                        + "\(run.configHash) (stale evaluation?)")
+                }
+                evaluations.append(metrics)
+            }
+        }
+        let logPath = path + "/" + logFileName
+        let log = fileManager.fileExists(atPath: logPath) ? try RunFileReader.readLog(logPath) : []
+        return CollectedRun(
+            budget: budget, method: method, seed: seed, relativePath: relative, run: run, evaluations: evaluations,
+            log: log)
+    }
+
+    /// Visible subdirectory names, sorted.
+    static func subdirectories(of path: String) throws -> [String] {
+        let fileManager = FileManager.default
+        let names: [String]
+        do {
+            names = try fileManager.contentsOfDirectory(atPath: path)
+        } catch {
+            throw ResultsError("\(path): cannot list directory: \(error.localizedDescription)")
+        }
+        return names.filter { name in
+            var isDirectory: ObjCBool = false
+            return !name.hasPrefix(".") && fileManager.fileExists(atPath: path + "/" + name, isDirectory: &isDirectory)
+                && isDirectory.boolValue
+        }.sorted()
+    }
+}

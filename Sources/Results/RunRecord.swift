@@ -1,0 +1,173 @@
+import Foundation
+
+/// run.json (schema "patchbench.run/1"), reduced to what tables and provenance need; `config` is not decoded.
+public struct RunFile: Codable, Equatable, Sendable {
+    public static let schemaName = "patchbench.run/1"
+
+    public struct DatasetInfo: Codable, Equatable, Sendable {
+        public var path: String?
+        public var name: String
+        public var digest: String
+    }
+
+    public struct Provenance: Codable, Equatable, Sendable {
+        public var gitCommit: String
+        public var gitDirty: Bool
+        public var threads: Int
+        public var blas: String
+        public var machine: String
+        public var swift: String
+        public var wallSeconds: Double
+        public var imagesSeen: Int
+        public var encoderFlops: Double
+        public var peakRssMib: Double
+
+        enum CodingKeys: String, CodingKey {
+            case gitCommit = "git_commit"
+            case gitDirty = "git_dirty"
+            case threads, blas, machine, swift
+            case wallSeconds = "wall_seconds"
+            case imagesSeen = "images_seen"
+            case encoderFlops = "encoder_flops"
+            case peakRssMib = "peak_rss_mib"
+        }
+    }
+
+    public var schema: String
+    public var method: String
+    public var budget: String
+    public var seed: Int
+    public var configHash: String
+    public var dataset: DatasetInfo
+    public var provenance: Provenance
+    public var completed: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case schema, method, budget, seed
+        case configHash = "config_hash"
+        case dataset, provenance, completed
+    }
+}
+
+/// eval/<probe>.json (schema "patchbench.metrics/1"); `protocol` is not decoded.
+public struct MetricsFile: Codable, Equatable, Sendable {
+    public static let schemaName = "patchbench.metrics/1"
+
+    public struct DatasetInfo: Codable, Equatable, Sendable {
+        public var name: String
+        public var digest: String
+    }
+
+    public struct EncoderInfo: Codable, Equatable, Sendable {
+        public var method: String
+        public var budget: String
+        public var seed: Int
+        public var configHash: String
+
+        enum CodingKeys: String, CodingKey {
+            case method, budget, seed
+            case configHash = "config_hash"
+        }
+    }
+
+    public var schema: String
+    public var probe: String
+    public var dataset: DatasetInfo
+    public var encoder: EncoderInfo
+    public var metrics: [String: Double]
+    public var wallSeconds: Double
+    public var threads: Int
+
+    enum CodingKeys: String, CodingKey {
+        case schema, probe, dataset, encoder, metrics
+        case wallSeconds = "wall_seconds"
+        case threads
+    }
+}
+
+/// One line of log.jsonl, reduced to the fields a loss curve needs.
+public struct LogLine: Codable, Equatable, Sendable {
+    public var step: Int
+    public var imagesSeen: Int
+    public var loss: Double
+
+    enum CodingKeys: String, CodingKey {
+        case step
+        case imagesSeen = "images_seen"
+        case loss
+    }
+}
+
+/// Decoders that turn any malformed input into an error naming the file (and line, for log.jsonl).
+public enum RunFileReader {
+    static func readData(_ path: String) throws -> Data {
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ResultsError("\(path): cannot read: \(error.localizedDescription)")
+        }
+    }
+
+    public static func readRun(_ path: String) throws -> RunFile {
+        let run: RunFile
+        do {
+            run = try JSONDecoder().decode(RunFile.self, from: try readData(path))
+        } catch let error as ResultsError {
+            throw error
+        } catch {
+            throw ResultsError.decoding(error, file: path)
+        }
+        guard run.schema == RunFile.schemaName else {
+            throw ResultsError("\(path): schema is '\(run.schema)', expected '\(RunFile.schemaName)'")
+        }
+        let provenance = run.provenance
+        guard provenance.wallSeconds.isFinite, provenance.wallSeconds >= 0 else {
+            throw ResultsError("\(path): provenance.wall_seconds must be a non-negative number")
+        }
+        guard provenance.imagesSeen >= 0 else {
+            throw ResultsError("\(path): provenance.images_seen must be non-negative")
+        }
+        return run
+    }
+
+    public static func readMetrics(_ path: String) throws -> MetricsFile {
+        let metrics: MetricsFile
+        do {
+            metrics = try JSONDecoder().decode(MetricsFile.self, from: try readData(path))
+        } catch let error as ResultsError {
+            throw error
+        } catch {
+            throw ResultsError.decoding(error, file: path)
+        }
+        guard metrics.schema == MetricsFile.schemaName else {
+            throw ResultsError("\(path): schema is '\(metrics.schema)', expected '\(MetricsFile.schemaName)'")
+        }
+        guard ProbeMetricRegistry.evalProbes.contains(metrics.probe) else {
+            throw ResultsError("\(path): unknown probe '\(metrics.probe)'")
+        }
+        for key in metrics.metrics.keys.sorted() where !metrics.metrics[key]!.isFinite {
+            throw ResultsError("\(path): metric '\(key)' is not finite")
+        }
+        return metrics
+    }
+
+    /// Reads every non-empty line; a line that is not a JSON object with step, images_seen and loss is an error.
+    public static func readLog(_ path: String) throws -> [LogLine] {
+        let data = try readData(path)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ResultsError("\(path): not UTF-8 text")
+        }
+        var lines: [LogLine] = []
+        let decoder = JSONDecoder()
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            do {
+                lines.append(try decoder.decode(LogLine.self, from: Data(trimmed.utf8)))
+            } catch {
+                throw ResultsError.decoding(error, file: "\(path) line \(index + 1)")
+            }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import Results
+
+@Suite struct TablesTests {
+    func claims() throws -> ClaimsFile { try ClaimsLoader.load(path: ClaimsTests.claimsPath) }
+
+    @Test func tablesAreByteIdenticalWhenRunTwice() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        let out = tree.root + "/results"
+        let claims = try claims()
+        func generate(_ choice: ResultsVersioning.Choice) throws -> Int {
+            let collection = try RunCollector.collect(root: tree.runs)
+            let version = try ResultsVersioning.resolve(choice, outDirectory: out)
+            let files = ResultsBundle.build(collection: collection, claims: claims, version: version)
+            try ResultsVersioning.install(files: files, version: version, outDirectory: out)
+            return version
+        }
+        #expect(try generate(.new) == 1)
+        let first = try FakeRunTree.contents(of: out + "/v1")
+        #expect(try generate(.latest) == 1)
+        let second = try FakeRunTree.contents(of: out + "/v1")
+        #expect(first == second)
+        #expect(first.keys.sorted().contains("tables/tiny/fashion-mnist/linear.md"))
+        #expect(first["plots/loss-tiny-mae.svg"] != nil)
+        #expect(first["plots/claims-tiny.svg"] != nil)
+        // A new version leaves v1 untouched.
+        #expect(try generate(.new) == 2)
+        #expect(try FakeRunTree.contents(of: out + "/v1") == first)
+        #expect(ResultsVersioning.existingVersions(in: out) == [1, 2])
+        #expect(throws: ResultsError.self) { try ResultsVersioning.resolve(.specific(1), outDirectory: out) }
+    }
+
+    @Test func latestWithoutAnyVersionIsAnError() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        #expect(throws: ResultsError.self) { try ResultsVersioning.resolve(.latest, outDirectory: tree.root) }
+        #expect(try ResultsVersioning.resolve(.new, outDirectory: tree.root) == 1)
+    }
+
+    @Test func tableShowsMeanAndSampleStd() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        let collection = try RunCollector.collect(root: tree.runs)
+        let rows = ResultsSummary.rows(collection).filter { $0.probe == "linear" }
+        #expect(rows.map(\.method) == ["lomar", "mae", "random-init"])
+        let mae = try #require(rows.first { $0.method == "mae" })
+        let top1 = try #require(mae.metrics.first { $0.metric == "top1" })
+        // 80.0, 80.3, 79.8: mean 80.0333…, sample std 0.2517.
+        #expect(abs(top1.mean - (80.0 + 80.3 + 79.8) / 3) < 1e-12)
+        #expect(abs(try #require(top1.standardDeviation) - 0.25166114784235827) < 1e-9)
+        let markdown = MarkdownTables.render(
+            key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: rows)
+        #expect(markdown.contains("| mae | 80.03 ± 0.25 | 0.1 ± 0 | 3 (0, 1, 2) |"))
+    }
+
+    @Test func claimVerdictsFromRuns() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        let collection = try RunCollector.collect(root: tree.runs)
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: collection, budget: "tiny")
+        func verdict(_ id: String) -> Verdict? { results.first { $0.claim.id == id }?.evaluation.verdict }
+        // lomar − mae on linear top1 = 1.0, 1.05, 1.1 → reproduced.
+        #expect(verdict("lomar_vs_mae_imagenet_finetune_224_top1") == .reproduced)
+        // lomar − mae on seg mIoU = −1 in every seed → contradicted.
+        #expect(verdict("lomar_vs_mae_ade20k_miou") == .contradicted)
+        // No det eval files → not run.
+        #expect(verdict("lomar_vs_mae_coco_box_ap") == .notRun)
+        // lomar takes twice the wall time for the same images → speed-up contradicted.
+        #expect(verdict("lomar_vs_mae_pretrain448_speed") == .contradicted)
+        #expect(verdict("selfpatch_vs_dino_ade20k_semfpn_miou") == .notRun)
+        let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
+        #expect(markdown.contains("| lomar_vs_mae_imagenet_finetune_224_top1 | lomar vs mae | linear/top1 | +0.50 | +1.05 |"))
+    }
+
+    @Test func malformedMetricsJSONNamesTheFile() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addRun(method: "mae", seed: 0, top1: 80)
+        try tree.write("{\"schema\": \"patchbench.metrics/1\", \"probe\": \"linear\", \"metrics\": {\"top1\": ",
+            to: "runs/tiny/mae/seed0/eval/linear.json")
+        do {
+            _ = try RunCollector.collect(root: tree.runs)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("tiny/mae/seed0/eval/linear.json"))
+        }
+    }
+
+    @Test func metricsWithWrongTypeNamesFileAndKey() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addRun(method: "mae", seed: 0, top1: 80)
+        let path = "runs/tiny/mae/seed0/eval/linear.json"
+        let text = tree.metrics(probe: "linear", method: "mae", budget: "tiny", seed: 0, hash: "c0ffee30",
+            metrics: "{\"top1\": \"high\"}")
+        try tree.write(text, to: path)
+        do {
+            _ = try RunCollector.collect(root: tree.runs)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("eval/linear.json") && "\(error)".contains("metrics"))
+        }
+    }
+
+    @Test func staleEvaluationIsRejected() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addRun(method: "mae", seed: 0, top1: 80)
+        try tree.write(tree.metrics(probe: "linear", method: "mae", budget: "tiny", seed: 0, hash: "other",
+            metrics: "{\"top1\": 1}"), to: "runs/tiny/mae/seed0/eval/linear.json")
+        #expect(throws: ResultsError.self) { try RunCollector.collect(root: tree.runs) }
+    }
+
+    @Test func malformedLogLineNamesFileAndLine() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addRun(method: "mae", seed: 0, top1: 80)
+        try tree.write("{\"step\": 1, \"images_seen\": 64, \"loss\": 1.0}\n{\"step\": 2, \"loss\"\n",
+            to: "runs/tiny/mae/seed0/log.jsonl")
+        do {
+            _ = try RunCollector.collect(root: tree.runs)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("log.jsonl line 2"))
+        }
+    }
+
+    @Test func incompleteRunsAreSkippedAndListed() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addRun(method: "mae", seed: 0, top1: 80)
+        try tree.addRun(method: "mae", seed: 1, top1: 80, completed: false)
+        let collection = try RunCollector.collect(root: tree.runs)
+        #expect(collection.runs.map(\.seed) == [0])
+        #expect(collection.skipped == [SkippedRun(relativePath: "tiny/mae/seed1", reason: "run.json has completed = false")])
+        #expect(ProvenanceReport.markdown(collection).contains("| tiny/mae/seed1 | run.json has completed = false |"))
+    }
+}
