@@ -38,6 +38,11 @@ public final class Tensor: @unchecked Sendable {
         id = Tensor.idCounter.add(1, ordering: .relaxed).newValue
     }
 
+    /// A leaf viewing existing storage (optimizer moments, checkpoint buffers).
+    public convenience init(sharing storage: Storage, shape: [Int]) {
+        self.init(shape: shape, storage: storage)
+    }
+
     /// A tensor from Double values, converted to `dtype`.
     public convenience init(_ values: [Double], shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) {
         precondition(values.count == ShapeMath.count(shape), "\(values.count) values for shape \(shape)")
