@@ -5,9 +5,66 @@ import TensorCore
 /// `patchbench info`: versions, BLAS library and kernel, thread count, CPU features.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print versions, the BLAS library and kernel, thread counts and CPU features.")
+        abstract: "Print versions, the BLAS library and kernel, thread counts and CPU features.",
+        discussion: """
+            Everything here is recorded with results because bits of a GEMM depend on the OpenBLAS
+            kernel (OPENBLAS_CORETYPE selects it) and, for some kernels, on the thread count.
+            --json prints one JSON object instead of text.
+            """)
+
+    @Option(help: "Threads to pin OpenBLAS and the kernels to before reporting.") var threads: Int = 2
+    @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        print("patchbench \(PatchBenchVersion.string)")
+        BLAS.setThreads(threads)
+        let env = ProcessInfo.processInfo.environment
+        let cpu = Self.cpuInfo()
+        var fields: [(String, String)] = [
+            ("patchbench", PatchBenchVersion.string),
+            ("swift", Self.swiftVersion),
+            ("os", ProcessInfo.processInfo.operatingSystemVersionString),
+            ("blas", "OpenBLAS"),
+            ("blas_config", BLAS.config.trimmingCharacters(in: .whitespaces)),
+            ("blas_core", BLAS.coreName),
+            ("blas_threads", String(BLAS.threads)),
+            ("kernel_workers", String(Parallel.workers)),
+            ("openblas_coretype_env", env["OPENBLAS_CORETYPE"] ?? "(unset)"),
+            ("openblas_l2_size_env", env["OPENBLAS_L2_SIZE"] ?? "(unset)"),
+            ("cpu_model", cpu.model),
+            ("cpu_cores", String(ProcessInfo.processInfo.activeProcessorCount)),
+            ("cpu_features", cpu.features.joined(separator: " ")),
+            ("memory_gib", String(format: "%.1f", Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824)),
+        ]
+        fields.sort { $0.0 < $1.0 }
+        if json {
+            let object = Dictionary(uniqueKeysWithValues: fields)
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            let width = fields.map(\.0.count).max() ?? 0
+            for (k, v) in fields { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
+        }
+    }
+
+    static var swiftVersion: String {
+        #if compiler(>=6.3)
+        return "6.3 or newer"
+        #elseif compiler(>=6.0)
+        return "6.x"
+        #else
+        return "5.x"
+        #endif
+    }
+
+    /// Model name and the SIMD features that matter for the kernels, from /proc/cpuinfo.
+    static func cpuInfo() -> (model: String, features: [String]) {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return ("unknown", []) }
+        var model = "unknown", flags: Set<String> = []
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("model name"), let v = line.split(separator: ":").last { model = v.trimmingCharacters(in: .whitespaces) }
+            if line.hasPrefix("flags"), let v = line.split(separator: ":").last { flags = Set(v.split(separator: " ").map(String.init)) }
+        }
+        let interesting = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "avx512_vnni", "amx_tile"]
+        return (model, interesting.filter { flags.contains($0) })
     }
 }

@@ -68,3 +68,42 @@ public struct Fixture {
 public func fixturePath(_ name: String, file: StaticString = #filePath) -> String {
     URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
 }
+
+extension Fixture {
+    /// Writes entries in the PBFX format (the inverse of `init(path:)`), float32 values.
+    public static func write(_ entries: [(String, Tensor)], to path: String) throws {
+        var data = Data("PBFX".utf8)
+        func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { data.append(contentsOf: $0) } }
+        u32(1)
+        u32(entries.count)
+        for (name, t) in entries {
+            let nb = Array(name.utf8)
+            u32(nb.count)
+            data.append(contentsOf: nb)
+            u32(t.rank)
+            for d in t.shape { u32(d) }
+            for v in t.floats { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        }
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Runs a command and returns (exit status, combined output); nil when it cannot start.
+public func runProcess(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String)? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    do { try p.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// True when `python3 -c "import <modules>"` succeeds.
+public func pythonHas(_ modules: [String]) -> Bool {
+    guard let r = runProcess("/usr/bin/env", ["python3", "-c", "import " + modules.joined(separator: ", ")]) else { return false }
+    return r.status == 0
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Cross-check: a PatchBench encoder checkpoint loads into timm's VisionTransformer and gives
+the same features.
+
+Usage: python3 Scripts/reference/timm_crosscheck.py ENCODER.h5 INPUT.pbfx FEATURES.pbfx
+  ENCODER.h5     written by PatchBench (Checkpoint.saveEncoder): timm key names and shapes,
+                 config JSON in the attribute `vit_config_json`.
+  INPUT.pbfx     images [B, 3, H, W] under the key "input".
+  FEATURES.pbfx  PatchBench's final-normalised tokens [B, T, D] under the key "tokens".
+Prints the max absolute difference and exits 0 when it is below 1e-4, 1 otherwise,
+2 when a dependency is missing (the calling test skips then).
+
+Needs torch, timm and h5py. timm imports torchvision only for layers that VisionTransformer
+does not use; where no CPU torchvision is installed (PyPI's wheel needs CUDA torch), a stub
+stub package answers every `torchvision.*` import with placeholder classes, so that
+`import timm` works; nothing of it is used by VisionTransformer.
+"""
+import json
+import os
+import sys
+import types
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def load_pbfx(path):
+    import struct
+    import numpy as np
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:4] == b"PBFX", path
+    version, count = struct.unpack_from("<II", data, 4)
+    off, out = 12, {}
+    for _ in range(count):
+        (n,) = struct.unpack_from("<I", data, off); off += 4
+        name = data[off:off + n].decode(); off += n
+        (rank,) = struct.unpack_from("<I", data, off); off += 4
+        shape = struct.unpack_from("<%dI" % rank, data, off); off += 4 * rank
+        size = int(np.prod(shape)) if rank else 1
+        out[name] = np.frombuffer(data, dtype="<f4", count=size, offset=off).reshape(shape); off += 4 * size
+    return out
+
+
+def main():
+    try:
+        import h5py
+        import numpy as np
+        import torch
+    except ImportError as e:
+        print("missing dependency:", e)
+        return 2
+    try:
+        import timm  # noqa: F401
+    except Exception:
+        import importlib.abc
+        import importlib.machinery
+
+        class _Placeholder(type):
+            """A class whose every attribute is another placeholder (enum members, constants)."""
+            def __getattr__(cls, name):
+                if name.startswith("__"):
+                    raise AttributeError(name)
+                return _Placeholder(name, (), {})
+
+        class _Stub(types.ModuleType):
+            """Any attribute is a placeholder class: enough for timm's module-level imports."""
+            def __getattr__(self, name):
+                if name.startswith("__"):
+                    raise AttributeError(name)
+                return _Placeholder(name, (), {})
+
+        class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+            def find_spec(self, fullname, path=None, target=None):
+                if fullname == "torchvision" or fullname.startswith("torchvision."):
+                    return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+                return None
+
+            def create_module(self, spec):
+                m = _Stub(spec.name)
+                m.__path__ = []
+                m.__version__ = "0.0-stub"
+                return m
+
+            def exec_module(self, module):
+                pass
+
+        for k in list(sys.modules):
+            if k.startswith("torchvision"):
+                del sys.modules[k]
+        sys.meta_path.insert(0, _StubFinder())
+        for k in list(sys.modules):
+            if k.startswith("timm"):
+                del sys.modules[k]
+        try:
+            import timm  # noqa: F401
+            print("note: torchvision stubbed for import")
+        except Exception as e:
+            print("missing dependency: timm (%s)" % e)
+            return 2
+    from timm.models.vision_transformer import VisionTransformer
+
+    enc_path, in_path, feat_path = sys.argv[1:4]
+    with h5py.File(enc_path, "r") as f:
+        cfg = json.loads(f.attrs["vit_config_json"])
+        state = {k: torch.from_numpy(np.array(f[k])) for k in f.keys() if isinstance(f[k], h5py.Dataset)}
+    if cfg.get("positionEmbedding", "learned") != "learned":
+        print("only learned position embeddings map onto timm's pos_embed parameter")
+        return 2
+    model = VisionTransformer(
+        img_size=cfg["imageSize"], patch_size=cfg["patchSize"], in_chans=cfg.get("channels", 3),
+        embed_dim=cfg["dimension"], depth=cfg["depth"], num_heads=cfg["heads"], mlp_ratio=cfg.get("mlpRatio", 4),
+        qkv_bias=True, class_token=cfg.get("clsToken", True), num_classes=0, global_pool="token",
+        norm_layer=lambda d, **kw: torch.nn.LayerNorm(d, eps=cfg.get("layerNormEps", 1e-6), **kw))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        print("key mismatch: missing", missing, "unexpected", unexpected)
+        return 1
+    model.eval()
+    x = torch.from_numpy(load_pbfx(in_path)["input"].copy())
+    ours = load_pbfx(feat_path)["tokens"]
+    with torch.no_grad():
+        theirs = model.forward_features(x).numpy()
+    diff = float(np.abs(theirs - ours).max())
+    print("timm vs PatchBench tokens: shape", theirs.shape, "max abs diff %.3g" % diff)
+    return 0 if diff < 1e-4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
