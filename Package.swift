@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Optim", targets: ["Optim"]),
+        .library(name: "AnchorWorkloads", targets: ["AnchorWorkloads"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

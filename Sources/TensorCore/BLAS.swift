@@ -1,17 +1,29 @@
 import CBLAS
+import Dispatch
 import Foundation
 
 /// The BLAS calls of PatchBench (OpenBLAS's CBLAS, row-major) and its thread setting.
 public enum BLAS {
-    /// Pins OpenBLAS's and the kernels' thread counts. Bits of a GEMM depend on the OpenBLAS
-    /// kernel and, for some kernels, on the thread count: record both with every result.
+    /// Sets the number of worker threads. OpenBLAS itself always runs single-threaded:
+    /// PatchBench splits every large GEMM into a fixed number of row (or column) blocks and
+    /// runs them on its own workers. The split depends only on the shape, so GEMM results are
+    /// bit-identical for every thread count (they still depend on the OpenBLAS kernel, which
+    /// OPENBLAS_CORETYPE selects: record it). This also avoids OpenBLAS's idle threads
+    /// spinning in sched_yield against PatchBench's elementwise workers.
     public static func setThreads(_ n: Int) {
         precondition(n >= 1, "thread count must be ≥ 1")
-        openblas_set_num_threads(Int32(n))
+        openblas_set_num_threads(1)
         Parallel.workers = n
     }
 
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// Number of blocks a large GEMM is split into, whatever the thread count.
+    public static let gemmSplits = 2
+    /// GEMMs below this many multiply-adds run as one call (splitting costs more than it gains).
+    public static let gemmSplitThreshold = 1 << 21
+
+    public static var threads: Int { Parallel.workers }
+    /// OpenBLAS's own thread setting (1: PatchBench parallelises around it).
+    public static var openBLASThreads: Int { Int(openblas_get_num_threads()) }
     /// The OpenBLAS kernel in use (follows OPENBLAS_CORETYPE when set).
     public static var coreName: String { String(cString: openblas_get_corename()) }
     public static var config: String { String(cString: openblas_get_config()) }
@@ -41,8 +53,42 @@ public enum BLAS {
 
 /// Generic entry so kernels written over `KernelScalar` can call GEMM.
 extension KernelScalar {
-    @inline(__always)
+    /// GEMM split into `BLAS.gemmSplits` blocks of C's rows (or columns when there are too few
+    /// rows), run on the kernel workers. See `BLAS.setThreads`.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+                     a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        let splits = BLAS.gemmSplits
+        if m * n * k < BLAS.gemmSplitThreshold || (m < 2 * splits && n < 2 * splits) {
+            gemmCall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                     beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let byRows = m >= n || n < 2 * splits
+        let pa = SendablePointer(UnsafeMutablePointer(mutating: a)), pb = SendablePointer(UnsafeMutablePointer(mutating: b))
+        let pc = SendablePointer(c)
+        let block: (Int) -> Void = { s in
+            if byRows {
+                let r0 = m * s / splits, r1 = m * (s + 1) / splits
+                let aOff = transA ? r0 : r0 * lda
+                gemmCall(transA: transA, transB: transB, m: r1 - r0, n: n, k: k, alpha: alpha, a: pa.pointer + aOff, lda: lda,
+                         b: pb.pointer, ldb: ldb, beta: beta, c: pc.pointer + r0 * ldc, ldc: ldc)
+            } else {
+                let c0 = n * s / splits, c1 = n * (s + 1) / splits
+                let bOff = transB ? c0 * ldb : c0
+                gemmCall(transA: transA, transB: transB, m: m, n: c1 - c0, k: k, alpha: alpha, a: pa.pointer, lda: lda,
+                         b: pb.pointer + bOff, ldb: ldb, beta: beta, c: pc.pointer + c0, ldc: ldc)
+            }
+        }
+        if Parallel.workers > 1 {
+            DispatchQueue.concurrentPerform(iterations: splits, execute: block)
+        } else {
+            for s in 0..<splits { block(s) }
+        }
+    }
+
+    @inline(__always)
+    static func gemmCall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
         if Self.self == Float.self {
