@@ -1,20 +1,21 @@
-import CBLAS
+import TensorCore
 
-/// Row-major matrix products through OpenBLAS. Shapes follow BLAS: C [m, n] = α·op(A)·op(B) + β·C
+/// Row-major matrix products through TensorCore's GEMM (OpenBLAS, split into fixed blocks on
+/// PatchBench's workers so results do not depend on the thread count). Shapes follow BLAS: C [m, n] = α·op(A)·op(B) + β·C
 /// with op(A) [m, k] and op(B) [k, n]; leading dimensions are the row lengths as stored.
 enum MatrixProducts {
     static func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                       alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                       beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        Float.gemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     static func dgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                       alpha: Double = 1, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                       beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int) {
-        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        Double.gemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
 

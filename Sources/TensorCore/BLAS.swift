@@ -12,9 +12,13 @@ public enum BLAS {
     /// spinning in sched_yield against PatchBench's elementwise workers.
     public static func setThreads(_ n: Int) {
         precondition(n >= 1, "thread count must be ≥ 1")
-        openblas_set_num_threads(1)
+        _ = openBLASPinned
         Parallel.workers = n
     }
+
+    /// OpenBLAS is set to one thread exactly once, before the first GEMM: changing its
+    /// thread count while another thread is inside a GEMM is not safe in OpenBLAS 0.3.21.
+    static let openBLASPinned: Void = { openblas_set_num_threads(1) }()
 
     /// Number of blocks a large GEMM is split into, whatever the thread count.
     public static let gemmSplits = 2
@@ -35,6 +39,7 @@ public enum BLAS {
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
+        _ = openBLASPinned
         if k == 0 { if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }; return }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -45,6 +50,7 @@ public enum BLAS {
                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         guard m > 0, n > 0 else { return }
+        _ = openBLASPinned
         if k == 0 { if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }; return }
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -54,8 +60,9 @@ public enum BLAS {
 /// Generic entry so kernels written over `KernelScalar` can call GEMM.
 extension KernelScalar {
     /// GEMM split into `BLAS.gemmSplits` blocks of C's rows (or columns when there are too few
-    /// rows), run on the kernel workers. See `BLAS.setThreads`.
-    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+    /// rows), run on the kernel workers. See `BLAS.setThreads`. Row-major; op(A) is M×K,
+    /// op(B) is K×N; lda/ldb/ldc are the stored row lengths.
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
         let splits = BLAS.gemmSplits
