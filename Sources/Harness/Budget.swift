@@ -149,7 +149,7 @@ public struct HarnessError: Error, CustomStringConvertible, Equatable {
     static func describe(_ error: Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, let context):
-            return "missing key '\(key.stringValue)' at \(path(context))"
+            return "missing key '\(snakeCase(key.stringValue))' in \(path(context))"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "wrong type at \(path(context)): \(context.debugDescription)"
         case DecodingError.dataCorrupted(let context):
@@ -160,7 +160,16 @@ public struct HarnessError: Error, CustomStringConvertible, Equatable {
     }
 
     static func path(_ context: DecodingError.Context) -> String {
-        let p = context.codingPath.map(\.stringValue).joined(separator: ".")
+        let p = context.codingPath.map { snakeCase($0.stringValue) }.joined(separator: ".")
         return p.isEmpty ? "the top level" : p
+    }
+
+    /// The file's spelling of a key decoded with `convertFromSnakeCase` ("batchSize" → "batch_size").
+    static func snakeCase(_ key: String) -> String {
+        var out = ""
+        for c in key {
+            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+        }
+        return out
     }
 }
