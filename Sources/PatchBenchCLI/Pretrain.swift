@@ -7,17 +7,20 @@ struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pretrain one method under a fixed ViT budget and write its run directory.",
         discussion: """
-            Writes runs/<budget>/<method>/seed<seed>/ (or --out): run.json (resolved config, its
-            config_hash, dataset digest, provenance), log.jsonl (per logged step: loss and terms, lr,
-            images/s, images seen, FLOPs so far), checkpoints/step-<n>.h5 (latest kept) and, at the end,
-            encoder.h5. See Documentation/harness.md and Documentation/run-layout.md.
-            A directory with a checkpoint resumes from it and ends bit-identical to an uninterrupted
-            run (same threads); a completed one is left alone; one with another config is refused.
-            A non-finite loss stops the run with a message naming the step and the objective; the
-            last good checkpoint stays.
-            Methods: \(Method.names). `random-init` writes the untrained encoder drawn from the
-            seed's init stream (0 images seen): the floor every method must beat.
-            Budgets: configs/budgets/{smoke,tiny,small,paper}.json, or a path to a budget file.
+            Writes runs/<budget>/<method>/seed<seed>/ (or --out): run.json (resolved
+            config, its config_hash, dataset digest, provenance), log.jsonl (per logged
+            step: loss and terms, lr, images/s, images seen, FLOPs so far),
+            checkpoints/step-<n>.h5 (latest kept) and, at the end, encoder.h5. See
+            Documentation/harness.md and Documentation/run-layout.md. A directory with a
+            checkpoint resumes from it and ends bit-identical to an uninterrupted run
+            (same threads); a completed one is left alone; one with another config is
+            refused. A non-finite loss stops the run with a message naming the step and
+            the objective; the last good checkpoint stays.
+            Methods: \(Method.names). `random-init` writes the untrained encoder drawn
+            from the seed's init stream (0 images seen): the floor every method must
+            beat.
+            Budgets: configs/budgets/{smoke,tiny,small,paper}.json, or a path to a
+            budget file.
             Example: patchbench pretrain --method mae --budget tiny --seed 0
             """)
 
@@ -45,10 +48,9 @@ struct Pretrain: ParsableCommand {
         let b = try Budget.load(path: budgetPath)
         let m = try Method.named(method)
         let runPath = out ?? RunDirectory.defaultPath(budget: b.name, method: m.rawValue, seed: seed)
-        var options = Pretraining.Options(method: m, budget: b, seed: seed, dataPath: data ?? b.data.pack, runPath: runPath,
+        let options = Pretraining.Options(method: m, budget: b, seed: seed, dataPath: data ?? b.data.pack, runPath: runPath,
                                           threads: threads, checkpointEvery: checkpointEvery,
                                           progress: ProgressReporter.Mode(rawValue: progress)!)
-        options.progress = ProgressReporter.Mode(rawValue: progress)!
         switch try Pretraining(options).run() {
         case .alreadyComplete: print("\(runPath): already complete; left alone")
         case .completed(let resumed):

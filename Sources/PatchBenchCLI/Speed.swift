@@ -7,13 +7,15 @@ struct Speed: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure MAE's and LoMaR's pretraining images/s over grid sizes and write the ratio.",
         discussion: """
-            For each grid (patches per side; image = grid x patch size) both objectives run full
-            training steps (forward, backward, AdamW) on synthetic images with the budget's encoder,
-            MAE decoder and LoMaR settings (window 4 on grids below 14, else 7; 4 windows); the
-            rate is batch / median step time after warm-up steps. Writes one row per grid with
-            LoMaR/MAE speedup beside the paper's 3.1x at 448 px (schema patchbench.speed/1).
-            Time on a quiet machine; the numbers are only comparable within one run.
-            Example: patchbench speed --budget tiny --grids 8,16,28 --out runs/speed/lomar-vs-mae.json
+            For each grid (patches per side; image = grid x patch size) both objectives
+            run full training steps (forward, backward, AdamW) on synthetic images with
+            the budget's encoder, MAE decoder and LoMaR settings (window 4 on grids
+            below 14, else 7; 4 windows); the rate is batch / median step time after
+            warm-up steps. Writes one row per grid with LoMaR/MAE speedup beside the
+            paper's 3.1x at 448 px (schema patchbench.speed/1). Time on a quiet machine;
+            the numbers are only comparable within one run.
+            Example: patchbench speed --budget tiny --grids 8,16,28 --out
+            runs/speed/lomar-vs-mae.json
             """)
 
     @Option(help: "Budget name or budget .json path (encoder and method settings).") var budget: String = "tiny"
