@@ -71,8 +71,7 @@ public struct Pretraining {
         let dataset = RunManifest.DatasetInfo(path: o.dataPath, name: ((o.dataPath as NSString).lastPathComponent as NSString)
                                                 .deletingPathExtension, digest: pack.storedDigest)
         let split = try pack.split(budget.data.split)
-        guard split.height == budget.encoder.imageSize || budget.augmentation.size == budget.encoder.imageSize,
-              split.channels == budget.encoder.channels else {
+        guard split.channels == budget.encoder.channels else {
             throw HarnessError("\(o.dataPath): split '\(split.name)' has \(split.channels) channels, the budget wants \(budget.encoder.channels)")
         }
         func manifest(completed: Bool, wall: Double, steps: Int, flops: Double) -> RunManifest {

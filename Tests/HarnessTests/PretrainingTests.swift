@@ -138,3 +138,22 @@ import Testing
         #expect { try Budget.load(path: badPath) } throws: { "\($0)".contains("multiple of batch_size") }
     }
 }
+
+@Suite struct RunDirectoryTests {
+    @Test func truncatedLogDropsLaterStepsAndAPartialLastLine() throws {
+        let dir = RunDirectory(path: HarnessFixtures.temporaryDirectory("log"))
+        try dir.create()
+        for step in 1...5 { try dir.appendLog(["step": step, "loss": Double(step)]) }
+        let handle = FileHandle(forWritingAtPath: dir.log)!
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"step\": 6, \"lo".utf8))
+        try handle.close()
+        try dir.truncateLog(after: 3)
+        let steps = try String(contentsOfFile: dir.log, encoding: .utf8).split(separator: "\n").map {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["step"] as! Int
+        }
+        #expect(steps == [1, 2, 3])
+        try "{\"step\": 1}\nnot json\n{\"step\": 2}\n".write(toFile: dir.log, atomically: true, encoding: .utf8)
+        #expect { try dir.truncateLog(after: 5) } throws: { "\($0)".contains("line 2") && "\($0)".contains(dir.log) }
+    }
+}
