@@ -43,13 +43,15 @@ let package = Package(
         .target(name: "Metrics", dependencies: []),
         .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS"]),
         .target(name: "Results", dependencies: []),
+        .target(name: "Objectives", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(
             name: "PatchBenchCLI",
             dependencies: [
                 "TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Metrics", "AnchorWorkloads",
-                "Evaluation", "Results",
+                "Evaluation", "Results", "Objectives", "Harness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -63,6 +65,9 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation", "TensorCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
+        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Layers", "TensorCore", "TestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "TensorCore", "HDF5Kit", "Datasets"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -165,3 +165,32 @@ extension JSONEncoder {
         return e
     }
 }
+
+// MARK: Encoder extras
+
+extension Checkpoint {
+    /// Attribute naming the kind of extra encoder tensors (e.g. "contextual_product").
+    public static let relativePositionAttribute = "relative_position"
+
+    /// `saveEncoder` plus tensors the ViT does not hold but evaluation needs (LoMaR's
+    /// relative-position tables, under `blocks.<i>.attn.rpe_k.lookup_table_weight`).
+    public static func saveEncoder(_ encoder: VisionTransformer, to path: String, attributes: [String: String] = [:],
+                                   extraParameters: [(String, Tensor)]) throws {
+        let config = String(decoding: try JSONEncoder.sorted.encode(encoder.config), as: UTF8.self)
+        try HDF5File.writeAtomically(to: path) { file in
+            try file.setAttribute(formatAttribute, encoderFormat)
+            try file.setAttribute(configAttribute, config)
+            for key in attributes.keys.sorted() { try file.setAttribute(key, attributes[key]!) }
+            try writeParameters(file, encoder.namedParameters() + extraParameters, prefix: "",
+                                patch: encoder.config.patchSize)
+        }
+    }
+
+    /// Reads extra encoder tensors (shapes must match `into`) from an encoder file.
+    public static func loadExtraParameters(from path: String, into params: [(String, Tensor)]) throws {
+        let file = try HDF5File(openingForReadAt: path)
+        defer { file.close() }
+        try checkFormat(file, encoderFormat)
+        try readParameters(file, into: params, prefix: "", patch: nil)
+    }
+}

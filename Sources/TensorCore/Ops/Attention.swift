@@ -3,7 +3,9 @@ import CBLAS
 /// Fused scaled-dot-product attention, forward and backward:
 ///   S = q·kᵀ/√Dh + bias + mask,  P = softmax(S),  O = P·v        (per batch b and head h)
 /// Pullback: dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)); dQ = dS·K/√Dh;
-/// dK = dSᵀ·Q/√Dh; dBias = Σ_b dS. The mask is a constant (no gradient).
+/// dK = dSᵀ·Q/√Dh; dBias = Σ_b dS (or dS itself for a per-batch bias). The mask is a
+/// constant (no gradient). A per-batch bias [B, H, Nq, Nk] carries query-dependent terms
+/// (LoMaR's contextual relative position, q_i·r_b(i,j)), whose gradient reaches q through it.
 ///
 /// Heads are read in place from the [B, N, D] (or packed [B, N, 3D]) projections through the
 /// GEMM leading dimensions, so no permute copies are made. The B·H small products are split
@@ -12,7 +14,8 @@ import CBLAS
 extension Tensor {
     /// Self-attention from the packed qkv projection [B, N, 3D] (timm's layout: q, k, v
     /// blocks of D, each split into H heads of Dh) → [B, N, D].
-    /// bias: [H, N, N] or [N, N] (trainable, e.g. a relative-position table); mask: additive
+    /// bias: [H, N, N] or [N, N] (trainable, e.g. a relative-position table), or per batch
+    /// [B, H, N, N] (e.g. a contextual relative position computed from q); mask: additive
     /// [B, N, N] or [N, N] (use −∞ or a large negative value to block).
     public static func selfAttention(qkv: Tensor, heads: Int, bias: Tensor? = nil, mask: Tensor? = nil) -> Tensor {
         precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0, "selfAttention: qkv must be [B, N, 3D] with D divisible by heads, got \(qkv.shape)")
@@ -65,7 +68,8 @@ extension Tensor {
         let b = q.tensor.shape[0], nq = q.tokens, nk = k.tokens, d = q.width, dh = d / heads
         let scale = S(1 / Double(dh).squareRoot())
         if let bias {
-            precondition(bias.shape == [heads, nq, nk] || bias.shape == [nq, nk], "attention bias must be [H, Nq, Nk] or [Nq, Nk], got \(bias.shape)")
+            precondition(bias.shape == [heads, nq, nk] || bias.shape == [nq, nk] || bias.shape == [b, heads, nq, nk],
+                         "attention bias must be [H, Nq, Nk], [Nq, Nk] or [B, H, Nq, Nk], got \(bias.shape)")
         }
         if let mask {
             precondition(mask.shape == [b, nq, nk] || mask.shape == [nq, nk], "attention mask must be [B, Nq, Nk] or [Nq, Nk], got \(mask.shape)")
@@ -79,6 +83,7 @@ extension Tensor {
         let po = SendablePointer(out.ptr(S.self))
         let pbias = bias.map { SendablePointer($0.storage.ptr(S.self)) }
         let biasPerHead = bias?.rank == 3
+        let biasPerBatch = bias?.rank == 4
         let pmask = mask.map { SendablePointer($0.storage.ptr(S.self)) }
         let maskPerBatch = mask?.rank == 3
 
@@ -93,7 +98,7 @@ extension Tensor {
                     S.gemm(transA: false, transB: true, m: nq, n: nk, k: dh, alpha: scale, a: qp, lda: q.rowStride,
                            b: kp, ldb: k.rowStride, beta: 0, c: p, ldc: nk)
                     if let pbias {
-                        let bp = pbias.pointer + (biasPerHead ? h * pSize : 0)
+                        let bp = pbias.pointer + (biasPerBatch ? pair * pSize : (biasPerHead ? h * pSize : 0))
                         for i in 0..<pSize { p[i] += bp[i] }
                     }
                     if let pmask {
@@ -157,7 +162,7 @@ extension Tensor {
                 let dbp = db.ptr(S.self), dsp = dS.ptr(S.self)
                 for pair in 0..<pairs {
                     let h = pair % heads
-                    let dst = dbp + (biasPerHead ? h * pSize : 0), src = dsp + pair * pSize
+                    let dst = dbp + (biasPerBatch ? pair * pSize : (biasPerHead ? h * pSize : 0)), src = dsp + pair * pSize
                     for i in 0..<pSize { dst[i] += src[i] }
                 }
                 bias.accumulate(db, owned: true)

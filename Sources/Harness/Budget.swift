@@ -1,0 +1,175 @@
+import Datasets
+import Foundation
+import Layers
+import Objectives
+
+/// A fixed-ViT budget (configs/budgets/<name>.json, schema "patchbench.budget/1"): one encoder,
+/// one number of images seen, one optimizer and augmentation for every method, plus each
+/// method's own settings. JSON keys are snake_case (decoded with `convertFromSnakeCase`).
+public struct Budget: Codable, Equatable, Sendable {
+    public static let schemaName = "patchbench.budget/1"
+
+    public struct Encoder: Codable, Equatable, Sendable {
+        public var imageSize: Int
+        public var patchSize: Int
+        public var channels: Int
+        public var dimension: Int
+        public var depth: Int
+        public var heads: Int
+        public var mlpRatio: Double
+        public var layerNormEps: Double
+    }
+
+    public struct Optimizer: Codable, Equatable, Sendable {
+        /// Learning rate = base_learning_rate · batch_size / 256 (MAE's rule).
+        public var baseLearningRate: Double
+        public var minLearningRate: Double
+        public var warmupFraction: Double
+        public var beta1: Double
+        public var beta2: Double
+        public var eps: Double
+        /// Applied to tensors of rank ≥ 2 only (no decay on biases, norms, tokens; MAE's rule).
+        public var weightDecay: Double
+    }
+
+    /// MAE's pretraining augmentation: RandomResizedCrop + horizontal flip + normalisation.
+    public struct Augmentation: Codable, Equatable, Sendable {
+        public var size: Int
+        public var scale: [Double]
+        public var ratio: [Double]
+        public var interpolation: String
+        public var flipProbability: Double
+        public var mean: [Float]
+        public var std: [Float]
+    }
+
+    public struct Data: Codable, Equatable, Sendable {
+        public var pack: String
+        public var split: String
+    }
+
+    public struct Methods: Codable, Equatable, Sendable {
+        public var mae: MAE.Config
+        public var lomar: LoMaR.Config
+    }
+
+    public var schema: String
+    public var name: String
+    public var version: Int
+    public var notes: [String]
+    public var encoder: Encoder
+    public var imagesSeen: Int
+    public var batchSize: Int
+    public var optimizer: Optimizer
+    public var augmentation: Augmentation
+    public var data: Data
+    public var checkpointEvery: Int
+    public var logEvery: Int
+    public var methods: Methods
+
+    public var totalSteps: Int { imagesSeen / batchSize }
+    public var learningRate: Double { optimizer.baseLearningRate * Double(batchSize) / 256 }
+
+    /// The encoder with the position embedding a method uses.
+    public func vitConfig(positionEmbedding: ViTConfig.PositionEmbedding) -> ViTConfig {
+        ViTConfig(imageSize: encoder.imageSize, patchSize: encoder.patchSize, channels: encoder.channels,
+                  dimension: encoder.dimension, depth: encoder.depth, heads: encoder.heads, mlpRatio: encoder.mlpRatio,
+                  clsToken: true, positionEmbedding: positionEmbedding, dropPath: 0, layerNormEps: encoder.layerNormEps)
+    }
+
+    public var recipe: MultiCropRecipe {
+        var view = ViewRecipe(size: augmentation.size, scale: augmentation.scale[0]...augmentation.scale[1])
+        view.ratio = augmentation.ratio[0]...augmentation.ratio[1]
+        view.interpolation = Interpolation(rawValue: augmentation.interpolation) ?? .bicubic
+        view.flipProbability = augmentation.flipProbability
+        view.jitter = nil
+        view.jitterProbability = 0
+        view.grayscaleProbability = 0
+        view.mean = augmentation.mean
+        view.std = augmentation.std
+        return MultiCropRecipe(views: [view])
+    }
+
+    static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+
+    static var encoderJSON: JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+
+    /// Reads and validates a budget file; every problem names the file.
+    public static func load(path: String) throws -> Budget {
+        let data: Foundation.Data
+        do { data = try Foundation.Data(contentsOf: URL(fileURLWithPath: path)) }
+        catch { throw HarnessError("\(path): cannot read the budget file (\(error.localizedDescription))") }
+        let budget: Budget
+        do { budget = try decoder.decode(Budget.self, from: data) }
+        catch { throw HarnessError("\(path): malformed budget: \(HarnessError.describe(error))") }
+        try budget.validate(file: path)
+        return budget
+    }
+
+    /// configs/budgets/<name>.json under `root`.
+    public static func path(named name: String, root: String = ".") -> String {
+        (root as NSString).appendingPathComponent("configs/budgets/\(name).json")
+    }
+
+    func validate(file: String) throws {
+        func check(_ ok: Bool, _ why: String) throws { if !ok { throw HarnessError("\(file): \(why)") } }
+        try check(schema == Budget.schemaName, "schema is '\(schema)', expected '\(Budget.schemaName)'")
+        try check(encoder.imageSize % encoder.patchSize == 0, "image_size must be a multiple of patch_size")
+        try check(encoder.dimension % encoder.heads == 0 && encoder.dimension % 4 == 0,
+                  "dimension must be divisible by heads and by 4 (sin-cos embedding)")
+        try check(batchSize > 0 && imagesSeen >= batchSize, "need batch_size > 0 and images_seen ≥ batch_size")
+        try check(imagesSeen % batchSize == 0, "images_seen must be a multiple of batch_size")
+        try check(checkpointEvery > 0 && logEvery > 0, "checkpoint_every and log_every must be positive")
+        try check(augmentation.size == encoder.imageSize, "augmentation size must equal the encoder's image_size")
+        try check(augmentation.scale.count == 2 && augmentation.ratio.count == 2, "scale and ratio are [low, high]")
+        try check(Interpolation(rawValue: augmentation.interpolation) != nil, "interpolation must be bilinear or bicubic")
+        try check(augmentation.mean.count == encoder.channels && augmentation.std.count == encoder.channels,
+                  "mean and std need one value per channel")
+        try check(optimizer.warmupFraction >= 0 && optimizer.warmupFraction <= 1, "warmup_fraction must be in [0, 1]")
+        let grid = encoder.imageSize / encoder.patchSize
+        try check(methods.lomar.windowSize <= grid, "lomar window_size exceeds the \(grid)×\(grid) grid")
+        try check(methods.mae.maskRatio >= 0 && methods.mae.maskRatio < 1, "mae mask_ratio must be in [0, 1)")
+    }
+}
+
+/// An error with a message that names the file or run and what is wrong.
+public struct HarnessError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing key '\(snakeCase(key.stringValue))' in \(path(context))"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "wrong type at \(path(context)): \(context.debugDescription)"
+        case DecodingError.dataCorrupted(let context):
+            return "invalid JSON at \(path(context)): \(context.debugDescription)"
+        default:
+            return "\(error)"
+        }
+    }
+
+    static func path(_ context: DecodingError.Context) -> String {
+        let p = context.codingPath.map { snakeCase($0.stringValue) }.joined(separator: ".")
+        return p.isEmpty ? "the top level" : p
+    }
+
+    /// The file's spelling of a key decoded with `convertFromSnakeCase` ("batchSize" → "batch_size").
+    static func snakeCase(_ key: String) -> String {
+        var out = ""
+        for c in key {
+            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,47 @@
+import Layers
+import Objectives
+import TensorCore
+
+/// The methods `patchbench pretrain` knows, and how each is built from a budget.
+public enum Method: String, CaseIterable, Sendable {
+    case mae
+    case lomar
+    /// LoMaR with a per-head (H × 50) bias table instead of the contextual iRPE: a named,
+    /// simpler variant (Documentation/Objectives/LoMaR.md).
+    case lomarRPETable = "lomar-rpe-table"
+    /// The floor: an encoder drawn from the seed's init stream and never trained.
+    case randomInit = "random-init"
+
+    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    public static func named(_ name: String) throws -> Method {
+        guard let m = Method(rawValue: name) else {
+            throw HarnessError("unknown method '\(name)'; choose one of \(names)")
+        }
+        return m
+    }
+
+    /// The encoder this method pretrains (position embedding depends on the method).
+    public func encoderConfig(_ budget: Budget) -> ViTConfig {
+        switch self {
+        case .mae, .randomInit: return budget.vitConfig(positionEmbedding: .sinCos)
+        case .lomar, .lomarRPETable: return budget.vitConfig(positionEmbedding: .none)
+        }
+    }
+
+    /// The method's own settings as resolved from the budget.
+    public func lomarConfig(_ budget: Budget) -> LoMaR.Config {
+        var c = budget.methods.lomar
+        c.relativePosition = self == .lomarRPETable ? .table : .contextualProduct
+        return c
+    }
+
+    /// Builds the objective (nil for random-init), drawing every initial weight from `rng`.
+    public func makeObjective(_ budget: Budget, rng: inout RandomStream) -> Objective? {
+        switch self {
+        case .mae: return MAE(encoder: encoderConfig(budget), config: budget.methods.mae, rng: &rng)
+        case .lomar, .lomarRPETable: return LoMaR(encoder: encoderConfig(budget), config: lomarConfig(budget), rng: &rng)
+        case .randomInit: return nil
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Checkpoint
+import Datasets
+import Foundation
+import HDF5Kit
+import Layers
+import Objectives
+import Optim
+import TensorCore
+
+/// The pretraining loop: budget + method + seed + data → a complete run directory.
+///
+/// Determinism and resumption: weights come from the seed's init stream; batch (epoch e,
+/// index i) is a pure function of the data-order and augmentation seeds (Datasets.Loader);
+/// masks and windows come from the masks stream, which every checkpoint stores with the
+/// parameters, AdamW moments and step. Restarting from `checkpoints/step-<n>.h5` therefore
+/// continues the exact sequence an uninterrupted run computes, and ends bit-identical
+/// (same thread count and BLAS core).
+public struct Pretraining {
+    public struct Options {
+        public var method: Method
+        public var budget: Budget
+        public var seed: UInt64
+        public var dataPath: String
+        public var runPath: String
+        public var threads: Int
+        public var checkpointEvery: Int?
+        public var progress: ProgressReporter.Mode
+        /// Tests substitute an objective here (e.g. one that turns the loss non-finite).
+        public var objectiveOverride: ((inout RandomStream) -> Objective)?
+
+        public init(method: Method, budget: Budget, seed: UInt64, dataPath: String, runPath: String, threads: Int,
+                    checkpointEvery: Int? = nil, progress: ProgressReporter.Mode = .auto) {
+            self.method = method
+            self.budget = budget
+            self.seed = seed
+            self.dataPath = dataPath
+            self.runPath = runPath
+            self.threads = threads
+            self.checkpointEvery = checkpointEvery
+            self.progress = progress
+        }
+    }
+
+    public enum Outcome: Equatable, Sendable {
+        case completed(resumedFrom: Int?)
+        case alreadyComplete
+    }
+
+    public let options: Options
+    public init(_ options: Options) { self.options = options }
+
+    public func run() throws -> Outcome {
+        let o = options, budget = o.budget
+        BLAS.setThreads(o.threads)
+        let dir = RunDirectory(path: o.runPath)
+        let config = ResolvedConfig(method: o.method, budget: budget, dataPath: o.dataPath)
+        let hash = config.hash
+        if let status = try dir.existingStatus() {
+            guard status.configHash == hash else {
+                throw HarnessError("\(dir.runJSON): the run directory holds config_hash \(status.configHash), this run's is "
+                                   + "\(hash); choose another --out or remove the directory")
+            }
+            if status.completed { return .alreadyComplete }
+        }
+        try dir.create()
+        let checkpointEvery = o.checkpointEvery ?? budget.checkpointEvery
+        guard checkpointEvery > 0 else { throw HarnessError("checkpoint frequency must be positive") }
+
+        let pack: Pack
+        do { pack = try Pack(openingAt: o.dataPath) } catch { throw HarnessError("\(o.dataPath): cannot open the pack: \(error)") }
+        let dataset = RunManifest.DatasetInfo(path: o.dataPath, name: ((o.dataPath as NSString).lastPathComponent as NSString)
+                                                .deletingPathExtension, digest: pack.storedDigest)
+        let split = try pack.split(budget.data.split)
+        guard split.channels == budget.encoder.channels else {
+            throw HarnessError("\(o.dataPath): split '\(split.name)' has \(split.channels) channels, the budget wants \(budget.encoder.channels)")
+        }
+        func manifest(completed: Bool, wall: Double, steps: Int, flops: Double) -> RunManifest {
+            RunManifest(method: o.method.rawValue, budget: budget.name, seed: Int(o.seed), config: config, configHash: hash,
+                        dataset: dataset,
+                        provenance: .current(threads: o.threads, wallSeconds: wall, imagesSeen: steps * budget.batchSize,
+                                             encoderFlops: flops),
+                        checkpointEvery: checkpointEvery, completed: completed)
+        }
+
+        var streams = RandomStreams(seed: o.seed)
+        let start = Date()
+        guard let objective = o.objectiveOverride?(&streams.initialization)
+                ?? o.method.makeObjective(budget, rng: &streams.initialization) else {
+            // random-init: the encoder from the init stream, saved untrained.
+            var rng = streams.initialization
+            let encoder = VisionTransformer(o.method.encoderConfig(budget), rng: &rng)
+            try Checkpoint.saveEncoder(encoder, to: dir.encoder, attributes: ["method": o.method.rawValue])
+            try dir.writeManifest(manifest(completed: true, wall: Date().timeIntervalSince(start), steps: 0, flops: 0))
+            return .completed(resumedFrom: nil)
+        }
+
+        let params = objective.namedParameters()
+        let adamw = AdamW(beta1: budget.optimizer.beta1, beta2: budget.optimizer.beta2, eps: budget.optimizer.eps)
+        var state = adamw.initialState(for: params)
+        let patch = budget.encoder.patchSize
+        var wallBefore = 0.0
+        var resumedFrom: Int? = nil
+        if let last = dir.checkpointSteps().last {
+            let path = dir.checkpoint(step: last)
+            let restored = try Checkpoint.loadTraining(from: path, parameters: params, patch: patch)
+            state = restored.0
+            streams = restored.1
+            guard state.step == last else { throw HarnessError("\(path): stores step \(state.step), named step \(last)") }
+            wallBefore = try Self.wallSeconds(path)
+            resumedFrom = last
+            try dir.truncateLog(after: last)
+        } else {
+            try? FileManager.default.removeItem(atPath: dir.log)
+        }
+
+        let totalSteps = budget.totalSteps, batch = budget.batchSize
+        let schedule = CosineSchedule(base: budget.learningRate, final: budget.optimizer.minLearningRate, totalSteps: totalSteps,
+                                      warmupSteps: Int(Double(totalSteps) * budget.optimizer.warmupFraction))
+        let initial = RandomStreams(seed: o.seed)
+        let loader = Loader(split: split, batchSize: batch, recipe: budget.recipe, dataOrder: initial.dataOrder,
+                            augmentation: initial.augmentation, dropLast: true, threads: o.threads)
+        guard loader.batchesPerEpoch > 0 else {
+            throw HarnessError("\(o.dataPath): split '\(split.name)' has \(split.count) images, fewer than one batch of \(batch)")
+        }
+        let flops = objective.flopsPerImage
+        try dir.writeManifest(manifest(completed: false, wall: wallBefore, steps: state.step,
+                                       flops: Double(state.step * batch) * flops.encoder))
+
+        var progress = ProgressReporter(mode: o.progress, total: totalSteps, label: "\(o.method.rawValue) \(budget.name) seed\(o.seed)")
+        let segmentStart = Date()
+        var order: (epoch: Int, indices: [Int])? = nil
+        var windowStart = Date(), windowSteps = 0
+        var step = state.step
+        while step < totalSteps {
+            let epoch = step / loader.batchesPerEpoch, index = step % loader.batchesPerEpoch
+            if order?.epoch != epoch { order = (epoch, loader.order(epoch: epoch)) }
+            let view = loader.batch(epoch: epoch, index: index, order: order!.indices).views[0]
+            let images = Tensor(floats: view.pixels, shape: [batch, view.channels, view.size, view.size])
+            let lr = schedule.value(at: step)
+            for (_, p) in params { p.zeroGrad() }
+            let out = objective.loss(images: images, rng: &streams.masks)
+            let value = out.loss.item
+            guard value.isFinite else {
+                let last = dir.checkpointSteps().last.map { dir.checkpoint(step: $0) } ?? "none (no checkpoint was written)"
+                throw HarnessError("step \(step + 1) of \(objective.methodName) (\(dir.path)): the loss is \(value); the run "
+                                   + "stopped and the last good checkpoint stays: \(last)")
+            }
+            out.loss.backward()
+            state = adamw.step(params, state: state, learningRate: lr, weightDecay: budget.optimizer.weightDecay)
+            step += 1
+            windowSteps += 1
+            let elapsed = Date().timeIntervalSince(windowStart)
+            let stepsPerSecond = Double(windowSteps) / max(elapsed, 1e-9)
+            if step % budget.logEvery == 0 || step == totalSteps {
+                var terms: [String: Double] = [:]
+                for (k, v) in out.terms { terms[k] = v }
+                try dir.appendLog(["step": step, "images_seen": step * batch, "loss": value, "terms": terms, "lr": lr,
+                                   "images_per_sec": stepsPerSecond * Double(batch),
+                                   "flops": Double(step * batch) * flops.total,
+                                   "encoder_flops": Double(step * batch) * flops.encoder,
+                                   "wall_seconds": wallBefore + Date().timeIntervalSince(segmentStart)])
+            }
+            progress.update(done: step, loss: value, imagesPerSecond: stepsPerSecond * Double(batch), stepsPerSecond: stepsPerSecond)
+            if elapsed > 20 { windowStart = Date(); windowSteps = 0 }
+            if step % checkpointEvery == 0 || step == totalSteps {
+                let wall = wallBefore + Date().timeIntervalSince(segmentStart)
+                try Checkpoint.saveTraining(to: dir.checkpoint(step: step), parameters: params, optimizer: state,
+                                            streams: streams, patch: patch,
+                                            attributes: [Self.wallAttribute: "\(wall)", "config_hash": hash])
+                for old in dir.checkpointSteps() where old < step { try? FileManager.default.removeItem(atPath: dir.checkpoint(step: old)) }
+            }
+        }
+        let wall = wallBefore + Date().timeIntervalSince(segmentStart)
+        var attributes = ["method": objective.methodName, "config_hash": hash]
+        if let lomar = objective as? LoMaR { attributes[Checkpoint.relativePositionAttribute] = lomar.config.relativePosition.rawValue }
+        try Checkpoint.saveEncoder(objective.encoder, to: dir.encoder, attributes: attributes,
+                                   extraParameters: objective.encoderExtras())
+        try dir.writeManifest(manifest(completed: true, wall: wall, steps: totalSteps,
+                                       flops: Double(totalSteps * batch) * flops.encoder))
+        return .completed(resumedFrom: resumedFrom)
+    }
+
+    static let wallAttribute = "wall_seconds"
+
+    static func wallSeconds(_ path: String) throws -> Double {
+        let file = try HDF5File(openingForReadAt: path)
+        defer { file.close() }
+        return Double(try file.stringAttribute(wallAttribute)) ?? 0
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import TensorCore
+
+/// Where and how a run was made (run.json "provenance"; Documentation/run-layout.md).
+public struct Provenance: Codable, Equatable, Sendable {
+    public var gitCommit: String
+    public var gitDirty: Bool
+    public var threads: Int
+    public var blas: String
+    public var machine: String
+    public var swift: String
+    public var wallSeconds: Double
+    public var imagesSeen: Int
+    public var encoderFlops: Double
+    public var peakRssMib: Double
+
+    enum CodingKeys: String, CodingKey {
+        case gitCommit = "git_commit", gitDirty = "git_dirty", threads, blas, machine, swift
+        case wallSeconds = "wall_seconds", imagesSeen = "images_seen", encoderFlops = "encoder_flops"
+        case peakRssMib = "peak_rss_mib"
+    }
+
+    /// The process's environment now; the counters start at the given values.
+    public static func current(threads: Int, wallSeconds: Double, imagesSeen: Int, encoderFlops: Double) -> Provenance {
+        let commit = git(["rev-parse", "HEAD"]) ?? "unknown"
+        let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
+        return Provenance(gitCommit: commit, gitDirty: dirty, threads: threads, blas: "\(BLAS.config) (core \(BLAS.coreName))",
+                          machine: machine(), swift: swiftVersion, wallSeconds: wallSeconds, imagesSeen: imagesSeen,
+                          encoderFlops: encoderFlops, peakRssMib: peakResidentMiB())
+    }
+
+    static func git(_ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func machine() -> String {
+        var name = utsname()
+        uname(&name)
+        let arch = withUnsafeBytes(of: &name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        return "\(arch) \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    }
+
+    static var swiftVersion: String {
+        #if compiler(>=6.3)
+        return "6.3"
+        #elseif compiler(>=6.2)
+        return "6.2"
+        #elseif compiler(>=6.1)
+        return "6.1"
+        #else
+        return "older than 6.1"
+        #endif
+    }
+
+    /// Peak resident set size of this process (ru_maxrss, KiB on Linux).
+    public static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}

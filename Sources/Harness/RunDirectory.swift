@@ -1,0 +1,157 @@
+import Foundation
+import HDF5Kit
+import Layers
+import Objectives
+
+/// What a run is, exactly: the budget as read, the method and its settings, the encoder and
+/// the data. Its canonical JSON (sorted snake_case keys) is hashed into `config_hash`; the
+/// seed, threads and checkpoint frequency are not part of it.
+public struct ResolvedConfig: Codable, Equatable, Sendable {
+    public struct DataReference: Codable, Equatable, Sendable {
+        public var pack: String
+        public var split: String
+    }
+    public var method: String
+    public var budget: Budget
+    public var encoder: ViTConfig
+    public var mae: MAE.Config?
+    public var lomar: LoMaR.Config?
+    public var data: DataReference
+    public var learningRate: Double
+    public var totalSteps: Int
+
+    public init(method: Method, budget: Budget, dataPath: String) {
+        self.method = method.rawValue
+        self.budget = budget
+        encoder = method.encoderConfig(budget)
+        mae = method == .mae ? budget.methods.mae : nil
+        lomar = (method == .lomar || method == .lomarRPETable) ? method.lomarConfig(budget) : nil
+        data = DataReference(pack: dataPath, split: budget.data.split)
+        learningRate = budget.learningRate
+        totalSteps = method == .randomInit ? 0 : budget.totalSteps
+    }
+
+    public var canonicalJSON: Data { (try? Budget.encoderJSON.encode(self)) ?? Data() }
+
+    public var hash: String {
+        let h = SHA256Hasher()
+        h.update(Array(canonicalJSON))
+        return h.finalize()
+    }
+}
+
+/// run.json, schema "patchbench.run/1" (Documentation/run-layout.md).
+public struct RunManifest: Codable, Sendable {
+    public static let schemaName = "patchbench.run/1"
+    public struct DatasetInfo: Codable, Sendable {
+        public var path: String
+        public var name: String
+        public var digest: String
+    }
+    public var schema = RunManifest.schemaName
+    public var method: String
+    public var budget: String
+    public var seed: Int
+    public var config: ResolvedConfig
+    public var configHash: String
+    public var dataset: DatasetInfo
+    public var provenance: Provenance
+    public var checkpointEvery: Int
+    public var completed: Bool
+}
+
+/// The files of one run directory: runs/<budget>/<method>/seed<k>/.
+public struct RunDirectory: Sendable {
+    public static let runFile = "run.json"
+    public static let logFile = "log.jsonl"
+    public static let encoderFile = "encoder.h5"
+    public static let checkpointsFolder = "checkpoints"
+
+    public let path: String
+    public init(path: String) { self.path = path }
+
+    public static func defaultPath(budget: String, method: String, seed: UInt64) -> String {
+        "runs/\(budget)/\(method)/seed\(seed)"
+    }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    public var runJSON: String { file(Self.runFile) }
+    public var log: String { file(Self.logFile) }
+    public var encoder: String { file(Self.encoderFile) }
+    public var checkpoints: String { file(Self.checkpointsFolder) }
+    public func checkpoint(step: Int) -> String { (checkpoints as NSString).appendingPathComponent("step-\(step).h5") }
+
+    public func create() throws {
+        do { try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true) }
+        catch { throw HarnessError("\(path): cannot create the run directory (\(error.localizedDescription))") }
+    }
+
+    /// The completed state and hash of an existing run.json, nil when there is none.
+    public func existingStatus() throws -> (configHash: String, completed: Bool)? {
+        guard FileManager.default.fileExists(atPath: runJSON) else { return nil }
+        struct Status: Decodable {
+            var config_hash: String
+            var completed: Bool
+        }
+        do {
+            let s = try JSONDecoder().decode(Status.self, from: Data(contentsOf: URL(fileURLWithPath: runJSON)))
+            return (s.config_hash, s.completed)
+        } catch {
+            throw HarnessError("\(runJSON): unreadable run file: \(HarnessError.describe(error))")
+        }
+    }
+
+    /// Steps of the checkpoints present, ascending.
+    public func checkpointSteps() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []
+        return names.compactMap { name -> Int? in
+            guard name.hasPrefix("step-"), name.hasSuffix(".h5") else { return nil }
+            return Int(name.dropFirst(5).dropLast(3))
+        }.sorted()
+    }
+
+    public func writeManifest(_ manifest: RunManifest) throws {
+        let encoder = Budget.encoderJSON
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try Self.writeAtomically(try encoder.encode(manifest), to: runJSON)
+    }
+
+    /// Keeps only the log lines of steps ≤ `step` (a resumed run rewrites what follows).
+    public func truncateLog(after step: Int) throws {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return }
+        var kept: [Substring] = []
+        let lines = text.split(separator: "\n")
+        for (number, line) in lines.enumerated() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = object["step"] as? Int else {
+                // A kill in the middle of an append leaves a partial last line: drop it.
+                if number == lines.count - 1 && !text.hasSuffix("\n") { continue }
+                throw HarnessError("\(log): line \(number + 1) is not a log object with a step")
+            }
+            if s <= step { kept.append(line) }
+        }
+        try Self.writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: log)
+    }
+
+    /// Appends one JSON object (sorted keys) as a line.
+    public func appendLog(_ object: [String: Any]) throws {
+        var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        data.append(0x0A)
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: log) else { throw HarnessError("\(log): cannot open for appending") }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: data)
+    }
+
+    /// Writes to a temporary file in the same folder, then renames.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let tmp = path + ".tmp"
+        do {
+            try data.write(to: URL(fileURLWithPath: tmp))
+            if rename(tmp, path) != 0 { throw HarnessError("\(path): rename failed (errno \(errno))") }
+        } catch let e as HarnessError { throw e } catch {
+            throw HarnessError("\(path): cannot write (\(error.localizedDescription))")
+        }
+    }
+}

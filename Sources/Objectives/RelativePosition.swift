@@ -1,0 +1,123 @@
+// Image relative position encoding (iRPE; Wu et al., arXiv:2107.14222), as LoMaR uses it
+// (junchen14/LoMaR vision_transformer_irpe.py / irpe.py): contextual mode, product method,
+// on keys, one table shared by the heads of a block, CLS skipped into an extra bucket.
+//
+//   b(i, j) = (ρ(y_i − y_j) + 3)·7 + (ρ(x_i − x_j) + 3)      49 buckets; pairs with CLS → 49
+//   ρ(Δ) = Δ                                  for |Δ| ≤ α
+//        = sign(Δ)·min(round(α + ln(|Δ|/α)/ln(γ/α)·(β − α)), β) truncated, otherwise
+//          (α, β, γ) = (1.9, 3.8, 15.2): |Δ| 0→0, 1→1, 2–3→2, ≥4→3
+//   contextual: logits_ij = q_i·k_j/√d_h + (q_i/√d_h)·r_b(i,j)   (iRPE scales q first)
+//   table (variant `lomar-rpe-table`): logits_ij = q_i·k_j/√d_h + t_h,b(i,j)
+import Foundation
+import Layers
+import TensorCore
+
+public enum RelativePositionKind: String, Codable, Sendable {
+    /// iRPE contextual product on keys (LoMaR's code). Table [1, d_h, 50] per block, zero init.
+    case contextualProduct = "contextual_product"
+    /// A learned scalar per head and bucket, [H, 50] per block, zero init (a simpler variant).
+    case table
+}
+
+/// Bucket indices of the product method on a square grid, with a CLS token first.
+public enum RelativePositionBuckets {
+    public static let alpha = 1.9, beta = 3.8, gamma = 15.2
+    /// 7 per axis (2·⌊β⌋ + 1) squared, plus one for every pair involving CLS.
+    public static let perAxis = 7
+    public static let count = perAxis * perAxis + 1
+    public static let clsBucket = perAxis * perAxis
+
+    /// iRPE's `piecewise_index` for an integer offset.
+    public static func piecewise(_ delta: Int) -> Int {
+        let d = Double(delta), a = abs(d)
+        if a <= alpha { return delta }
+        let y = (alpha + log(a / alpha) / log(gamma / alpha) * (beta - alpha)).rounded(.toNearestOrEven)
+        return Int(d.sign == .minus ? -min(y, beta) : min(y, beta))
+    }
+
+    /// [T·T] bucket ids, T = 1 + g² (CLS first), row = query, column = key.
+    public static func buckets(grid g: Int) -> [Int] {
+        let t = g * g + 1, half = perAxis / 2
+        var out = [Int](repeating: clsBucket, count: t * t)
+        for qi in 0..<(g * g) {
+            for ki in 0..<(g * g) {
+                let dy = piecewise(qi / g - ki / g), dx = piecewise(qi % g - ki % g)
+                out[(qi + 1) * t + ki + 1] = (dy + half) * perAxis + (dx + half)
+            }
+        }
+        return out
+    }
+}
+
+/// The relative-position tables of every block of one encoder.
+public final class RelativePositionBias: Module {
+    public let kind: RelativePositionKind
+    public let heads: Int
+    /// contextual: [1, d_h, 50] per block; table: [H, 50] per block.
+    public let tables: [Tensor]
+
+    public init(kind: RelativePositionKind, encoder c: ViTConfig, dtype: DType = .float32) {
+        self.kind = kind
+        heads = c.heads
+        let shape = kind == .contextualProduct ? [1, c.dimension / c.heads, RelativePositionBuckets.count]
+                                               : [c.heads, RelativePositionBuckets.count]
+        tables = (0..<c.depth).map { _ in Initializer.constant(0, shape, dtype: dtype) }
+    }
+
+    /// The additive attention bias of block `index` for qkv [B, T, 3D] on a g×g grid (+ CLS):
+    /// contextual → [B, H, T, T]; table → [H, T, T].
+    public func bias(block index: Int, qkv: Tensor, grid g: Int) -> Tensor {
+        let b = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, dh = d / heads, nb = RelativePositionBuckets.count
+        precondition(t == g * g + 1, "relative position: \(t) tokens for a \(g)×\(g) grid with CLS")
+        let buckets = RelativePositionBuckets.buckets(grid: g)
+        switch kind {
+        case .contextualProduct:
+            // (q/√d_h) [B·H·T, d_h] · r [d_h, 50] → lookup [B·H·T, 50]; pick column b(i, j).
+            let q = qkv.slice(axis: 2, 0..<d).reshaped([b, t, heads, dh]).permuted([0, 2, 1, 3])
+                .reshaped([b * heads * t, dh]) * (1 / Double(dh).squareRoot())
+            let lookup = Tensor.matmul(q, tables[index].reshaped([dh, nb]))
+            var rows = [Int]()
+            rows.reserveCapacity(b * heads * t * t)
+            for r in 0..<(b * heads * t) {
+                let i = r % t
+                for j in 0..<t { rows.append(r * nb + buckets[i * t + j]) }
+            }
+            return lookup.reshaped([b * heads * t * nb, 1]).gatherRows(rows).reshaped([b, heads, t, t])
+        case .table:
+            var rows = [Int]()
+            rows.reserveCapacity(heads * t * t)
+            for h in 0..<heads { for ij in 0..<(t * t) { rows.append(h * nb + buckets[ij]) } }
+            return tables[index].reshaped([heads * nb, 1]).gatherRows(rows).reshaped([heads, t, t])
+        }
+    }
+
+    /// Tokens [B, 1 + g², D] (CLS first, no absolute position) through the encoder's blocks with
+    /// this bias, then the final norm. The same path serves pretraining windows and full-grid
+    /// probing and fine-tuning.
+    public func encode(_ tokens: Tensor, encoder: VisionTransformer, grid g: Int) -> Tensor {
+        var x = tokens
+        for (i, block) in encoder.blocks.enumerated() {
+            let qkv = block.attn.qkv(block.norm1(x))
+            let attended = Tensor.selfAttention(qkv: qkv, heads: heads, bias: bias(block: i, qkv: qkv, grid: g))
+            x = x + block.attn.proj(attended)
+            x = x + block.mlp(block.norm2(x))
+        }
+        return encoder.norm(x)
+    }
+
+    /// Full-grid features for evaluation: images [B, C, H, W] → [B, 1 + N, D] (CLS first).
+    public func features(_ images: Tensor, encoder: VisionTransformer) -> Tensor {
+        let g = images.shape[2] / encoder.config.patchSize
+        return encode(encoder.prependCls(encoder.embed(images)), encoder: encoder, grid: g)
+    }
+
+    /// Keys follow iRPE's module names (`blocks.i.attn.rpe_k.lookup_table_weight`).
+    public func namedParameters() -> [(String, Tensor)] {
+        tables.enumerated().map { ("blocks.\($0.offset).attn.rpe_k.lookup_table_weight", $0.element) }
+    }
+
+    /// FLOPs of the contextual lookup per sequence of T tokens in one block (0 for the table).
+    public func flops(tokens t: Int, width d: Int) -> Double {
+        kind == .contextualProduct ? FlopCount.matmul(heads * t, RelativePositionBuckets.count, d / heads) : 0
+    }
+}

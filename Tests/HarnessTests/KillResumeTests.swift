@@ -1,0 +1,62 @@
+import Foundation
+import Harness
+import Testing
+
+/// A real `patchbench pretrain` process killed with SIGKILL after it wrote a checkpoint, then
+/// rerun: its final encoder must be bit-identical to an uninterrupted run's.
+@Suite struct KillResumeTests {
+    /// The built executable: next to the test bundle, or in the package's .build/release.
+    static let executable: String? = {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("patchbench").path,
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("patchbench").path,
+            HarnessFixtures.root + "/.build/release/patchbench",
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    func launch(_ arguments: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.executable!)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    @Test(.enabled(if: executable != nil, "patchbench executable not built (swift build -c release); skipping"))
+    func sigkillMidRunThenResumeIsBitIdentical() throws {
+        let dir = HarnessFixtures.temporaryDirectory("kill")
+        let budget = try HarnessFixtures.budget(steps: 400)
+        try HarnessFixtures.write(budget, to: dir + "/budget.json")
+        func arguments(_ out: String) -> [String] {
+            ["pretrain", "--method", "mae", "--budget", dir + "/budget.json", "--seed", "5", "--data", HarnessFixtures.pack,
+             "--out", out, "--threads", "1", "--checkpoint-every", "8", "--progress", "quiet"]
+        }
+        // Interrupted run: kill as soon as a checkpoint exists.
+        let killed = try launch(arguments(dir + "/killed"))
+        let deadline = Date().addingTimeInterval(60)
+        var seen: [String] = []
+        while Date() < deadline && killed.isRunning {
+            seen = ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/killed/checkpoints")) ?? []).filter { $0.hasSuffix(".h5") }
+            if !seen.isEmpty { break }
+            usleep(2_000)
+        }
+        kill(killed.processIdentifier, SIGKILL)
+        killed.waitUntilExit()
+        #expect(killed.terminationReason == .uncaughtSignal, "the process ended before it could be killed")
+        #expect(!seen.isEmpty, "no checkpoint appeared before the deadline")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/killed/encoder.h5"), "killed too late: the run had finished")
+        // Resume, and an uninterrupted run beside it.
+        let resumed = try launch(arguments(dir + "/killed"))
+        let clean = try launch(arguments(dir + "/clean"))
+        resumed.waitUntilExit()
+        clean.waitUntilExit()
+        #expect(resumed.terminationStatus == 0 && clean.terminationStatus == 0)
+        let a = try HarnessFixtures.encoderBits(dir + "/killed/encoder.h5")
+        let b = try HarnessFixtures.encoderBits(dir + "/clean/encoder.h5")
+        #expect(a.count > 0 && a == b, "resumed encoder differs from the uninterrupted one")
+        print("killed after checkpoint(s) \(seen.sorted()); resumed encoder bit-identical: \(a == b)")
+    }
+}

@@ -1,0 +1,159 @@
+import Checkpoint
+import Foundation
+import Harness
+import Layers
+import Objectives
+import TensorCore
+import Testing
+
+/// The harness in-process: run directories, resumption, refusal, non-finite stops, budgets.
+@Suite struct PretrainingTests {
+    func options(_ method: Method, _ budget: Budget, run: String, seed: UInt64 = 0) -> Pretraining.Options {
+        Pretraining.Options(method: method, budget: budget, seed: seed, dataPath: HarnessFixtures.pack, runPath: run,
+                            threads: 1, progress: .quiet)
+    }
+
+    @Test func runDirectoryFollowsTheContract() throws {
+        let dir = HarnessFixtures.temporaryDirectory("contract")
+        let budget = try HarnessFixtures.budget(steps: 8)
+        for method in [Method.mae, .lomar] {
+            let run = (dir as NSString).appendingPathComponent(method.rawValue)
+            #expect(try Pretraining(options(method, budget, run: run)).run() == .completed(resumedFrom: nil))
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as! [String: Any]
+            #expect(manifest["schema"] as? String == "patchbench.run/1")
+            #expect(manifest["completed"] as? Bool == true)
+            #expect((manifest["config_hash"] as? String)?.count == 64)
+            let provenance = manifest["provenance"] as! [String: Any]
+            #expect(provenance["images_seen"] as? Int == 128)
+            #expect((provenance["encoder_flops"] as? Double ?? 0) > 0)
+            for key in ["git_commit", "blas", "machine", "swift", "wall_seconds", "peak_rss_mib", "threads"] {
+                #expect(provenance[key] != nil, "provenance.\(key) missing")
+            }
+            let lines = try String(contentsOfFile: run + "/log.jsonl", encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 8)
+            let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
+            for key in ["step", "images_seen", "loss", "terms", "lr", "images_per_sec", "flops"] { #expect(last[key] != nil, "log.\(key)") }
+            _ = try Checkpoint.loadEncoder(from: run + "/encoder.h5")
+            #expect(FileManager.default.fileExists(atPath: run + "/checkpoints/step-8.h5"))
+        }
+    }
+
+    /// An objective that turns the loss into NaN from a given step on (a stand-in for a crash).
+    final class FailingObjective: Objective {
+        let inner: Objective
+        let failAt: Int
+        var calls = 0
+        init(_ inner: Objective, failAt: Int) { self.inner = inner; self.failAt = failAt }
+        var methodName: String { "failing-\(inner.methodName)" }
+        var encoder: VisionTransformer { inner.encoder }
+        func namedParameters() -> [(String, Tensor)] { inner.namedParameters() }
+        func encoderExtras() -> [(String, Tensor)] { inner.encoderExtras() }
+        var flopsPerImage: (encoder: Double, total: Double) { inner.flopsPerImage }
+        func loss(images: Tensor, rng: inout RandomStream) -> ObjectiveLoss {
+            calls += 1
+            let out = inner.loss(images: images, rng: &rng)
+            return calls >= failAt ? ObjectiveLoss(loss: out.loss * Double.nan, terms: out.terms) : out
+        }
+    }
+
+    @Test func nonFiniteLossStopsAndResumeEndsBitIdentical() throws {
+        let dir = HarnessFixtures.temporaryDirectory("nonfinite")
+        let budget = try HarnessFixtures.budget(steps: 12)
+        for method in [Method.mae, .lomar] {
+            let reference = dir + "/\(method.rawValue)-reference", broken = dir + "/\(method.rawValue)-broken"
+            _ = try Pretraining(options(method, budget, run: reference)).run()
+            var failing = options(method, budget, run: broken)
+            failing.objectiveOverride = { rng in FailingObjective(method.makeObjective(budget, rng: &rng)!, failAt: 7) }
+            do {
+                _ = try Pretraining(failing).run()
+                Issue.record("a NaN loss did not stop the run")
+            } catch let error as HarnessError {
+                #expect(error.description.contains("step 7 of failing-\(method.rawValue)"), "\(error)")
+                #expect(error.description.contains("step-4.h5"), "\(error)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: broken + "/encoder.h5"))
+            #expect(FileManager.default.fileExists(atPath: broken + "/checkpoints/step-4.h5"))
+            // Resume with the healthy objective: ends bit-identical to the uninterrupted run.
+            #expect(try Pretraining(options(method, budget, run: broken)).run() == .completed(resumedFrom: 4))
+            #expect(try HarnessFixtures.encoderBits(broken + "/encoder.h5") == HarnessFixtures.encoderBits(reference + "/encoder.h5"))
+            let logA = try String(contentsOfFile: reference + "/log.jsonl", encoding: .utf8)
+            let logB = try String(contentsOfFile: broken + "/log.jsonl", encoding: .utf8)
+            let losses = { (s: String) in s.split(separator: "\n").map { line in
+                (try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["loss"] as! Double } }
+            #expect(losses(logA) == losses(logB), "the resumed log repeats the uninterrupted losses exactly")
+        }
+    }
+
+    @Test func completedRunIsLeftAloneAndOtherConfigsAreRefused() throws {
+        let run = HarnessFixtures.temporaryDirectory("complete") + "/mae"
+        let budget = try HarnessFixtures.budget(steps: 4)
+        _ = try Pretraining(options(.mae, budget, run: run)).run()
+        let before = try FileManager.default.attributesOfItem(atPath: run + "/encoder.h5")[.modificationDate] as? Date
+        #expect(try Pretraining(options(.mae, budget, run: run)).run() == .alreadyComplete)
+        #expect(try FileManager.default.attributesOfItem(atPath: run + "/encoder.h5")[.modificationDate] as? Date == before)
+        var other = budget
+        other.optimizer.baseLearningRate *= 2
+        #expect(throws: HarnessError.self) { try Pretraining(options(.mae, other, run: run)).run() }
+    }
+
+    @Test func randomInitIsTheSeedsUntrainedEncoder() throws {
+        let dir = HarnessFixtures.temporaryDirectory("random")
+        let budget = try HarnessFixtures.budget(steps: 4)
+        _ = try Pretraining(options(.randomInit, budget, run: dir + "/a", seed: 3)).run()
+        _ = try Pretraining(options(.randomInit, budget, run: dir + "/b", seed: 3)).run()
+        _ = try Pretraining(options(.randomInit, budget, run: dir + "/c", seed: 4)).run()
+        let a = try HarnessFixtures.encoderBits(dir + "/a/encoder.h5")
+        #expect(a == (try HarnessFixtures.encoderBits(dir + "/b/encoder.h5")))
+        #expect(a != (try HarnessFixtures.encoderBits(dir + "/c/encoder.h5")))
+        var rng = RandomStreams(seed: 3).initialization
+        let expected = VisionTransformer(Method.randomInit.encoderConfig(budget), rng: &rng)
+        #expect(a["blocks.0.attn.qkv.weight"] == expected.blocks[0].attn.qkv.weight.floats.map(\.bitPattern))
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/run.json"))) as! [String: Any]
+        #expect((manifest["provenance"] as! [String: Any])["images_seen"] as? Int == 0)
+    }
+
+    @Test func committedBudgetsLoadAndBadOnesNameTheProblem() throws {
+        for name in ["smoke", "tiny", "small", "paper"] {
+            let b = try Budget.load(path: Budget.path(named: name, root: HarnessFixtures.root))
+            #expect(b.name == name && b.totalSteps > 0)
+        }
+        let tiny = try Budget.load(path: Budget.path(named: "tiny", root: HarnessFixtures.root))
+        #expect(tiny.encoder.dimension == 192 && tiny.encoder.depth == 6 && tiny.encoder.heads == 3)
+        #expect(tiny.encoder.patchSize == 4 && tiny.encoder.imageSize == 32)
+        #expect(tiny.methods.lomar.windowSize == 4 && tiny.methods.lomar.windowCount == 4)
+        let dir = HarnessFixtures.temporaryDirectory("budgets")
+        let text = try String(contentsOfFile: Budget.path(named: "smoke", root: HarnessFixtures.root), encoding: .utf8)
+        let missing = dir + "/missing.json"
+        try text.replacingOccurrences(of: "\"batch_size\"", with: "\"batch\"").write(toFile: missing, atomically: true, encoding: .utf8)
+        #expect { try Budget.load(path: missing) } throws: { error in
+            "\(error)".contains(missing) && "\(error)".contains("batch_size")
+        }
+        let truncated = dir + "/truncated.json"
+        try String(text.prefix(100)).write(toFile: truncated, atomically: true, encoding: .utf8)
+        #expect { try Budget.load(path: truncated) } throws: { "\($0)".contains(truncated) }
+        var bad = try HarnessFixtures.budget()
+        bad.imagesSeen = 17
+        let badPath = dir + "/bad.json"
+        try HarnessFixtures.write(bad, to: badPath)
+        #expect { try Budget.load(path: badPath) } throws: { "\($0)".contains("multiple of batch_size") }
+    }
+}
+
+@Suite struct RunDirectoryTests {
+    @Test func truncatedLogDropsLaterStepsAndAPartialLastLine() throws {
+        let dir = RunDirectory(path: HarnessFixtures.temporaryDirectory("log"))
+        try dir.create()
+        for step in 1...5 { try dir.appendLog(["step": step, "loss": Double(step)]) }
+        let handle = FileHandle(forWritingAtPath: dir.log)!
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"step\": 6, \"lo".utf8))
+        try handle.close()
+        try dir.truncateLog(after: 3)
+        let steps = try String(contentsOfFile: dir.log, encoding: .utf8).split(separator: "\n").map {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["step"] as! Int
+        }
+        #expect(steps == [1, 2, 3])
+        try "{\"step\": 1}\nnot json\n{\"step\": 2}\n".write(toFile: dir.log, atomically: true, encoding: .utf8)
+        #expect { try dir.truncateLog(after: 5) } throws: { "\($0)".contains("line 2") && "\($0)".contains(dir.log) }
+    }
+}
