@@ -40,7 +40,7 @@ let package = Package(
         // Data, objectives, evaluation, harness, results.
         .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL", "CZlib"]),
         .target(name: "Metrics", dependencies: []),
-        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS"]),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets"]),
         .target(name: "Results", dependencies: []),
 
         // The command-line tool: one file per subcommand.
@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation", "TensorCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
+        .testTarget(name: "EvaluationCLITests", dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -11,5 +11,6 @@ struct PatchBench: ParsableCommand {
             Data flow: convert -> pretrain -> eval -> tables -> check. See README.md.
             BLAS threads follow OPENBLAS_NUM_THREADS or --threads where a command takes it.
             """,
-        subcommands: [Info.self, Bench.self, Convert.self, Inspect.self, MakeDefault.self, CocoEval.self, Claims.self, Tables.self, Check.self])
+        subcommands: [Info.self, Bench.self, Convert.self, Inspect.self, MakeDefault.self, CocoEval.self, Claims.self, Tables.self, Check.self,
+                      Features.self, Eval.self])
 }
