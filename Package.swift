@@ -62,7 +62,8 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation", "TensorCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
-        .testTarget(name: "EvaluationCLITests", dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore"]),
+        .testTarget(name: "EvaluationCLITests",
+                    dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore", "Results"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -203,7 +203,7 @@ public enum EvalProtocol {
             "classes": .integer(classes),
         ]
         if let encoder {
-            settings["batch_size"] = .integer(batchSize)
+            settings["feature_batch_size"] = .integer(batchSize)
             settings["encoder_config"] = .string(EncoderDigest.configJSON(encoder.config))
             settings["relative_position_bias"] = .string("none (VisionTransformer has no relative bias yet)")
         }
