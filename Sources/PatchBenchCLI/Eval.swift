@@ -8,33 +8,39 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a frozen encoder with a linear, k-NN, segmentation or detection probe.",
         discussion: """
-            Writes one metrics file (schema patchbench.metrics/1, Documentation/run-layout.md) with the
-            probe's numbers, the dataset name and digest, the encoder (method, budget, seed, config_hash),
-            the whole protocol, wall_seconds and threads. Documentation/evaluation.md describes each probe.
+            Writes one metrics file (schema patchbench.metrics/1, see
+            Documentation/run-layout.md): the probe's numbers, the dataset name and
+            digest, the encoder (method, budget, seed, config_hash), the whole
+            protocol, wall_seconds and threads. Documentation/evaluation.md
+            describes each probe.
 
             Encoder (exactly one):
-              --checkpoint ENCODER.h5   a saved encoder; when a run.json lies beside it (a run directory),
-                                        the encoder block comes from run.json and --out defaults to
-                                        RUN_DIR/eval/<probe>.json
-              --random-init             an encoder initialised from RandomStreams(--seed).initialization
-                                        with --encoder-config, never trained (the floor every method
-                                        must beat)
-              --raw-pixels              normalised pixels flattened (linear/knn only; the lowest floor)
+              --checkpoint ENCODER.h5  a saved encoder. With a run.json beside it
+                  (a run directory) the encoder block comes from run.json and
+                  --out defaults to RUN_DIR/eval/<probe>.json.
+              --random-init  an encoder initialised from
+                  RandomStreams(--seed).initialization with --encoder-config and
+                  never trained: the floor every method must beat.
+              --raw-pixels  normalised pixels, flattened (linear/knn only): the
+                  floor below everything.
 
-            Probes and their default packs (build them with `patchbench make-default --out datasets/default`):
-              linear  multinomial logistic regression, C swept on a 20% stratified validation split
-                      (datasets/default/fashion-mnist.h5)
+            Probes and default packs (patchbench make-default --out datasets/default):
+              linear  logistic regression, C swept on a 20% stratified
+                      validation split (datasets/default/fashion-mnist.h5)
               knn     weighted k-NN, k=20/T=0.07 and k=200/T=0.1 (same pack)
-              seg     linear per-token head, bilinear upsampling, mIoU/aAcc
+              seg     per-token linear head, bilinear upsampling, mIoU/aAcc
                       (datasets/default/fmnist-scenes-ade.h5)
-              det     linear anchor-free box head, COCO AP (datasets/default/fmnist-scenes-coco.h5)
-            The train split fits the probe; the test split (`test`, else `val`) is scored once.
-            Features: `cls` for linear/knn (the patch-token mean for encoders without CLS), the token
-            grid for seg/det; images normalised with ImageNet's mean/std, no augmentation.
+              det     linear anchor-free box head, COCO AP
+                      (datasets/default/fmnist-scenes-coco.h5)
+            The train split fits the probe; the test split (test, else val) is
+            scored once. Features: cls for linear/knn (the patch-token mean for
+            encoders without CLS), the token grid for seg/det. Images are
+            normalised with ImageNet's mean/std; no augmentation.
 
             Examples:
               patchbench eval linear --checkpoint runs/tiny/mae/seed0/encoder.h5
-              patchbench eval knn --random-init --encoder-config tiny32 --seed 0 --out floor/knn.json
+              patchbench eval knn --random-init --encoder-config tiny32 \\
+                  --seed 0 --out floor/knn.json
               patchbench eval linear --raw-pixels --out floor/raw-linear.json
             """)
 

@@ -8,20 +8,26 @@ struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Extract frozen encoder features of one pack split into an HDF5 feature cache.",
         discussion: """
-            Runs the encoder (no augmentation, batched, without gradients, BLAS threads pinned) over the
-            images of --split and writes float32 `features` ([N, F], or [N, gh, gw, D] for grid) with the
-            encoder's parameter digest, the pack's content digest, split, kind and normalisation as
-            attributes. When --out already holds a cache with the same digests and settings it is reused;
-            otherwise it is rebuilt. A file at --out that is not a feature cache is never overwritten.
+            Runs the encoder over the images of --split (no augmentation, batched,
+            without gradients, BLAS threads pinned) and writes float32 `features`
+            ([N, F], or [N, gh, gw, D] for grid) with the encoder's parameter
+            digest, the pack's content digest, the split, the kind and the
+            normalisation as attributes. When --out already holds a cache with the
+            same digests and settings it is reused; otherwise it is rebuilt. A file
+            at --out that is not a feature cache is never overwritten.
 
-            Kinds: cls (final-normalised CLS token; the patch-token mean for encoders without CLS),
-            mean (mean of final-normalised patch tokens), lastk:K (each of the last K blocks' outputs
-            through the final LayerNorm, CLS tokens concatenated, as DINO's eval_linear), grid (patch
-            tokens [gh, gw, D]).
+            Kinds:
+              cls       final-normalised CLS token (the patch-token mean for
+                        encoders without CLS)
+              mean      mean of the final-normalised patch tokens
+              lastk:K   the last K blocks' outputs, each through the final
+                        LayerNorm, CLS tokens concatenated (DINO eval_linear)
+              grid      patch tokens [gh, gw, D] in raster order
 
             Example:
               patchbench features --checkpoint runs/tiny/mae/seed0/encoder.h5 \\
-                --data datasets/default/fashion-mnist.h5 --split train --kind cls --out train-cls.h5
+                  --data datasets/default/fashion-mnist.h5 --split train \\
+                  --kind cls --out train-cls.h5
             """)
 
     @Option(help: "Encoder checkpoint (encoder.h5).")
