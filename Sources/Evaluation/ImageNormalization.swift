@@ -69,8 +69,9 @@ public struct ImageNormalization: Equatable, Sendable {
 
     /// The protocol entry: name and constants.
     public var protocolSettings: ProtocolValue {
-        .object(["name": .string(name), "mean": .list(mean.map { .number(Double($0)) }),
-                 "std": .list(std.map { .number(Double($0)) })])
+        // The Float's shortest decimal (0.485, not 0.48500001430511475).
+        func decimal(_ value: Float) -> ProtocolValue { .number(Double("\(value)") ?? Double(value)) }
+        return .object(["name": .string(name), "mean": .list(mean.map(decimal)), "std": .list(std.map(decimal))])
     }
 
     /// Text form for cache keys (exact constants).

@@ -33,6 +33,10 @@ import Testing
             #expect(record.settings[key] != nil, "protocol lacks \(key)")
         }
         #expect(record.settings["feature_kind"] == .string("cls"))
+        let imagenet: ProtocolValue = .object(["name": .string("imagenet"),
+                                               "mean": .list([.number(0.485), .number(0.456), .number(0.406)]),
+                                               "std": .list([.number(0.229), .number(0.224), .number(0.225)])])
+        #expect(record.settings["normalization"] == imagenet)
         #expect(record.settings["test_split"] == .string("test"))
         #expect(record.threads >= 1 && record.wallSeconds >= 0)
         // The Results side reads it too.
@@ -96,6 +100,16 @@ import Testing
         #expect(record.encoder.method == "raw-pixels")
         #expect(record.settings["feature_shape"] == .list([.integer(192)]))
         #expect(record.metrics["top1"]! > 90)
+        var packTrain = EvalOptions(probe: .knn, dataPath: pack, seed: 0)
+        packTrain.normalization = "pack-train"
+        let packRecord = try EvalProtocol.run(packTrain, source: .rawPixels).record
+        guard case .object(let normalization)? = packRecord.settings["normalization"] else {
+            Issue.record("no normalisation object")
+            return
+        }
+        #expect(normalization["name"] == .string("pack-train"))
+        packTrain.normalization = "per-image"
+        #expect(throws: EvaluationError.self) { try EvalProtocol.run(packTrain, source: .rawPixels) }
         var seg = EvalOptions(probe: .seg, dataPath: pack, seed: 0)
         seg.kind = .grid
         #expect(throws: EvaluationError.self) { try EvalProtocol.run(seg, source: .rawPixels) }
