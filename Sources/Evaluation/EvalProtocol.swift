@@ -84,6 +84,10 @@ public enum EvalProtocol {
         if encoder == nil, probe.needsGrid {
             throw EvaluationError.invalidInput("raw pixels have no token grid; use them with the linear or knn probe")
         }
+        if encoder == nil, options.kind != nil {
+            throw EvaluationError.invalidInput("a feature kind does not apply to raw pixels")
+        }
+        let kindName = encoder == nil ? EncoderSource.rawPixelsMethod : kind.description
         let normalization: ImageNormalization
         switch options.normalization {
         case ImageNormalization.imagenetName: normalization = .imagenet
@@ -113,8 +117,8 @@ public enum EvalProtocol {
             guard let directory = options.cacheDirectory else { return try compute() }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let key = FeatureCacheKey(encoderDigest: encoderDigest, packDigest: pack.storedDigest, split: split.name,
-                                      kind: kind.description, normalization: normalization.cacheKey)
-            let name = "\(pack.storedDigest.prefix(12))-\(split.name)-\(kind.description.replacingOccurrences(of: ":", with: ""))-"
+                                      kind: kindName, normalization: normalization.cacheKey)
+            let name = "\(pack.storedDigest.prefix(12))-\(split.name)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
                 + "\(encoderDigest.prefix(12)).h5"
             let (result, wasReused) = try FeatureCache.loadOrCompute(path: (directory as NSString).appendingPathComponent(name),
                                                                      key: key, compute: compute)
@@ -188,7 +192,7 @@ public enum EvalProtocol {
         let probeSeconds = clock() - probeStart
 
         var settings: [String: ProtocolValue] = [
-            "feature_kind": .string(kind.description),
+            "feature_kind": .string(kindName),
             "pooling": .string(encoder.map { kind.pooling(encoderHasCls: $0.config.clsToken) } ?? "flattened normalised pixels (C, H, W)"),
             "normalization": normalization.protocolSettings,
             "augmentation": .string("none"),

@@ -99,6 +99,7 @@ import Testing
         let record = try EvalProtocol.run(EvalOptions(probe: .linear, dataPath: pack, seed: 0), source: .rawPixels).record
         #expect(record.encoder.method == "raw-pixels")
         #expect(record.settings["feature_shape"] == .list([.integer(192)]))
+        #expect(record.settings["feature_kind"] == .string("raw-pixels"))
         #expect(record.metrics["top1"]! > 90)
         var packTrain = EvalOptions(probe: .knn, dataPath: pack, seed: 0)
         packTrain.normalization = "pack-train"
