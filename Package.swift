@@ -41,7 +41,7 @@ let package = Package(
         // Data, objectives, evaluation, harness, results.
         .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL", "CZlib"]),
         .target(name: "Metrics", dependencies: []),
-        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS"]),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets"]),
         .target(name: "Results", dependencies: []),
         .target(name: "Objectives", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives"]),
@@ -68,6 +68,8 @@ let package = Package(
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Layers", "TensorCore", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "TensorCore", "HDF5Kit", "Datasets"]),
+        .testTarget(name: "EvaluationCLITests",
+                    dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore", "Results"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -8,8 +8,10 @@ struct PatchBench: ParsableCommand {
         commandName: "patchbench",
         abstract: "Reproducibility benchmark for patch-level self-supervised ViT pretraining.",
         discussion: """
-            Data flow: convert -> pretrain -> eval -> tables -> check. See README.md.
-            BLAS threads follow OPENBLAS_NUM_THREADS or --threads where a command takes it.
+            Data flow: make-default/convert -> pretrain -> eval -> tables -> check. See README.md.
+            Commands that compute take --threads; results are bit-identical for any thread
+            count and depend only on the OpenBLAS kernel (see `patchbench info`).
             """,
-        subcommands: [Info.self, Bench.self, Convert.self, Inspect.self, MakeDefault.self, CocoEval.self, Claims.self, Tables.self, Check.self, Pretrain.self, Speed.self])
+        subcommands: [Info.self, Bench.self, Convert.self, Inspect.self, MakeDefault.self, Pretrain.self, Features.self,
+                      Eval.self, CocoEval.self, Speed.self, Claims.self, Tables.self, Check.self])
 }

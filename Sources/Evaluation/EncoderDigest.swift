@@ -1,0 +1,40 @@
+import Foundation
+import HDF5Kit
+import Layers
+import TensorCore
+
+/// Content digests that identify an encoder, for feature caches and metrics files.
+///
+/// `parameters`: SHA-256 over the config JSON (sorted keys), a 0 byte, then for each named
+/// parameter in the encoder's order: the name's UTF-8 bytes, a 0 byte, the rank and dimensions
+/// as little-endian int64, and the float32 values' little-endian bytes. It depends on what the
+/// encoder computes, not on how the HDF5 file lays it out, so a re-saved checkpoint keeps it.
+/// `config`: SHA-256 of the config JSON alone (the encoder's `config_hash` when no run.json
+/// gives one).
+public enum EncoderDigest {
+    public static func configJSON(_ config: ViTConfig) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
+    }
+
+    public static func config(_ config: ViTConfig) -> String {
+        let hasher = SHA256Hasher()
+        hasher.update(configJSON(config))
+        return hasher.finalize()
+    }
+
+    public static func parameters(of encoder: VisionTransformer) -> String {
+        let hasher = SHA256Hasher()
+        hasher.update(configJSON(encoder.config))
+        hasher.update([0])
+        for (name, tensor) in encoder.namedParameters() {
+            hasher.update(name)
+            hasher.update([0])
+            hasher.update(int64: Int64(tensor.rank))
+            for dimension in tensor.shape { hasher.update(int64: Int64(dimension)) }
+            hasher.update(values: tensor.floats)
+        }
+        return hasher.finalize()
+    }
+}

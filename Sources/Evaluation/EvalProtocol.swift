@@ -1,0 +1,264 @@
+import Datasets
+import Foundation
+import Layers
+import Metrics
+import TensorCore
+
+/// The downstream probes of `patchbench eval`.
+public enum EvalProbe: String, CaseIterable, Sendable {
+    case linear, knn, seg, det
+
+    /// Feature kind used when none is asked for.
+    public var defaultKind: FeatureKind { self == .seg || self == .det ? .grid : .cls }
+    public var needsGrid: Bool { self == .seg || self == .det }
+}
+
+/// Every setting of one evaluation besides the encoder.
+public struct EvalOptions: Sendable {
+    public var probe: EvalProbe
+    /// The pack (classification for linear/knn, masks for seg, boxes for det).
+    public var dataPath: String
+    /// Seeds `RandomStreams(seed).evaluation`: the linear probe's validation split, the dense
+    /// heads' shuffling.
+    public var seed: UInt64
+    /// nil: the probe's default (`cls` for linear/knn, `grid` for seg/det).
+    public var kind: FeatureKind?
+    /// `imagenet` (default) or `pack-train`.
+    public var normalization: String = ImageNormalization.imagenetName
+    /// nil: `FeatureExtractor.automaticBatchSize`.
+    public var batchSize: Int?
+    /// Where features are cached (nil: not cached).
+    public var cacheDirectory: String?
+    /// nil: `train`.
+    public var trainSplit: String?
+    /// nil: `test` when the pack has it, else `val`.
+    public var testSplit: String?
+    public var encoderDescription = EncoderDescription()
+    public var linear = LinearProbe.Configuration()
+    public var knnSettings = NearestNeighbourClassifier.dinoSettings
+    public var segmentation = SegmentationProbe.Configuration()
+    public var detection = DetectionProbe.Configuration()
+
+    public init(probe: EvalProbe, dataPath: String, seed: UInt64) {
+        self.probe = probe
+        self.dataPath = dataPath
+        self.seed = seed
+    }
+}
+
+/// The record plus what the CLI reports beside it.
+public struct EvalOutcome: Sendable {
+    public var record: MetricsRecord
+    /// Feature extraction (or cache reading) and the probe, seconds.
+    public var featureSeconds: Double
+    public var probeSeconds: Double
+    /// Per split: whether features came from the cache.
+    public var cacheReused: [String: Bool]
+}
+
+/// One evaluation: pack → frozen features (cached when asked) → probe → `MetricsRecord`.
+///
+/// Splits: features of the train split fit the head, the test split (`test`, else `val`) is
+/// scored once. The `protocol` block records the feature kind and pooling, the normalisation,
+/// the batch size, split names and sizes, image and grid sizes, the encoder source and parameter
+/// digest, the seed, and every setting of the head.
+public enum EvalProtocol {
+    public static func run(_ options: EvalOptions, source: EncoderSource,
+                           clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> EvalOutcome {
+        let start = clock()
+        let probe = options.probe
+        let pack = try openPack(options.dataPath)
+        let trainName = options.trainSplit ?? "train"
+        let testName = options.testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
+        let train = try pack.split(trainName)
+        let test = try pack.split(testName)
+        guard (train.height, train.width, train.channels) == (test.height, test.width, test.channels) else {
+            throw EvaluationError.invalidInput("\(options.dataPath): splits '\(trainName)' and '\(testName)' have different image sizes")
+        }
+        let encoder = try source.makeEncoder()
+        let encoderInfo = try options.encoderDescription.resolve(for: source, encoder: encoder)
+        let kind = options.kind ?? probe.defaultKind
+        guard probe.needsGrid == (kind == .grid) else {
+            throw EvaluationError.invalidInput("probe \(probe.rawValue) needs \(probe.needsGrid ? "grid" : "pooled (cls, mean, lastk:K)") features, not \(kind)")
+        }
+        if encoder == nil, probe.needsGrid {
+            throw EvaluationError.invalidInput("raw pixels have no token grid; use them with the linear or knn probe")
+        }
+        if encoder == nil, options.kind != nil {
+            throw EvaluationError.invalidInput("a feature kind does not apply to raw pixels")
+        }
+        let kindName = encoder == nil ? EncoderSource.rawPixelsMethod : kind.description
+        let normalization: ImageNormalization
+        switch options.normalization {
+        case ImageNormalization.imagenetName: normalization = .imagenet
+        case ImageNormalization.packTrainName:
+            normalization = ImageNormalization.packStatistics(images: train.images, channels: train.channels)
+        default:
+            throw EvaluationError.invalidInput("normalisation '\(options.normalization)': expected imagenet or pack-train")
+        }
+
+        // Features.
+        let featureStart = clock()
+        let encoderDigest = encoder.map(EncoderDigest.parameters) ?? EncoderSource.rawPixelsMethod
+        var reused: [String: Bool] = [:]
+        var batchSize = 0
+        func features(of split: PackSplit) throws -> ExtractedFeatures {
+            let compute: () throws -> ExtractedFeatures = {
+                guard let encoder else {
+                    return RawPixelFeatures.extract(images: split.images, count: split.count, height: split.height,
+                                                    width: split.width, channels: split.channels,
+                                                    normalization: normalization)
+                }
+                let extractor = FeatureExtractor(encoder: encoder, normalization: normalization, batchSize: options.batchSize)
+                return try extractor.extract(images: split.images, count: split.count, height: split.height,
+                                             width: split.width, channels: split.channels, kind: kind,
+                                             source: "\(options.dataPath) split '\(split.name)'")
+            }
+            guard let directory = options.cacheDirectory else { return try compute() }
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let key = FeatureCacheKey(encoderDigest: encoderDigest, packDigest: pack.storedDigest, split: split.name,
+                                      kind: kindName, normalization: normalization.cacheKey)
+            let name = "\(pack.storedDigest.prefix(12))-\(split.name)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
+                + "\(encoderDigest.prefix(12)).h5"
+            let (result, wasReused) = try FeatureCache.loadOrCompute(path: (directory as NSString).appendingPathComponent(name),
+                                                                     key: key, compute: compute)
+            reused[split.name] = wasReused
+            return result
+        }
+        let trainFeatures = try features(of: train)
+        let testFeatures = try features(of: test)
+        if let encoder {
+            batchSize = FeatureExtractor(encoder: encoder, batchSize: options.batchSize)
+                .effectiveBatchSize(height: train.height, width: train.width)
+        }
+        let featureSeconds = clock() - featureStart
+
+        // Probe.
+        let probeStart = clock()
+        var streams = RandomStreams(seed: options.seed)
+        var head: [String: ProtocolValue]
+        var metrics: [String: Double]
+        let classes = pack.numClasses
+        switch probe {
+        case .linear, .knn:
+            let trainLabels = try labels(train, pack: options.dataPath)
+            let testLabels = try labels(test, pack: options.dataPath)
+            let d = trainFeatures.dimension
+            if probe == .linear {
+                let fitted = try LinearProbe.fit(trainFeatures: trainFeatures.values, trainLabels: trainLabels, dimension: d,
+                                                 classes: classes, configuration: options.linear,
+                                                 rng: &streams.evaluation)
+                metrics = try fitted.evaluate(testFeatures: testFeatures.values, testLabels: testLabels)
+                head = options.linear.protocolSettings
+                head["validation_top1"] = .list(fitted.validationAccuracy.map { .number($0) })
+            } else {
+                metrics = try NearestNeighbourClassifier.metrics(train: trainFeatures.values, trainLabels: trainLabels,
+                                                                 test: testFeatures.values, testLabels: testLabels,
+                                                                 dimension: d, classes: classes,
+                                                                 settings: options.knnSettings)
+                head = ["similarity": .string("cosine of L2-normalised features (DINO eval_knn)"),
+                        "vote": .string("sum of exp(similarity / T) over the k nearest training rows"),
+                        "settings": .list(options.knnSettings.map {
+                            .object(["k": .integer($0.neighbours), "temperature": .number($0.temperature)])
+                        })]
+            }
+        case .seg:
+            guard let trainMasks = train.masks, let testMasks = test.masks else {
+                throw EvaluationError.invalidInput("\(options.dataPath): the seg probe needs masks in splits '\(trainName)' and '\(testName)'")
+            }
+            let model = try SegmentationProbe.fit(tokens: trainFeatures.values, shape: trainFeatures.gridShape!,
+                                                  masks: trainMasks, maskHeight: train.height, maskWidth: train.width,
+                                                  classes: classes, configuration: options.segmentation,
+                                                  rng: &streams.evaluation)
+            metrics = try model.evaluate(tokens: testFeatures.values, shape: testFeatures.gridShape!, masks: testMasks,
+                                         maskHeight: test.height, maskWidth: test.width).record
+            head = options.segmentation.protocolSettings
+        case .det:
+            guard let trainBoxes = train.boxes, let testBoxes = test.boxes else {
+                throw EvaluationError.invalidInput("\(options.dataPath): the det probe needs boxes in splits '\(trainName)' and '\(testName)'")
+            }
+            let shape = trainFeatures.gridShape!
+            let geometry = DetectionGeometry(gridHeight: shape.gridHeight, gridWidth: shape.gridWidth,
+                                             imageHeight: Double(train.height), imageWidth: Double(train.width))
+            let model = try DetectionProbe.fit(tokens: trainFeatures.values, shape: shape, geometry: geometry,
+                                               objects: objects(trainBoxes, count: train.count), classes: classes,
+                                               configuration: options.detection, rng: &streams.evaluation)
+            let evaluation = try model.evaluate(tokens: testFeatures.values, shape: testFeatures.gridShape!,
+                                                geometry: geometry, objects: objects(testBoxes, count: test.count))
+            metrics = evaluation.record
+            head = options.detection.protocolSettings
+            head["box_format"] = .string("pack x1,y1,x2,y2 -> COCO x,y,w,h; area = w*h; category id = class + 1")
+        }
+        let probeSeconds = clock() - probeStart
+
+        var settings: [String: ProtocolValue] = [
+            "feature_kind": .string(kindName),
+            "pooling": .string(encoder.map { kind.pooling(encoderHasCls: $0.config.clsToken) } ?? "flattened normalised pixels (C, H, W)"),
+            "normalization": normalization.protocolSettings,
+            "augmentation": .string("none"),
+            "encoder_source": .string(source.name),
+            "encoder_digest": .string(encoderDigest),
+            "seed": .integer(Int(options.seed)),
+            "seed_stream": .string("RandomStreams(seed).evaluation"),
+            "train_split": .string(trainName), "test_split": .string(testName),
+            "train_count": .integer(train.count), "test_count": .integer(test.count),
+            "image_size": .list([.integer(train.height), .integer(train.width)]),
+            "feature_shape": .list(trainFeatures.shape.dropFirst().map { .integer($0) }),
+            "classes": .integer(classes),
+        ]
+        if let encoder {
+            settings["feature_batch_size"] = .integer(batchSize)
+            settings["encoder_config"] = .string(EncoderDigest.configJSON(encoder.config))
+            settings["relative_position_bias"] = .string("none (VisionTransformer has no relative bias yet)")
+        }
+        if case .randomInit(_, let initSeed) = source {
+            settings["init_seed"] = .integer(Int(initSeed))
+            settings["init_stream"] = .string("RandomStreams(init_seed).initialization")
+        }
+        for key in head.keys.sorted() {
+            precondition(settings[key] == nil, "protocol key \(key) set twice")
+            settings[key] = head[key]
+        }
+        let record = MetricsRecord(
+            probe: probe.rawValue,
+            dataset: .init(name: datasetName(options.dataPath), digest: pack.storedDigest),
+            encoder: encoderInfo, settings: settings, metrics: metrics,
+            wallSeconds: clock() - start, threads: BLAS.threads)
+        return EvalOutcome(record: record, featureSeconds: featureSeconds, probeSeconds: probeSeconds, cacheReused: reused)
+    }
+
+    /// Opens a pack; a missing or unreadable file gives an error naming it.
+    public static func openPack(_ path: String) throws -> Pack {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw EvaluationError.invalidInput("\(path): dataset pack not found (build the defaults with `patchbench make-default --out datasets/default`)")
+        }
+        do { return try Pack(openingAt: path) } catch {
+            let message = "\(error)"
+            throw EvaluationError.invalidInput(message.contains(path) ? message : "\(path): cannot open dataset pack: \(message)")
+        }
+    }
+
+    /// The dataset name of a metrics file: the pack's file name without `.h5`.
+    public static func datasetName(_ path: String) -> String {
+        let base = (path as NSString).lastPathComponent
+        return base.hasSuffix(".h5") ? String(base.dropLast(3)) : base
+    }
+
+    static func labels(_ split: PackSplit, pack: String) throws -> [Int32] {
+        guard let labels = split.labels else {
+            throw EvaluationError.invalidInput("\(pack): split '\(split.name)' has no labels (the linear and knn probes need a classification pack)")
+        }
+        return labels
+    }
+
+    /// Pack boxes (x1, y1, x2, y2) → per-image COCO-style objects (x, y, w, h).
+    static func objects(_ boxes: PackBoxes, count: Int) -> [[DetectionObject]] {
+        (0..<count).map { image in
+            boxes.range(ofImage: image).map { row in
+                let b = (0..<4).map { Double(boxes.boxes[row * 4 + $0]) }
+                return DetectionObject(box: [b[0], b[1], b[2] - b[0], b[3] - b[1]], classIndex: Int(boxes.classes[row]),
+                                       isCrowd: boxes.crowd[row] != 0)
+            }
+        }
+    }
+}

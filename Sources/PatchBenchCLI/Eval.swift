@@ -1,0 +1,161 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import TensorCore
+
+/// `patchbench eval <probe>`: frozen features of an encoder → a downstream probe → eval/<probe>.json.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a frozen encoder with a linear, k-NN, segmentation or detection probe.",
+        discussion: """
+            Writes one metrics file (schema patchbench.metrics/1, see
+            Documentation/run-layout.md): the probe's numbers, the dataset name and
+            digest, the encoder (method, budget, seed, config_hash), the whole
+            protocol, wall_seconds and threads. Documentation/evaluation.md
+            describes each probe.
+
+            Encoder (exactly one):
+              --checkpoint ENCODER.h5  a saved encoder. With a run.json beside it
+                  (a run directory) the encoder block comes from run.json and
+                  --out defaults to RUN_DIR/eval/<probe>.json.
+              --random-init  an encoder initialised from
+                  RandomStreams(--seed).initialization with --encoder-config and
+                  never trained: the floor every method must beat.
+              --raw-pixels  normalised pixels, flattened (linear/knn only): the
+                  floor below everything.
+
+            Probes and default packs (patchbench make-default --out datasets/default):
+              linear  logistic regression, C swept on a 20% stratified
+                      validation split (datasets/default/fashion-mnist.h5)
+              knn     weighted k-NN, k=20/T=0.07 and k=200/T=0.1 (same pack)
+              seg     per-token linear head, bilinear upsampling, mIoU/aAcc
+                      (datasets/default/fmnist-scenes-ade.h5)
+              det     linear anchor-free box head, COCO AP
+                      (datasets/default/fmnist-scenes-coco.h5)
+            The train split fits the probe; the test split (test, else val) is
+            scored once. Features: cls for linear/knn (the patch-token mean for
+            encoders without CLS), the token grid for seg/det. Images are
+            normalised with ImageNet's mean/std; no augmentation.
+
+            Examples:
+              patchbench eval linear --checkpoint runs/tiny/mae/seed0/encoder.h5
+              patchbench eval knn --random-init --encoder-config tiny32 \\
+                  --seed 0 --out floor/knn.json
+              patchbench eval linear --raw-pixels --out floor/raw-linear.json
+            """)
+
+    @Argument(help: "Probe: linear, knn, seg or det.")
+    var probe: String
+
+    @Option(help: "Encoder checkpoint (encoder.h5).")
+    var checkpoint: String?
+
+    @Flag(help: "Use a randomly initialised, untrained encoder (see --encoder-config, --seed).")
+    var randomInit = false
+
+    @Option(help: "Encoder config for --random-init: tiny32, small64 or a ViT config JSON file.")
+    var encoderConfig: String = "tiny32"
+
+    @Flag(help: "Use flattened normalised pixels instead of an encoder (linear and knn only).")
+    var rawPixels = false
+
+    @Option(help: "Dataset pack (default: the probe's default pack under datasets/default).")
+    var data: String?
+
+    @Option(help: "Metrics file to write (default: RUN_DIR/eval/<probe>.json for a checkpoint in a run directory).")
+    var out: String?
+
+    @Option(help: "Evaluation seed (validation split, head shuffling) and the --random-init seed. Default: the run's seed for a checkpoint in a run directory, else 0.")
+    var seed: UInt64?
+
+    @Option(help: "Feature kind: cls, mean, lastk:K (linear/knn) or grid (seg/det). Default: cls, or grid for seg/det.")
+    var kind: String?
+
+    @Option(help: "Input normalisation: imagenet (ImageNet mean/std, default) or pack-train (the train split's per-channel mean/std).")
+    var normalization: String = "imagenet"
+
+    @Option(help: "Images per forward pass (default: 256 at the encoder's image size, fewer for larger images).")
+    var batchSize: Int?
+
+    @Option(help: "Folder for feature caches (reused when the encoder and pack digests match). Default: no cache.")
+    var cacheDir: String?
+
+    @Option(help: "Split that fits the probe (default: train).")
+    var trainSplit: String?
+
+    @Option(help: "Split that is scored (default: test, else val).")
+    var testSplit: String?
+
+    @Option(help: "BLAS and kernel threads (default: OPENBLAS_NUM_THREADS, else 2).")
+    var threads: Int?
+
+    @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint.")
+    var method: String?
+
+    @Option(help: "Budget for the metrics file when no run.json is beside the checkpoint (default: none).")
+    var budget: String?
+
+    @Option(help: "Encoder seed for the metrics file when no run.json is beside the checkpoint.")
+    var encoderSeed: Int?
+
+    @Option(help: "config_hash for the metrics file when no run.json is beside the checkpoint (default: SHA-256 of the ViT config JSON).")
+    var configHash: String?
+
+    static let defaultPacks: [EvalProbe: String] = [
+        .linear: "datasets/default/fashion-mnist.h5", .knn: "datasets/default/fashion-mnist.h5",
+        .seg: "datasets/default/fmnist-scenes-ade.h5", .det: "datasets/default/fmnist-scenes-coco.h5",
+    ]
+
+    func validate() throws {
+        guard EvalProbe(rawValue: probe) != nil else {
+            throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg or det")
+        }
+        let sources = [checkpoint != nil, randomInit, rawPixels].filter { $0 }.count
+        guard sources == 1 else { throw ValidationError("give exactly one of --checkpoint, --random-init, --raw-pixels") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let kind { _ = try FeatureKind(parsing: kind) }
+    }
+
+    /// --threads, else OPENBLAS_NUM_THREADS, else 2.
+    static func resolveThreads(_ threads: Int?) -> Int {
+        threads ?? ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"].flatMap { Int($0) }.map { max(1, $0) } ?? 2
+    }
+
+    func run() throws {
+        let probe = EvalProbe(rawValue: probe)!
+        BLAS.setThreads(Self.resolveThreads(threads))
+        let runDirectory = checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
+        var runSeed: Int? = nil
+        if let runDirectory {
+            runSeed = try EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName)).seed
+        }
+        let evaluationSeed = seed ?? runSeed.map { UInt64(max(0, $0)) } ?? 0
+        let source: EncoderSource
+        if let checkpoint { source = .checkpoint(path: checkpoint) }
+        else if randomInit { source = .randomInit(config: try EncoderSource.config(named: encoderConfig), seed: evaluationSeed) }
+        else { source = .rawPixels }
+        guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(probe.rawValue).json" }) else {
+            throw ValidationError("--out is required unless the checkpoint lies in a run directory (with run.json)")
+        }
+        var options = EvalOptions(probe: probe, dataPath: data ?? Self.defaultPacks[probe]!, seed: evaluationSeed)
+        options.kind = try kind.map { try FeatureKind(parsing: $0) }
+        options.normalization = normalization
+        options.batchSize = batchSize
+        options.cacheDirectory = cacheDir
+        options.trainSplit = trainSplit
+        options.testSplit = testSplit
+        options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
+        let outcome = try EvalProtocol.run(options, source: source)
+        let directory = (outPath as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try AtomicFile.write(try outcome.record.encoded(), to: outPath)
+        let numbers = outcome.record.metrics.keys.sorted().map { "\($0) \(String(format: "%.4g", outcome.record.metrics[$0]!))" }
+        print("\(probe.rawValue) on \(outcome.record.dataset.name) (\(source.name)): \(numbers.joined(separator: ", "))")
+        let cache = outcome.cacheReused.keys.sorted().map { "\($0) \(outcome.cacheReused[$0]! ? "reused" : "written")" }
+        print(String(format: "features %.1f s, probe %.1f s, total %.1f s, %d threads", outcome.featureSeconds,
+                     outcome.probeSeconds, outcome.record.wallSeconds, outcome.record.threads)
+              + (cache.isEmpty ? "" : "; cache: " + cache.joined(separator: ", ")))
+        print("wrote \(outPath)")
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import TensorCore
+
+/// `patchbench features`: extracts frozen features of one pack split into an HDF5 cache.
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Extract frozen encoder features of one pack split into an HDF5 feature cache.",
+        discussion: """
+            Runs the encoder over the images of --split (no augmentation, batched,
+            without gradients, BLAS threads pinned) and writes float32 `features`
+            ([N, F], or [N, gh, gw, D] for grid) with the encoder's parameter
+            digest, the pack's content digest, the split, the kind and the
+            normalisation as attributes. When --out already holds a cache with the
+            same digests and settings it is reused; otherwise it is rebuilt. A file
+            at --out that is not a feature cache is never overwritten.
+
+            Kinds:
+              cls       final-normalised CLS token (the patch-token mean for
+                        encoders without CLS)
+              mean      mean of the final-normalised patch tokens
+              lastk:K   the last K blocks' outputs, each through the final
+                        LayerNorm, CLS tokens concatenated (DINO eval_linear)
+              grid      patch tokens [gh, gw, D] in raster order
+
+            Example:
+              patchbench features --checkpoint runs/tiny/mae/seed0/encoder.h5 \\
+                  --data datasets/default/fashion-mnist.h5 --split train \\
+                  --kind cls --out train-cls.h5
+            """)
+
+    @Option(help: "Encoder checkpoint (encoder.h5).")
+    var checkpoint: String?
+
+    @Flag(help: "Use a randomly initialised, untrained encoder (see --encoder-config, --seed).")
+    var randomInit = false
+
+    @Option(help: "Encoder config for --random-init: tiny32, small64 or a ViT config JSON file.")
+    var encoderConfig: String = "tiny32"
+
+    @Option(help: "Seed of --random-init (RandomStreams(seed).initialization).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Dataset pack.")
+    var data: String
+
+    @Option(help: "Split of the pack (train, test, val, ...).")
+    var split: String
+
+    @Option(help: "Feature kind: cls, mean, lastk:K or grid.")
+    var kind: String = "cls"
+
+    @Option(help: "Input normalisation: imagenet (default) or pack-train (the train split's per-channel mean/std).")
+    var normalization: String = "imagenet"
+
+    @Option(help: "Images per forward pass (default: 256 at the encoder's image size, fewer for larger images).")
+    var batchSize: Int?
+
+    @Option(help: "BLAS and kernel threads (default: OPENBLAS_NUM_THREADS, else 2).")
+    var threads: Int?
+
+    @Option(help: "Feature cache file to write (or reuse).")
+    var out: String
+
+    func validate() throws {
+        guard (checkpoint != nil) != randomInit else { throw ValidationError("give exactly one of --checkpoint, --random-init") }
+        _ = try FeatureKind(parsing: kind)
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(Eval.resolveThreads(threads))
+        let start = Date()
+        let featureKind = try FeatureKind(parsing: kind)
+        let source: EncoderSource = try checkpoint.map { .checkpoint(path: $0) }
+            ?? .randomInit(config: EncoderSource.config(named: encoderConfig), seed: seed)
+        let encoder = try source.makeEncoder()!
+        let pack = try EvalProtocol.openPack(data)
+        let images = try pack.split(split)
+        let norm: ImageNormalization
+        switch normalization {
+        case ImageNormalization.imagenetName: norm = .imagenet
+        case ImageNormalization.packTrainName:
+            let train = try pack.split("train")
+            norm = .packStatistics(images: train.images, channels: train.channels)
+        default: throw ValidationError("--normalization must be imagenet or pack-train")
+        }
+        let key = FeatureCacheKey(encoderDigest: EncoderDigest.parameters(of: encoder), packDigest: pack.storedDigest,
+                                  split: split, kind: featureKind.description, normalization: norm.cacheKey)
+        let extractor = FeatureExtractor(encoder: encoder, normalization: norm, batchSize: batchSize)
+        let (features, reused) = try FeatureCache.loadOrCompute(path: out, key: key) {
+            try extractor.extract(images: images.images, count: images.count, height: images.height, width: images.width,
+                                  channels: images.channels, kind: featureKind, source: "\(data) split '\(split)'")
+        }
+        let seconds = Date().timeIntervalSince(start)
+        print("\(reused ? "reused" : "wrote") \(out): \(featureKind) features \(features.shape) of \(images.count) images"
+              + String(format: " in %.1f s (%.0f images/s, batch %d, %d threads)", seconds, Double(images.count) / seconds,
+                       extractor.effectiveBatchSize(height: images.height, width: images.width), BLAS.threads))
+    }
+}

@@ -1,0 +1,74 @@
+import Datasets
+import Evaluation
+import Foundation
+import Layers
+import TensorCore
+import Testing
+
+@Suite struct FeatureCacheTests {
+    static func key(encoder: String = "e1", pack: String = "p1") -> FeatureCacheKey {
+        FeatureCacheKey(encoderDigest: encoder, packDigest: pack, split: "train", kind: "cls",
+                        normalization: ImageNormalization.imagenet.cacheKey)
+    }
+
+    @Test func reusedOnlyWhenEveryKeyFieldMatches() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("features.h5")
+        let first = ExtractedFeatures(values: [1, 2, 3, 4, 5, 6], shape: [2, 3])
+        let second = ExtractedFeatures(values: [9, 8, 7, 6, 5, 4], shape: [3, 2])
+        var computed = 0
+        let a = try FeatureCache.loadOrCompute(path: path, key: Self.key()) { computed += 1; return first }
+        #expect(!a.reused && computed == 1)
+        let b = try FeatureCache.loadOrCompute(path: path, key: Self.key()) { computed += 1; return second }
+        #expect(b.reused && computed == 1 && b.features == first)
+        // Another encoder digest: rebuilt, and the file now holds the new features and key.
+        let c = try FeatureCache.loadOrCompute(path: path, key: Self.key(encoder: "e2")) { computed += 1; return second }
+        #expect(!c.reused && computed == 2 && c.features == second)
+        #expect(try FeatureCache.load(path: path, key: Self.key(encoder: "e2")) == second)
+        #expect(try FeatureCache.load(path: path, key: Self.key()) == nil)
+        // Another pack digest, split, kind or normalisation: stale too.
+        #expect(try FeatureCache.load(path: path, key: Self.key(encoder: "e2", pack: "p2")) == nil)
+        var other = Self.key(encoder: "e2")
+        other.kind = "mean"
+        #expect(try FeatureCache.load(path: path, key: other) == nil)
+        other = Self.key(encoder: "e2")
+        other.split = "test"
+        #expect(try FeatureCache.load(path: path, key: other) == nil)
+    }
+
+    @Test func aFileThatIsNotACacheIsNeverOverwritten() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("important.h5")
+        try Data("not hdf5".utf8).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try FeatureCache.loadOrCompute(path: path, key: Self.key()) { ExtractedFeatures(values: [1, 2], shape: [1, 2]) }
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains(path))
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("not hdf5".utf8))
+    }
+
+    /// Through the eval runner: the second run reuses both splits; another encoder or a changed
+    /// pack (one pixel) is extracted afresh.
+    @Test func evalReusesCachedFeaturesOnlyForTheSameEncoderAndPack() throws {
+        let directory = try TemporaryDirectory()
+        let pack = directory.file("pack.h5"), changed = directory.file("changed.h5")
+        try SyntheticData.classificationPack(at: pack)
+        try SyntheticData.classificationPack(at: changed, perturb: true)
+        let checkpoint = directory.file("encoder.h5"), otherCheckpoint = directory.file("other.h5")
+        try SyntheticData.encoder(at: checkpoint, seed: 5)
+        try SyntheticData.encoder(at: otherCheckpoint, seed: 6)
+        func run(_ data: String, _ encoder: String) throws -> [String: Bool] {
+            var options = EvalOptions(probe: .knn, dataPath: data, seed: 0)
+            options.cacheDirectory = directory.file("cache")
+            options.encoderDescription = EncoderDescription(method: "test")
+            return try EvalProtocol.run(options, source: .checkpoint(path: encoder)).cacheReused
+        }
+        #expect(try run(pack, checkpoint) == ["train": false, "test": false])
+        #expect(try run(pack, checkpoint) == ["train": true, "test": true])
+        #expect(try run(pack, otherCheckpoint) == ["train": false, "test": false])
+        #expect(try run(changed, checkpoint) == ["train": false, "test": false])
+        #expect(try run(changed, checkpoint) == ["train": true, "test": true])
+    }
+}
