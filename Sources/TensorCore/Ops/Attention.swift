@@ -171,12 +171,12 @@ extension Tensor {
     }
 }
 
-/// Runs `body` with OpenBLAS pinned to one thread (restored afterwards), for code that
-/// parallelises many small GEMMs itself.
+/// Runs `body` after making sure OpenBLAS is pinned to one thread (it always is once any
+/// GEMM ran; see `BLAS.setThreads`), for code that parallelises many small GEMMs itself.
+/// OpenBLAS's thread count is never changed back and forth: doing so while another thread is
+/// inside a GEMM is unsafe in OpenBLAS 0.3.21.
 @inline(__always)
 func withSingleThreadedBLAS(_ body: () -> Void) {
-    let saved = openblas_get_num_threads()
-    if saved != 1 { openblas_set_num_threads(1) }
+    _ = BLAS.openBLASPinned
     body()
-    if saved != 1 { openblas_set_num_threads(saved) }
 }
