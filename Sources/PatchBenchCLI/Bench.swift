@@ -7,12 +7,12 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time one of the PyTorch anchor's workloads and print one JSON line.",
         discussion: """
-            Runs a workload defined exactly as in ../shared/bench/anchor_vit.py (same shapes, batch,
-            AdamW settings, FLOP accounting and timing rule: warm-up steps, then the median of the
-            timed steps) and prints one JSON line with the anchor's field names (workload,
-            images_per_sec, step_ms_median, peak_rss_mib, gflops_per_sec, ...).
-            Compare with `python3 anchor_vit.py --threads N --only NAME` on the same machine, in the
-            same session, alternating runs. Run one workload per process so peak_rss_mib is its own.
+            Runs a workload defined exactly as in ../shared/bench/anchor_vit.py (same shapes, batch, \
+            AdamW settings, FLOP accounting and timing rule: warm-up steps, then the median of the \
+            timed steps) and prints one JSON line with the anchor's field names (workload, \
+            images_per_sec, step_ms_median, peak_rss_mib, gflops_per_sec, ...). \
+            Compare with `python3 anchor_vit.py --threads N --only NAME` on the same machine, in the \
+            same session, alternating runs. Run one workload per process so peak_rss_mib is its own. \
             Workloads: \(WorkloadSpec.all.map(\.name).joined(separator: ", ")).
             """)
 

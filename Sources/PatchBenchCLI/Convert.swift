@@ -8,26 +8,36 @@ struct Convert: ParsableCommand {
         abstract: "Convert a dataset in its publisher's format into a PatchBench HDF5 pack.",
         discussion: """
             Formats: \(ConvertFormat.allCases.map(\.rawValue).joined(separator: ", ")).
-              idx       MNIST-style IDX files (raw or .gz) in --input (default: Debian's Fashion-MNIST
-                        at /usr/share/datasets/fashion-mnist); images padded to --pad-to, gray
-                        replicated to 3 channels.
-            The pack is written to a temporary file beside --output and renamed into place, so an
-            interrupted or failed conversion never leaves a half-written pack. The layout is in
-            Documentation/pack-format.md; `patchbench inspect` verifies the result.
-              cifar10,  --input the unpacked folder (cifar-10-batches-bin, cifar-10-batches-py,
-              cifar100  cifar-100-binary, cifar-100-python) or the downloaded .tar.gz; binary and
-                        python releases are detected by their file names. CIFAR-100 keeps fine
-                        (labels) and coarse (coarse_labels) labels.
-              imagenet  --input ROOT with train/<wnid>/ and val/ (sorted into <wnid>/ or flat with
-                        --val-labels LOC_val_solution.csv, default ROOT/LOC_val_solution.csv);
-                        --classes imagenet100 | imagenette | imagewoof | all | FILE of WNIDs;
-                        labels are ranks in sorted WNID order; --size shorter side + centre crop.
-              coco      --input ROOT with annotations/instances_<split>.json and <split>/ image folders;
-                        one centred --size crop per image (shorter side resized, Pillow bilinear),
-                        boxes clipped, dropped below --min-visible-fraction of their area.
-              ade20k    --input ADEChallengeData2016 (images/, annotations/, objectInfo150.txt);
-                        one centred --size crop per image, masks by nearest neighbour,
-                        label 0 -> 255 (ignore), 1..150 -> 0..149.
+
+            idx: MNIST-style IDX files (raw or .gz) in --input (default: Debian's
+            Fashion-MNIST at /usr/share/datasets/fashion-mnist); images padded to
+            --pad-to, gray replicated to 3 channels.
+
+            cifar10, cifar100: --input the unpacked folder (cifar-10-batches-bin,
+            cifar-10-batches-py, cifar-100-binary, cifar-100-python) or the downloaded
+            .tar.gz; binary and python releases are detected by their file names.
+            CIFAR-100 keeps fine (labels) and coarse (coarse_labels) labels.
+
+            imagenet: --input ROOT with train/<wnid>/ and val/ (sorted into <wnid>/,
+            or flat with --val-labels LOC_val_solution.csv, default
+            ROOT/LOC_val_solution.csv); --classes imagenet100 | imagenette |
+            imagewoof | all | FILE of WNIDs; labels are ranks in sorted WNID order;
+            --size shorter side + centre crop.
+
+            coco: --input ROOT with annotations/instances_<split>.json and <split>/
+            image folders; one centred --size crop per image (shorter side resized,
+            Pillow bilinear), boxes clipped, dropped below --min-visible-fraction of
+            their area.
+
+            ade20k: --input ADEChallengeData2016 (images/, annotations/,
+            objectInfo150.txt); one centred --size crop per image, masks by nearest
+            neighbour, label 0 -> 255 (ignore), 1..150 -> 0..149.
+
+            The pack is written to a temporary file beside --output and renamed into
+            place, so an interrupted or failed conversion never leaves a half-written
+            pack. The layout is in Documentation/pack-format.md; `patchbench inspect`
+            verifies the result.
+
             Example: patchbench convert idx --output datasets/fashion-mnist.h5
             """)
 

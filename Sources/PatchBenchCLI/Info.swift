@@ -7,8 +7,8 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print versions, the BLAS library and kernel, thread counts and CPU features.",
         discussion: """
-            Everything here is recorded with results because bits of a GEMM depend on the OpenBLAS
-            kernel (OPENBLAS_CORETYPE selects it) and, for some kernels, on the thread count.
+            Everything here is recorded with results because bits of a GEMM depend on the OpenBLAS \
+            kernel (OPENBLAS_CORETYPE selects it) and, for some kernels, on the thread count. \
             --json prints one JSON object instead of text.
             """)
 

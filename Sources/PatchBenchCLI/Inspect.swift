@@ -7,10 +7,10 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Summarise a dataset pack and verify its SHA-256 content digest.",
         discussion: """
-            Prints the pack's manifest (format version, source format and files, converter options,
-            notes), each split's image shape, labels, masks and boxes, and the class names. Then it
-            recomputes the content digest over every dataset (Documentation/pack-format.md) and
-            compares it with the stored one; a mismatch exits with an error.
+            Prints the pack's manifest (format version, source format and files, converter options, \
+            notes), each split's image shape, labels, masks and boxes, and the class names. Then it \
+            recomputes the content digest over every dataset (Documentation/pack-format.md) and \
+            compares it with the stored one; a mismatch exits with an error. \
             Example: patchbench inspect datasets/fashion-mnist.h5
             """)
 

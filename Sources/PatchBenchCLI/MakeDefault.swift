@@ -9,15 +9,18 @@ struct MakeDefault: ParsableCommand {
         abstract: "Build the embedded default datasets: Fashion-MNIST and the dense Fashion-MNIST scenes.",
         discussion: """
             Writes, under --out:
-              fashion-mnist.h5          `convert idx` of /usr/share/datasets/fashion-mnist (70,000 images,
-                                        padded to 32x32, gray replicated to 3 channels)
-              coco/, ade20k/            scenes composed from Fashion-MNIST items on textured backgrounds,
-                                        in the COCO (annotations/instances_{train,val}.json + images) and
-                                        ADE20K (images/, annotations/, objectInfo150.txt) layouts
-              fmnist-scenes-coco.h5     `convert coco` of coco/ (boxes, crowd flags)
-              fmnist-scenes-ade.h5      `convert ade20k` of ade20k/ (masks)
-            The real converters pack the scenes, so every default reproduction exercises them.
-            Deterministic from --seed. Every file is written to a temporary name and renamed.
+              fashion-mnist.h5       `convert idx` of /usr/share/datasets/fashion-mnist
+                                     (70,000 images, padded to 32x32, gray replicated
+                                     to 3 channels)
+              coco/, ade20k/         scenes composed from Fashion-MNIST items on
+                                     textured backgrounds, in the COCO and ADE20K layouts
+              fmnist-scenes-coco.h5  `convert coco` of coco/ (boxes, crowd flags)
+              fmnist-scenes-ade.h5   `convert ade20k` of ade20k/ (masks)
+
+            The real converters pack the scenes, so every default reproduction
+            exercises them. Deterministic from --seed. Every file is written to a
+            temporary name and renamed.
+
             Example: patchbench make-default --out datasets/default
             """)
 

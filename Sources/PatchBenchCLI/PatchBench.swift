@@ -8,8 +8,8 @@ struct PatchBench: ParsableCommand {
         commandName: "patchbench",
         abstract: "Reproducibility benchmark for patch-level self-supervised ViT pretraining.",
         discussion: """
-            Data flow: make-default/convert -> pretrain -> eval -> tables -> check. See README.md.
-            Commands that compute take --threads; results are bit-identical for any thread
+            Data flow: make-default/convert -> pretrain -> eval -> tables -> check. See README.md. \
+            Commands that compute take --threads; results are bit-identical for any thread \
             count and depend only on the OpenBLAS kernel (see `patchbench info`).
             """,
         subcommands: [Info.self, Bench.self, Convert.self, Inspect.self, MakeDefault.self, Pretrain.self, Features.self,
