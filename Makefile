@@ -1,26 +1,47 @@
 # PatchBench — top-level entry points. `make help` lists them.
 #
 # Every target that needs the system libraries depends on `setup`, which installs the Debian
-# packages once (idempotently: it asks dpkg first and only calls apt-get for what is missing).
+# packages once (idempotently: it asks dpkg first and calls apt-get only for what is missing).
+# The reproduction is a chain of file targets (packs → encoder.h5 → eval/<probe>.json →
+# results tables), so `make -j2` runs independent work in parallel and an interrupted
+# reproduction resumes where it stopped (pretraining itself resumes from its checkpoint).
 
 SHELL := /bin/bash
-APT_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libturbojpeg0-dev libssl-dev pkg-config dataset-fashion-mnist
+APT_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libturbojpeg0-dev libssl-dev zlib1g-dev pkg-config dataset-fashion-mnist
 SWIFT_CONFIG ?= release
-SWIFT_FLAGS := -c $(SWIFT_CONFIG)
 PATCHBENCH := .build/$(SWIFT_CONFIG)/patchbench
-# BLAS threads are pinned so results are reproducible; record them with every number.
 THREADS ?= 2
-export OPENBLAS_NUM_THREADS := $(THREADS)
 
-.PHONY: help setup build test bench-anchor clean
+# Reproduction settings.
+BUDGET ?= tiny
+SEEDS ?= 0 1 2
+# Implemented methods; random-init is the untrained floor every method must beat.
+METHODS ?= random-init mae lomar
+PROBES ?= linear knn seg det
+RUNS_DIR ?= runs
+RESULTS_DIR ?= results
+DATA ?= datasets/default
+CLS_PACK ?= $(DATA)/fashion-mnist.h5
+SEG_PACK ?= $(DATA)/fmnist-scenes-ade.h5
+DET_PACK ?= $(DATA)/fmnist-scenes-coco.h5
+DEFAULT_PACKS := datasets/default/fashion-mnist.h5 datasets/default/fmnist-scenes-ade.h5 datasets/default/fmnist-scenes-coco.h5
+GOLDEN ?= $(RESULTS_DIR)/goldens/smoke.json
+# Extra flags for every `patchbench eval` (the smoke regression limits the images).
+EVAL_FLAGS ?=
+SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
+
+.PHONY: help setup build test unit-test smoke-check reproduce-all plan data tables bench-anchor golden clean
 
 help:
-	@echo "PatchBench targets:"
-	@echo "  make setup        install the Debian packages PatchBench needs (idempotent)"
-	@echo "  make build        build the patchbench CLI ($(SWIFT_CONFIG))"
-	@echo "  make test         build and run the whole test suite"
-	@echo "  make bench-anchor run patchbench bench next to the PyTorch anchor (needs torch)"
-	@echo "Variables: THREADS=$(THREADS) SWIFT_CONFIG=$(SWIFT_CONFIG)"
+	@echo "PatchBench"
+	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, write results/v<N>/"
+	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) (what CI runs)"
+	@echo "  make plan           what reproduce-all would run, with a time estimate (make -n shows the commands)"
+	@echo "  make data           build the embedded default packs in datasets/default/"
+	@echo "  make setup          install the Debian packages PatchBench needs (idempotent)"
+	@echo "  make bench-anchor   patchbench bench next to the PyTorch anchor (needs torch)"
+	@echo "Variables: BUDGET=$(BUDGET) SEEDS='$(SEEDS)' METHODS='$(METHODS)' PROBES='$(PROBES)'"
+	@echo "           DATA=$(DATA) (or CLS_PACK/SEG_PACK/DET_PACK) THREADS=$(THREADS) RUNS_DIR=$(RUNS_DIR)"
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -33,12 +54,77 @@ setup:
 	else echo "setup: all Debian packages present"; fi
 
 build: setup
-	swift build $(SWIFT_FLAGS) --product patchbench
+	swift build -c $(SWIFT_CONFIG) --product patchbench
 
 # Numeric tests run optimised: debug builds are 16-550x slower (../shared/docs/swift-stack.md).
-test: setup
-	swift build $(SWIFT_FLAGS) --build-tests
-	swift test $(SWIFT_FLAGS) --skip-build
+unit-test: setup
+	swift build -c $(SWIFT_CONFIG) --build-tests
+	swift test -c $(SWIFT_CONFIG) --skip-build
+
+test: unit-test smoke-check
+
+# --- data -----------------------------------------------------------------------------------
+data: $(DEFAULT_PACKS)
+
+$(DEFAULT_PACKS) &: | build
+	$(PATCHBENCH) make-default --out datasets/default
+
+# --- pretraining and evaluation, one file target per run and probe ---------------------------
+pack_for = $(if $(filter seg,$(1)),$(SEG_PACK),$(if $(filter det,$(1)),$(DET_PACK),$(CLS_PACK)))
+run_dir = $(RUNS_DIR)/$(BUDGET)/$(1)/seed$(2)
+
+define RUN_RULES
+$(call run_dir,$(1),$(2))/encoder.h5: | $(CLS_PACK) build
+	$(PATCHBENCH) pretrain --method $(1) --budget $(BUDGET) --seed $(2) --data $(CLS_PACK) \
+	  --out $(call run_dir,$(1),$(2)) --threads $(THREADS) --progress lines
+endef
+
+define EVAL_RULES
+$(call run_dir,$(1),$(2))/eval/$(3).json: $(call run_dir,$(1),$(2))/encoder.h5 | $(call pack_for,$(3)) build
+	$(PATCHBENCH) eval $(3) --checkpoint $$< --data $(call pack_for,$(3)) --out $$@ \
+	  --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS)
+endef
+
+$(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(eval $(call RUN_RULES,$(m),$(s)))))
+$(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(foreach p,$(PROBES),$(eval $(call EVAL_RULES,$(m),$(s),$(p))))))
+
+EVALS := $(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json)))
+
+# Tables go into the latest results version (v1 is created the first time); a new version is
+# made explicitly with `patchbench tables --new-version`.
+tables: $(EVALS) | build
+	@if ls -d $(RESULTS_DIR)/v[0-9]* >/dev/null 2>&1; then \
+	  $(PATCHBENCH) tables --runs $(RUNS_DIR) --claims $(RESULTS_DIR)/claims.json --out $(RESULTS_DIR); \
+	else \
+	  $(PATCHBENCH) tables --runs $(RUNS_DIR) --claims $(RESULTS_DIR)/claims.json --out $(RESULTS_DIR) --new-version; \
+	fi
+
+reproduce-all: tables
+
+plan:
+	@n_runs=$$(( $(words $(METHODS)) * $(words $(SEEDS)) )); \
+	images=$$(grep -o '"images_seen": *[0-9]*' configs/budgets/$(BUDGET).json | grep -o '[0-9]*$$'); \
+	echo "budget $(BUDGET): $$n_runs pretraining runs ($(METHODS) x seeds $(SEEDS)), $$images images seen each"; \
+	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
+	echo "  estimate: ~$$(( n_runs * images / 150 / 60 + 1 )) min of pretraining at ~150 images/s (2 cores; MAE is faster, LoMaR slower)"; \
+	echo "  plus ~2 min of feature extraction and probes per run; finished steps are skipped."; \
+	echo "Commands (make -n):"; $(MAKE) -s -n reproduce-all | grep -E "patchbench (make-default|pretrain|eval|tables)" | sed 's/^/  /'
+
+# --- the smoke regression CI runs -----------------------------------------------------------
+# Smoke runs live in their own folder so they never mix with a reproduction's runs.
+smoke-check: | build
+	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" $(foreach m,$(METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs
+
+golden: | build
+	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" $(foreach m,$(METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs --write-golden
+
+bench-anchor: build
+	@for w in sup-tiny32 mae-tiny32 infer-tiny32 sup-small64; do \
+	  $(PATCHBENCH) bench --workload $$w --threads $(THREADS); \
+	  python3 ../shared/bench/anchor_vit.py --threads $(THREADS) --only $$w 2>/dev/null | grep "\"workload\": \"$$w\""; \
+	done
 
 clean:
-	rm -rf .build
+	rm -rf .build .smoke-runs

@@ -1,5 +1,7 @@
 import Foundation
 import Checkpoint
+import HDF5Kit
+import Objectives
 import Layers
 import TensorCore
 
@@ -42,6 +44,24 @@ public enum EncoderSource: Sendable, Equatable {
                                                    : "\(path): cannot load encoder checkpoint: \(message)")
             }
         }
+    }
+
+    /// The relative-position tables stored beside a checkpoint's encoder (LoMaR), or nil.
+    public func makeRelativeBias(for encoder: VisionTransformer) throws -> RelativePositionBias? {
+        guard case .checkpoint(let path) = self else { return nil }
+        let file = try HDF5File(openingForReadAt: path)
+        let kindName = file.hasAttribute(Checkpoint.relativePositionAttribute)
+            ? try file.stringAttribute(Checkpoint.relativePositionAttribute) : nil
+        file.close()
+        guard let kindName else { return nil }
+        guard let kind = RelativePositionKind(rawValue: kindName) else {
+            throw EvaluationError.invalidInput("\(path): unknown relative_position '\(kindName)'")
+        }
+        let bias = RelativePositionBias(kind: kind, encoder: encoder.config)
+        do { try Checkpoint.loadExtraParameters(from: path, into: bias.namedParameters()) } catch {
+            throw EvaluationError.invalidInput("\(path): cannot load the relative-position tables: \(error)")
+        }
+        return bias
     }
 
     /// A named encoder config (`tiny32`, `small64`) or a JSON file holding a `ViTConfig` (the same

@@ -33,6 +33,10 @@ public struct EvalOptions: Sendable {
     public var trainSplit: String?
     /// nil: `test` when the pack has it, else `val`.
     public var testSplit: String?
+    /// Use only the first N images of the train / test split (quick runs such as the smoke
+    /// regression); nil = all. Recorded in the protocol.
+    public var trainLimit: Int?
+    public var testLimit: Int?
     public var encoderDescription = EncoderDescription()
     public var linear = LinearProbe.Configuration()
     public var knnSettings = NearestNeighbourClassifier.dinoSettings
@@ -70,12 +74,15 @@ public enum EvalProtocol {
         let pack = try openPack(options.dataPath)
         let trainName = options.trainSplit ?? "train"
         let testName = options.testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
-        let train = try pack.split(trainName)
-        let test = try pack.split(testName)
+        var train = try pack.split(trainName)
+        var test = try pack.split(testName)
+        if let n = options.trainLimit { train = train.prefix(n) }
+        if let n = options.testLimit { test = test.prefix(n) }
         guard (train.height, train.width, train.channels) == (test.height, test.width, test.channels) else {
             throw EvaluationError.invalidInput("\(options.dataPath): splits '\(trainName)' and '\(testName)' have different image sizes")
         }
         let encoder = try source.makeEncoder()
+        let relativeBias = try encoder.flatMap { try source.makeRelativeBias(for: $0) }
         let encoderInfo = try options.encoderDescription.resolve(for: source, encoder: encoder)
         let kind = options.kind ?? probe.defaultKind
         guard probe.needsGrid == (kind == .grid) else {
@@ -109,16 +116,20 @@ public enum EvalProtocol {
                                                     width: split.width, channels: split.channels,
                                                     normalization: normalization)
                 }
-                let extractor = FeatureExtractor(encoder: encoder, normalization: normalization, batchSize: options.batchSize)
+                let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: normalization,
+                                                 batchSize: options.batchSize)
                 return try extractor.extract(images: split.images, count: split.count, height: split.height,
                                              width: split.width, channels: split.channels, kind: kind,
                                              source: "\(options.dataPath) split '\(split.name)'")
             }
             guard let directory = options.cacheDirectory else { return try compute() }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let key = FeatureCacheKey(encoderDigest: encoderDigest, packDigest: pack.storedDigest, split: split.name,
+            // A split cut by --train-limit/--test-limit is cached under its own name.
+            let full = (split.name == trainName ? options.trainLimit : options.testLimit) == nil
+            let splitKey = full ? split.name : "\(split.name)-first\(split.count)"
+            let key = FeatureCacheKey(encoderDigest: encoderDigest, packDigest: pack.storedDigest, split: splitKey,
                                       kind: kindName, normalization: normalization.cacheKey)
-            let name = "\(pack.storedDigest.prefix(12))-\(split.name)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
+            let name = "\(pack.storedDigest.prefix(12))-\(splitKey)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
                 + "\(encoderDigest.prefix(12)).h5"
             let (result, wasReused) = try FeatureCache.loadOrCompute(path: (directory as NSString).appendingPathComponent(name),
                                                                      key: key, compute: compute)

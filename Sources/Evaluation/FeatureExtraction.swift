@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import Objectives
 import TensorCore
 
 /// Features of a set of images: a flat row-major array with its shape, [N, F] for pooled kinds
@@ -33,17 +34,22 @@ public struct ExtractedFeatures: Equatable, Sendable {
 /// config's image size uses the bicubically resized position embedding (the encoder's rule).
 /// BLAS threads are whatever the caller pinned (`BLAS.setThreads`); the CLI pins them.
 ///
-/// LoMaR encoders will carry a relative position bias inside attention; the current
-/// `VisionTransformer` has none, so extraction runs the blocks without a bias.
+/// Encoders pretrained with a relative-position attention bias (LoMaR, no absolute position)
+/// are run with that bias on the full grid (`relativeBias`), exactly as pretraining runs its
+/// windows; they support the cls, mean and grid kinds (lastk would need the per-block path).
 public struct FeatureExtractor {
     public let encoder: VisionTransformer
+    /// The relative-position tables an encoder was pretrained with, if any.
+    public let relativeBias: RelativePositionBias?
     public let normalization: ImageNormalization
     /// Images per forward pass; nil picks `automaticBatchSize`.
     public let batchSize: Int?
 
-    public init(encoder: VisionTransformer, normalization: ImageNormalization = .imagenet, batchSize: Int? = nil) {
+    public init(encoder: VisionTransformer, relativeBias: RelativePositionBias? = nil,
+                normalization: ImageNormalization = .imagenet, batchSize: Int? = nil) {
         precondition(batchSize.map { $0 >= 1 } ?? true, "batch size must be positive")
         self.encoder = encoder
+        self.relativeBias = relativeBias
         self.normalization = normalization
         self.batchSize = batchSize
     }
@@ -99,6 +105,9 @@ public struct FeatureExtractor {
         for case .lastBlocks(let k) in kinds where k > depth {
             throw EvaluationError.invalidInput("feature kind lastk:\(k): the encoder has only \(depth) blocks")
         }
+        if relativeBias != nil, kinds.contains(where: { if case .lastBlocks = $0 { return true } else { return false } }) {
+            throw EvaluationError.invalidInput("feature kind lastk: not supported for encoders with a relative-position bias (use cls, mean or grid)")
+        }
         let perImage = kinds.map { featureShape($0, height: height, width: width).reduce(1, *) }
         var outputs = perImage.map { [Float](repeating: 0, count: count * $0) }
         let batch = effectiveBatchSize(height: height, width: width)
@@ -110,6 +119,13 @@ public struct FeatureExtractor {
                                                         channels: channels)
                 let blockOutputs = try Tensor.withoutGrad { () throws -> [[Float]] in
                     let x = Tensor(floats: input, shape: [size, channels, height, width])
+                    if let relativeBias {
+                        let out = relativeBias.features(x, encoder: encoder).floats
+                        guard out.allSatisfy(\.isFinite) else {
+                            throw EvaluationError.nonFinite("encoder output for \(source) images \(start)..<\(start + size)")
+                        }
+                        return [out]
+                    }
                     var tokens = encoder.prependCls(encoder.embed(x))
                     var kept: [[Float]] = []
                     for (index, block) in encoder.blocks.enumerated() {

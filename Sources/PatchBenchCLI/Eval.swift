@@ -86,6 +86,12 @@ struct Eval: ParsableCommand {
     @Option(help: "Split that is scored (default: test, else val).")
     var testSplit: String?
 
+    @Option(help: "Use only the first N images of the train split (quick runs; recorded as train_count).")
+    var trainLimit: Int?
+
+    @Option(help: "Use only the first N images of the test split (quick runs; recorded as test_count).")
+    var testLimit: Int?
+
     @Option(help: "BLAS and kernel threads (default: OPENBLAS_NUM_THREADS, else 2).")
     var threads: Int?
 
@@ -107,6 +113,8 @@ struct Eval: ParsableCommand {
     ]
 
     func validate() throws {
+        if let n = trainLimit, n < 1 { throw ValidationError("--train-limit must be at least 1") }
+        if let n = testLimit, n < 1 { throw ValidationError("--test-limit must be at least 1") }
         guard EvalProbe(rawValue: probe) != nil else {
             throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg or det")
         }
@@ -145,6 +153,8 @@ struct Eval: ParsableCommand {
         options.cacheDirectory = cacheDir
         options.trainSplit = trainSplit
         options.testSplit = testSplit
+        options.trainLimit = trainLimit
+        options.testLimit = testLimit
         options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
         let outcome = try EvalProtocol.run(options, source: source)
         let directory = (outPath as NSString).deletingLastPathComponent

@@ -77,6 +77,7 @@ struct Features: ParsableCommand {
         let source: EncoderSource = try checkpoint.map { .checkpoint(path: $0) }
             ?? .randomInit(config: EncoderSource.config(named: encoderConfig), seed: seed)
         let encoder = try source.makeEncoder()!
+        let relativeBias = try source.makeRelativeBias(for: encoder)
         let pack = try EvalProtocol.openPack(data)
         let images = try pack.split(split)
         let norm: ImageNormalization
@@ -89,7 +90,7 @@ struct Features: ParsableCommand {
         }
         let key = FeatureCacheKey(encoderDigest: EncoderDigest.parameters(of: encoder), packDigest: pack.storedDigest,
                                   split: split, kind: featureKind.description, normalization: norm.cacheKey)
-        let extractor = FeatureExtractor(encoder: encoder, normalization: norm, batchSize: batchSize)
+        let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: norm, batchSize: batchSize)
         let (features, reused) = try FeatureCache.loadOrCompute(path: out, key: key) {
             try extractor.extract(images: images.images, count: images.count, height: images.height, width: images.width,
                                   channels: images.channels, kind: featureKind, source: "\(data) split '\(split)'")
