@@ -60,6 +60,8 @@ public struct AdamW: Sendable {
         return next
     }
 
+    /// The element-wise update, split over the kernel workers for large tensors; every element
+    /// is computed by the same sequence of operations whatever the split.
     @inline(__always)
     private func update<S: BinaryFloatingPoint>(_ p: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>,
                                                 _ m: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, _ n: Int,
@@ -67,12 +69,16 @@ public struct AdamW: Sendable {
         let stepSize = lr / bc1
         let bc2Sqrt = bc2.squareRoot()
         let decayFactor = 1 - lr * wd
-        for j in 0..<n {
-            p[j] *= decayFactor
-            m[j] = m[j] + (1 - b1) * (g[j] - m[j])
-            v[j] = v[j] * b2 + (1 - b2) * g[j] * g[j]
-            let denom = v[j].squareRoot() / bc2Sqrt + eps
-            p[j] -= stepSize * (m[j] / denom)
+        let sp = SendablePointer(p), sg = SendablePointer(g), sm = SendablePointer(m), sv = SendablePointer(v)
+        Parallel.forEachChunk(n, costPerItem: 8) { r in
+            let p = sp.pointer, g = sg.pointer, m = sm.pointer, v = sv.pointer
+            for j in r {
+                p[j] *= decayFactor
+                m[j] = m[j] + (1 - b1) * (g[j] - m[j])
+                v[j] = v[j] * b2 + (1 - b2) * g[j] * g[j]
+                let denom = v[j].squareRoot() / bc2Sqrt + eps
+                p[j] -= stepSize * (m[j] / denom)
+            }
         }
     }
 }

@@ -40,7 +40,11 @@ extension Tensor {
             let sg = SendablePointer(g.ptr(S.self)), sd = SendablePointer(d.ptr(S.self))
             Parallel.forEachChunk(n, costPerItem: 4) { r in
                 let o = r.lowerBound
-                UnaryKernels.backward(op, sx.pointer + o, sy.pointer + o, sg.pointer + o, sd.pointer + o, r.count)
+                if op == .gelu {
+                    UnaryKernels.geluBackward(sx.pointer + o, sg.pointer + o, sd.pointer + o, r.count)
+                } else {
+                    UnaryKernels.backward(op, sx.pointer + o, sy.pointer + o, sg.pointer + o, sd.pointer + o, r.count)
+                }
             }
             accumulate(d, owned: true)
         }
@@ -48,6 +52,27 @@ extension Tensor {
 }
 
 enum UnaryKernels {
+    /// GELU's pullback dy·(Φ(x) + x·φ(x)), computed in chunks of 1,024 elements so the φ
+    /// scratch stays in L1 instead of streaming whole-tensor temporaries through memory.
+    static func geluBackward<S: KernelScalar>(_ x: UnsafeMutablePointer<S>, _ dy: UnsafeMutablePointer<S>,
+                                              _ dx: UnsafeMutablePointer<S>, _ n: Int) {
+        let chunk = 1024
+        let phi = UnsafeMutablePointer<S>.allocate(capacity: chunk)
+        defer { phi.deallocate() }
+        let c = S(invSqrt2), k = S(invSqrt2Pi)
+        var start = 0
+        while start < n {
+            let m = min(chunk, n - start)
+            let xs = x + start, d = dx + start, g = dy + start
+            for i in 0..<m { d[i] = xs[i] * c }
+            S.verf(d, d, m)
+            for i in 0..<m { phi[i] = S(-0.5) * xs[i] * xs[i] }
+            S.vexp(phi, phi, m)
+            for i in 0..<m { d[i] = g[i] * (S(0.5) * (1 + d[i]) + xs[i] * k * phi[i]) }
+            start += m
+        }
+    }
+
     static let invSqrt2 = 0.70710678118654752440
     static let invSqrt2Pi = 0.39894228040143267794
     static let sqrt2OverPi = 0.79788456080286535588
