@@ -12,7 +12,9 @@ struct Bench: ParsableCommand {
             timed steps) and prints one JSON line with the anchor's field names (workload, \
             images_per_sec, step_ms_median, peak_rss_mib, gflops_per_sec, ...). \
             Compare with `python3 anchor_vit.py --threads N --only NAME` on the same machine, in the \
-            same session, alternating runs. Run one workload per process so peak_rss_mib is its own. \
+            same session, alternating runs. Run one workload per process so peak_rss_mib is its own. `--workload sgemm` prints \
+            GFLOP/s at the ViT's GEMM shapes for PatchBench's GEMM and for OpenBLAS's own \
+            threading (one line per shape). \
             Workloads: \(WorkloadSpec.all.map(\.name).joined(separator: ", ")).
             """)
 
@@ -22,16 +24,20 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed steps.") var steps: Int = 15
 
     func validate() throws {
-        guard WorkloadSpec.named(workload) != nil else {
+        guard WorkloadSpec.named(workload) != nil || workload == "sgemm" else {
             throw ValidationError("unknown workload '\(workload)'; choose one of \(WorkloadSpec.all.map(\.name).joined(separator: ", "))")
         }
         guard threads >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("threads and steps must be ≥ 1, warmup ≥ 0") }
     }
 
     func run() throws {
-        let m = WorkloadRunner.measure(WorkloadSpec.named(workload)!, threads: threads, warmup: warmup, steps: steps)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
+        if workload == "sgemm" {
+            for g in GEMMBench.measure(threads: threads) { print(String(decoding: try enc.encode(g), as: UTF8.self)) }
+            return
+        }
+        let m = WorkloadRunner.measure(WorkloadSpec.named(workload)!, threads: threads, warmup: warmup, steps: steps)
         print(String(decoding: try enc.encode(m), as: UTF8.self))
     }
 }
