@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives"]),
         .target(name: "Results", dependencies: []),
         .target(name: "Objectives", dependencies: ["TensorCore", "Layers"]),
-        .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives"]),
+        .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives", "Results"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(

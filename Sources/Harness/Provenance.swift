@@ -1,25 +1,13 @@
 import Foundation
+import Results
 import TensorCore
 
-/// Where and how a run was made (run.json "provenance"; Documentation/run-layout.md).
-public struct Provenance: Codable, Equatable, Sendable {
-    public var gitCommit: String
-    public var gitDirty: Bool
-    public var threads: Int
-    public var blas: String
-    public var machine: String
-    public var swift: String
-    public var wallSeconds: Double
-    public var imagesSeen: Int
-    public var encoderFlops: Double
-    public var peakRssMib: Double
+/// Where and how a run was made (run.json "provenance"; Documentation/run-layout.md). The
+/// record is Results' `RunFile.Provenance`, so the writer here and the reader behind
+/// `patchbench tables` share one definition of the keys.
+public typealias Provenance = RunFile.Provenance
 
-    enum CodingKeys: String, CodingKey {
-        case gitCommit = "git_commit", gitDirty = "git_dirty", threads, blas, machine, swift
-        case wallSeconds = "wall_seconds", imagesSeen = "images_seen", encoderFlops = "encoder_flops"
-        case peakRssMib = "peak_rss_mib"
-    }
-
+extension RunFile.Provenance {
     /// The process's environment now; the counters start at the given values.
     public static func current(threads: Int, wallSeconds: Double, imagesSeen: Int, encoderFlops: Double) -> Provenance {
         let commit = git(["rev-parse", "HEAD"]) ?? "unknown"

@@ -22,6 +22,20 @@ public struct RunFile: Codable, Equatable, Sendable {
         public var encoderFlops: Double
         public var peakRssMib: Double
 
+        public init(gitCommit: String, gitDirty: Bool, threads: Int, blas: String, machine: String, swift: String,
+                    wallSeconds: Double, imagesSeen: Int, encoderFlops: Double, peakRssMib: Double) {
+            self.gitCommit = gitCommit
+            self.gitDirty = gitDirty
+            self.threads = threads
+            self.blas = blas
+            self.machine = machine
+            self.swift = swift
+            self.wallSeconds = wallSeconds
+            self.imagesSeen = imagesSeen
+            self.encoderFlops = encoderFlops
+            self.peakRssMib = peakRssMib
+        }
+
         enum CodingKeys: String, CodingKey {
             case gitCommit = "git_commit"
             case gitDirty = "git_dirty"

@@ -41,6 +41,29 @@ public enum ShapeMath {
         return s
     }
 
+    /// Walks the rows (runs of the last axis) of `shape` in row-major order and calls
+    /// `body(row, offset)`, where offset = Σ index[d]·strides[d] over the leading axes: the
+    /// start of that row in a tensor laid out with `strides` (0 on broadcast axes).
+    /// Shared by the broadcast, reduce-to-shape and permute copies.
+    @inline(__always)
+    public static func forEachRow(_ shape: [Int], strides: [Int], _ body: (_ row: Int, _ offset: Int) -> Void) {
+        let rank = shape.count
+        let rows = count(shape) / max(shape[rank - 1], 1)
+        var idx = [Int](repeating: 0, count: rank)
+        for row in 0..<rows {
+            var offset = 0
+            for d in 0..<(rank - 1) { offset += idx[d] * strides[d] }
+            body(row, offset)
+            var d = rank - 2
+            while d >= 0 {
+                idx[d] += 1
+                if idx[d] < shape[d] { break }
+                idx[d] = 0
+                d -= 1
+            }
+        }
+    }
+
     /// Normalises a possibly negative axis.
     public static func axis(_ axis: Int, rank: Int) -> Int {
         let a = axis < 0 ? axis + rank : axis

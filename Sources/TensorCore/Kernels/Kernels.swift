@@ -30,13 +30,8 @@ enum Kernels {
             return out
         }
         let ts = ShapeMath.broadcastStrides(target, to: shape)
-        let rank = shape.count
-        let inner = shape[rank - 1], innerStride = ts[rank - 1]
-        let rows = n / max(inner, 1)
-        var idx = [Int](repeating: 0, count: rank)
-        for row in 0..<rows {
-            var off = 0
-            for d in 0..<(rank - 1) { off += idx[d] * ts[d] }
+        let inner = shape[shape.count - 1], innerStride = ts[shape.count - 1]
+        ShapeMath.forEachRow(shape, strides: ts) { row, off in
             let src = g + row * inner
             if innerStride == 0 {
                 var s: S = 0
@@ -44,13 +39,6 @@ enum Kernels {
                 o[off] += s
             } else {
                 for j in 0..<inner { o[off + j] += src[j] }
-            }
-            var d = rank - 2
-            while d >= 0 {
-                idx[d] += 1
-                if idx[d] < shape[d] { break }
-                idx[d] = 0
-                d -= 1
             }
         }
         return out
@@ -63,23 +51,11 @@ enum Kernels {
         if shape == target { o.update(from: src, count: n); return }
         let target = target.isEmpty ? [1] : target
         let ss = ShapeMath.broadcastStrides(shape, to: target)
-        let rank = target.count
-        let inner = target[rank - 1], innerStride = ss[rank - 1]
-        let rows = n / max(inner, 1)
-        var idx = [Int](repeating: 0, count: rank)
-        for row in 0..<rows {
-            var off = 0
-            for d in 0..<(rank - 1) { off += idx[d] * ss[d] }
+        let inner = target[target.count - 1], innerStride = ss[target.count - 1]
+        ShapeMath.forEachRow(target, strides: ss) { row, off in
             let dst = o + row * inner
             if innerStride == 0 { dst.update(repeating: src[off], count: inner) }
             else { dst.update(from: src + off, count: inner) }
-            var d = rank - 2
-            while d >= 0 {
-                idx[d] += 1
-                if idx[d] < target[d] { break }
-                idx[d] = 0
-                d -= 1
-            }
         }
     }
 }

@@ -45,11 +45,7 @@ extension Tensor {
         let strides = order.map { inStrides[$0] }
         // Copy runs of the output's last axis; when it is also the input's last axis the run is contiguous.
         let inner = outShape[rank - 1], innerStride = strides[rank - 1]
-        let rows = src.count / max(inner, 1)
-        var idx = [Int](repeating: 0, count: rank)
-        for row in 0..<rows {
-            var off = 0
-            for d in 0..<(rank - 1) { off += idx[d] * strides[d] }
+        ShapeMath.forEachRow(outShape, strides: strides) { row, off in
             let dstRow = dst.raw + row * inner * elt
             if innerStride == 1 {
                 memcpy(dstRow, src.raw + off * elt, inner * elt)
@@ -59,13 +55,6 @@ extension Tensor {
             } else {
                 let s = src.f64 + off, o = dstRow.assumingMemoryBound(to: Double.self)
                 for j in 0..<inner { o[j] = s[j * innerStride] }
-            }
-            var d = rank - 2
-            while d >= 0 {
-                idx[d] += 1
-                if idx[d] < outShape[d] { break }
-                idx[d] = 0
-                d -= 1
             }
         }
     }
