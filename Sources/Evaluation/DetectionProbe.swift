@@ -20,6 +20,9 @@ public enum DetectionProbe {
         public var weightDecay: Float = 1e-4
         /// λ, weight of the box regression term.
         public var regressionWeight: Float = 1
+        /// Positives: tokens inside the box within this many strides of its centre, plus the
+        /// centre token (FCOS centre sampling; 0 = the centre token only). See DetectionTargets.
+        public var centerRadius = 1.5
         public var scoreThreshold = 0.0
         public var nmsThreshold = 0.5
         public var maxDetections = 100
@@ -27,12 +30,12 @@ public enum DetectionProbe {
         public init() {}
 
         public var protocolSettings: [String: ProtocolValue] {
-            ["head": .string("linear per token: K+1 logits + (dx, dy, log w, log h) from the token containing the box centre"),
+            ["head": .string("linear per token: K+1 logits + (dx, dy, log w, log h); positives: the centre token and the tokens inside the box within center_radius strides of its centre"),
              "loss": .string("token softmax CE (crowd-covered negatives ignored) + lambda * 0.5 L2 on positives"),
              "optimizer": .string("AdamW, cosine decay, zero init"),
              "epochs": .integer(epochs), "batch_size": .integer(batchSize),
              "learning_rate": .number(Double(learningRate)), "weight_decay": .number(Double(weightDecay)),
-             "regression_weight": .number(Double(regressionWeight)), "score_threshold": .number(scoreThreshold),
+             "regression_weight": .number(Double(regressionWeight)), "center_radius": .number(centerRadius), "score_threshold": .number(scoreThreshold),
              "nms_iou": .number(nmsThreshold), "max_detections": .integer(maxDetections)]
         }
     }
@@ -140,7 +143,8 @@ public enum DetectionProbe {
         let d = shape.dimension
         let standardizer = FeatureStandardizer(fitting: tokens, dimension: d)
         let standardized = standardizer.applyFloat(tokens)
-        let targets = objects.map { DetectionTargets(objects: $0, geometry: geometry, classCount: classes) }
+        let targets = objects.map { DetectionTargets(objects: $0, geometry: geometry, classCount: classes,
+                                                      centerRadius: configuration.centerRadius) }
         let loss = DetectionHeadLoss<Float>(dimension: d, classes: classes, regressionWeight: configuration.regressionWeight)
         let width = loss.outputs
         var parameters = [[Float](repeating: 0, count: d * width), [Float](repeating: 0, count: width)]

@@ -12,8 +12,9 @@ import TensorCore
 /// with a standardiser fitted on train + val; the test set is scored once.
 public enum LinearProbe {
     public struct Configuration: Sendable, Equatable {
-        /// Grid of C (inverse regularisation strengths). Default: 10^-4 … 10^2 in half decades (13 values).
-        public var strengths: [Double] = stride(from: -4.0, through: 2.0, by: 0.5).map { Foundation.pow(10, $0) }
+        /// Grid of C (inverse regularisation strengths). Default: 10^-4 … 10^4 in half decades (17 values);
+        /// the upper end reaches past 10^2 because untrained encoders chose 10^2, the old top.
+        public var strengths: [Double] = stride(from: -4.0, through: 4.0, by: 0.5).map { Foundation.pow(10, $0) }
         public var validationFraction = 0.2
         /// Standardise features with train statistics (false: raw features).
         public var standardize = true

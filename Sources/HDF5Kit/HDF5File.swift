@@ -39,7 +39,10 @@ public final class HDF5File {
     /// or `corrupt` (signature present but the library cannot open it, e.g. truncated).
     public convenience init(openingForReadAt path: String) throws {
         HDF5Library.silenceErrors()
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        // Follow symbolic links: packs are often links into a shared download folder, and the
+        // size of the link itself says nothing about the file.
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let attributes = try? FileManager.default.attributesOfItem(atPath: target)
         guard let attributes, FileManager.default.isReadableFile(atPath: path) else {
             throw HDF5Error.fileNotFound(file: path)
         }

@@ -137,7 +137,9 @@ public struct RunDirectory: Sendable {
     public func appendLog(_ object: [String: Any]) throws {
         var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         data.append(0x0A)
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log), !FileManager.default.createFile(atPath: log, contents: nil) {
+            throw HarnessError("\(log): cannot create the log (is the folder writable and the disk not full?)")
+        }
         guard let handle = FileHandle(forWritingAtPath: log) else { throw HarnessError("\(log): cannot open for appending") }
         defer { try? handle.close() }
         try handle.seekToEnd()

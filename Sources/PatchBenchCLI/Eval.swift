@@ -92,6 +92,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Use only the first N images of the test split (quick runs; recorded as test_count).")
     var testLimit: Int?
 
+    @Option(help: "det only: positives within R strides of each object's centre and inside its box (FCOS centre sampling; 0 = the centre token only). Default: 1.5.")
+    var detCenterRadius: Double?
+
     @Option(help: "BLAS and kernel threads (default: OPENBLAS_NUM_THREADS, else 2).")
     var threads: Int?
 
@@ -115,6 +118,7 @@ struct Eval: ParsableCommand {
     func validate() throws {
         if let n = trainLimit, n < 1 { throw ValidationError("--train-limit must be at least 1") }
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit must be at least 1") }
+        if let r = detCenterRadius, !(r >= 0) { throw ValidationError("--det-center-radius must be a non-negative number of strides") }
         guard EvalProbe(rawValue: probe) != nil else {
             throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg or det")
         }
@@ -155,6 +159,7 @@ struct Eval: ParsableCommand {
         options.testSplit = testSplit
         options.trainLimit = trainLimit
         options.testLimit = testLimit
+        if let r = detCenterRadius { options.detection.centerRadius = r }
         options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
         let outcome = try EvalProtocol.run(options, source: source)
         let directory = (outPath as NSString).deletingLastPathComponent

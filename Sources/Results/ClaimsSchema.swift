@@ -55,10 +55,14 @@ public struct Paper: Codable, Equatable, Sendable {
     public var arxiv: String
     /// Whether the arXiv id is written in the spec files, or was added from memory (then check it).
     public var arxivInSpec: Bool
+    /// For ids not in the spec: the public source that ties the id to the title; nil where
+    /// none was found (the id stays unconfirmed).
+    public var arxivConfirmedBy: String?
 
     enum CodingKeys: String, CodingKey {
         case title, arxiv
         case arxivInSpec = "arxiv_in_spec"
+        case arxivConfirmedBy = "arxiv_confirmed_by"
     }
 }
 

@@ -3,6 +3,20 @@ import HDF5Kit
 import Testing
 
 @Suite struct HDF5KitTests {
+    /// Packs are often symbolic links into a download folder; the link's own size must not
+    /// make the file look truncated.
+    @Test func opensAFileThroughASymbolicLink() throws {
+        let directory = TestDirectory()
+        let path = directory.path("real.h5")
+        try HDF5File.writeAtomically(to: path) { file in
+            try file.write([Float](repeating: 1, count: 8), shape: [8], to: "values")
+        }
+        let link = directory.path("link.h5")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        let file = try HDF5File(openingForReadAt: link)
+        #expect(try file.read("values", as: Float.self).values.count == 8)
+    }
+
     @Test func roundtripsEveryElementTypeAndShape() throws {
         let directory = TestDirectory()
         let path = directory.path("types.h5")

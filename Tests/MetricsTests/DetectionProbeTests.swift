@@ -8,8 +8,9 @@ import TensorCore
 struct DetectionProbeTests {
     static let geometry = DetectionGeometry(gridHeight: 8, gridWidth: 8, imageHeight: 32, imageWidth: 32)
 
-    /// Objects of 3 classes; the token holding a box centre carries the class embedding (dims
-    /// 4..<16) and the regression targets (dims 0..<4); tokens covered by the box carry 0.4 of
+    /// Objects of 3 classes; every positive token of the default assignment (centre sampling)
+    /// carries the class embedding (dims 4..<16) and its regression targets (dims 0..<4);
+    /// tokens covered by the box carry 0.4 of
     /// the embedding; every token has noise. Every fourth image also has a crowd region.
     static func syntheticSet(count: Int, seed: UInt64) -> (tokens: [Float], objects: [[DetectionObject]]) {
         let d = 16, classes = 3
@@ -27,7 +28,8 @@ struct DetectionProbeTests {
                 list.append(DetectionObject(box: [x, y, w, h], classIndex: rng.nextInt(below: classes)))
             }
             if image % 4 == 3 { list.append(DetectionObject(box: [0, 0, 8, 8], classIndex: 0, isCrowd: true)) }
-            let targets = DetectionTargets(objects: list, geometry: geometry, classCount: classes)
+            let targets = DetectionTargets(objects: list, geometry: geometry, classCount: classes,
+                                           centerRadius: DetectionProbe.Configuration().centerRadius)
             for object in list where !object.isCrowd {
                 for t in 0..<64 {
                     let cx = (Double(t % 8) + 0.5) * 4, cy = (Double(t / 8) + 0.5) * 4
@@ -59,6 +61,23 @@ struct DetectionProbeTests {
         #expect(abs(targets.regression[t * 4 + 2] - log(1.0)) < 1e-12)
         #expect(targets.classes.filter { $0 < 3 }.count == 1)
         #expect(!targets.counted[6 * 8 + 6] && targets.counted[0])
+    }
+
+    @Test("Centre sampling: tokens inside the box within the radius, offsets per token, smallest box wins")
+    func centreSampling() {
+        let objects = [DetectionObject(box: [4, 4, 16, 16], classIndex: 1),   // centre (12, 12) -> token (3, 3)
+                       DetectionObject(box: [8, 8, 4, 4], classIndex: 2),     // centre (10, 10) -> token (2, 2): smaller, wins it
+                       DetectionObject(box: [24, 24, 3, 3], classIndex: 0)]   // no token centre strictly inside but its own
+        let targets = DetectionTargets(objects: objects, geometry: Self.geometry, classCount: 3, centerRadius: 1.5)
+        // Token centres 10 and 14 lie within 1.5 strides (6 px) of 12; 6 and 18 do not (strict).
+        let positives = (0..<64).filter { targets.classes[$0] < 3 }
+        #expect(positives == [2 * 8 + 2, 2 * 8 + 3, 3 * 8 + 2, 3 * 8 + 3, 6 * 8 + 6])
+        #expect(targets.classes[2 * 8 + 2] == 2 && targets.classes[3 * 8 + 3] == 1 && targets.classes[6 * 8 + 6] == 0)
+        // Offsets are measured from each positive token's corner: centre 12 px = 3 strides.
+        #expect(targets.regression[(2 * 8 + 3) * 4 + 0] == 0 && targets.regression[(2 * 8 + 3) * 4 + 1] == 1)
+        #expect(abs(targets.regression[(3 * 8 + 2) * 4 + 2] - log(4.0)) < 1e-12)
+        let centreOnly = DetectionTargets(objects: objects, geometry: Self.geometry, classCount: 3)
+        #expect((0..<64).filter { centreOnly.classes[$0] < 3 } == [2 * 8 + 2, 3 * 8 + 3, 6 * 8 + 6])
     }
 
     @Test("NMS keeps the best box of an overlapping pair and breaks score ties by index")

@@ -69,7 +69,12 @@ public final class Loader: @unchecked Sendable {
         // Each worker writes disjoint sample slots; results are gathered after the loop.
         let results = UnsafeMutableBufferPointer<[(AugmentImage, CropGeometry)]>.allocate(capacity: count)
         results.initialize(repeating: [])
-        defer { results.deallocate() }
+        // Deinitialise before freeing: deallocate alone leaked every sample's augmented pixels
+        // (0.75 MiB per batch of 64 at 32 px, 2.9 GiB over a tiny run).
+        defer {
+            _ = results.deinitialize()
+            results.deallocate()
+        }
         let work = { (b: Int) in
             var rng = self.sampleStream(epoch: epoch, position: positions[b])
             let source = AugmentImage(hwc: self.split.image(samples[b]), height: self.split.height,
