@@ -101,13 +101,24 @@ tables: $(EVALS) | build
 
 reproduce-all: tables
 
+# Measured pretraining rates on 2 cores (tiny budget, quiet machine, images/s); a method not
+# listed is estimated at the slowest. random-init is not trained.
+RATE_mae := 220
+RATE_lomar := 125
+EVAL_MINUTES_PER_RUN := 7
+
 plan:
 	@n_runs=$$(( $(words $(METHODS)) * $(words $(SEEDS)) )); \
 	images=$$(grep -o '"images_seen": *[0-9]*' configs/budgets/$(BUDGET).json | grep -o '[0-9]*$$'); \
 	echo "budget $(BUDGET): $$n_runs pretraining runs ($(METHODS) x seeds $(SEEDS)), $$images images seen each"; \
 	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
-	echo "  estimate: ~$$(( n_runs * images / 150 / 60 + 1 )) min of pretraining at ~150 images/s (2 cores; MAE is faster, LoMaR slower)"; \
-	echo "  plus ~2 min of feature extraction and probes per run; finished steps are skipped."; \
+	minutes=0; for m in $(METHODS); do \
+	  case $$m in mae) r=$(RATE_mae);; lomar) r=$(RATE_lomar);; random-init) r=0;; *) r=$(RATE_lomar);; esac; \
+	  if [ $$r -gt 0 ]; then t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s"; \
+	    minutes=$$(( minutes + t * $(words $(SEEDS)) )); fi; \
+	done; \
+	echo "  estimate: ~$$minutes min of pretraining + ~$$(( n_runs * $(EVAL_MINUTES_PER_RUN) )) min of feature extraction and probes"; \
+	echo "  (2 cores, quiet machine, tiny-sized packs; smaller budgets scale with images seen). Finished steps are skipped."; \
 	echo "Commands (make -n):"; $(MAKE) -s -n reproduce-all | grep -E "patchbench (make-default|pretrain|eval|tables)" | sed 's/^/  /'
 
 # --- the smoke regression CI runs -----------------------------------------------------------
