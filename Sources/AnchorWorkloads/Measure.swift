@@ -44,16 +44,9 @@ public enum WorkloadRunner {
             workload: spec.name, kind: spec.kind.rawValue, config: spec.configName, batch: spec.batch, threads: threads,
             images_per_sec: round2(ips), step_ms_median: round2(median * 1e3), step_ms_min: round2(sorted[0] * 1e3),
             step_ms_max: round2(sorted.last! * 1e3), flops_per_image: flops, gflops_per_sec: round2(flops * ips / 1e9),
-            peak_rss_mib: round2(peakRSSMiB()), params: w.parameterCount, warmup: warmup, steps: steps,
+            peak_rss_mib: round2(ProcessMemory.peakResidentMiB()), params: w.parameterCount, warmup: warmup, steps: steps,
             last_loss: (loss * 1e5).rounded() / 1e5, blas_core: BLAS.coreName, implementation: "patchbench")
     }
 
     static func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
-
-    /// Peak resident set size of this process (getrusage ru_maxrss, KiB on Linux).
-    public static func peakRSSMiB() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024
-    }
 }

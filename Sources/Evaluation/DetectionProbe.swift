@@ -146,43 +146,28 @@ public enum DetectionProbe {
         let targets = objects.map { DetectionTargets(objects: $0, geometry: geometry, classCount: classes,
                                                       centerRadius: configuration.centerRadius) }
         let loss = DetectionHeadLoss<Float>(dimension: d, classes: classes, regressionWeight: configuration.regressionWeight)
-        let width = loss.outputs
-        var parameters = [[Float](repeating: 0, count: d * width), [Float](repeating: 0, count: width)]
-        var optimizer = AdamW(shapes: [d * width, width], learningRate: configuration.learningRate,
-                              weightDecay: configuration.weightDecay)
-        let batchesPerEpoch = (shape.count + configuration.batchSize - 1) / configuration.batchSize
-        let totalSteps = configuration.epochs * batchesPerEpoch
         let tokenValues = shape.tokensPerImage * d
-        var step = 0
-        for epoch in 0..<configuration.epochs {
-            let order = rng.permutation(shape.count)
-            for batch in 0..<batchesPerEpoch {
-                let members = order[(batch * configuration.batchSize)..<min((batch + 1) * configuration.batchSize, shape.count)]
-                var batchTokens: [Float] = []
-                var batchClasses: [Int] = []
-                var batchCounted: [Bool] = []
-                var batchRegression: [Double] = []
-                for i in members {
-                    batchTokens += standardized[(i * tokenValues)..<((i + 1) * tokenValues)]
-                    batchClasses += targets[i].classes
-                    batchCounted += targets[i].counted
-                    batchRegression += targets[i].regression
-                }
-                var weightGradient = [Float](repeating: 0, count: d * width)
-                var biasGradient = [Float](repeating: 0, count: width)
-                let value = loss.lossAndGradient(tokens: batchTokens, targetClasses: batchClasses, counted: batchCounted,
-                                                 regression: batchRegression, weights: parameters[0], bias: parameters[1],
-                                                 weightGradient: &weightGradient, biasGradient: &biasGradient)
-                guard value.isFinite else {
-                    throw EvaluationError.nonFinite("detection head loss at epoch \(epoch), batch \(batch)")
-                }
-                let rate = AdamW.cosineRate(base: configuration.learningRate, step: step, total: totalSteps)
-                optimizer.update(&parameters, gradients: [weightGradient, biasGradient], decays: [true, false],
-                                 learningRate: rate)
-                step += 1
+        let settings = DenseHeadTraining.Settings(epochs: configuration.epochs, batchSize: configuration.batchSize,
+                                                  learningRate: configuration.learningRate,
+                                                  weightDecay: configuration.weightDecay)
+        let (weights, bias) = try DenseHeadTraining.train(images: shape.count, dimension: d, width: loss.outputs,
+                                                          settings: settings, name: "detection head", rng: &rng) {
+            members, weights, bias, weightGradient, biasGradient in
+            var batchTokens: [Float] = []
+            var batchClasses: [Int] = []
+            var batchCounted: [Bool] = []
+            var batchRegression: [Double] = []
+            for i in members {
+                batchTokens += standardized[(i * tokenValues)..<((i + 1) * tokenValues)]
+                batchClasses += targets[i].classes
+                batchCounted += targets[i].counted
+                batchRegression += targets[i].regression
             }
+            return loss.lossAndGradient(tokens: batchTokens, targetClasses: batchClasses, counted: batchCounted,
+                                        regression: batchRegression, weights: weights, bias: bias,
+                                        weightGradient: &weightGradient, biasGradient: &biasGradient)
         }
-        return Model(standardizer: standardizer, weights: parameters[0], bias: parameters[1], classes: classes,
+        return Model(standardizer: standardizer, weights: weights, bias: bias, classes: classes,
                      configuration: configuration)
     }
 }

@@ -116,38 +116,25 @@ public enum SegmentationProbe {
         let loss = SegmentationHeadLoss<Float>(gridHeight: shape.gridHeight, gridWidth: shape.gridWidth, dimension: d,
                                                maskHeight: maskHeight, maskWidth: maskWidth, classes: classes,
                                                ignoreIndex: configuration.ignoreIndex)
-        var parameters = [[Float](repeating: 0, count: d * classes), [Float](repeating: 0, count: classes)]
-        var optimizer = AdamW(shapes: [d * classes, classes], learningRate: configuration.learningRate,
-                              weightDecay: configuration.weightDecay)
-        let batchesPerEpoch = (shape.count + configuration.batchSize - 1) / configuration.batchSize
-        let totalSteps = configuration.epochs * batchesPerEpoch
         let tokenValues = shape.tokensPerImage * d
-        var step = 0
-        for epoch in 0..<configuration.epochs {
-            let order = rng.permutation(shape.count)
-            for batch in 0..<batchesPerEpoch {
-                let members = order[(batch * configuration.batchSize)..<min((batch + 1) * configuration.batchSize, shape.count)]
-                var batchTokens: [Float] = []
-                var batchMasks: [UInt8] = []
-                batchTokens.reserveCapacity(members.count * tokenValues)
-                batchMasks.reserveCapacity(members.count * pixels)
-                for i in members {
-                    batchTokens += standardized[(i * tokenValues)..<((i + 1) * tokenValues)]
-                    batchMasks += masks[(i * pixels)..<((i + 1) * pixels)]
-                }
-                var weightGradient = [Float](repeating: 0, count: d * classes)
-                var biasGradient = [Float](repeating: 0, count: classes)
-                let value = loss.lossAndGradient(tokens: batchTokens, masks: batchMasks, count: members.count,
-                                                 weights: parameters[0], bias: parameters[1],
-                                                 weightGradient: &weightGradient, biasGradient: &biasGradient)
-                guard value.isFinite else {
-                    throw EvaluationError.nonFinite("segmentation head loss at epoch \(epoch), batch \(batch)")
-                }
-                let rate = AdamW.cosineRate(base: configuration.learningRate, step: step, total: totalSteps)
-                optimizer.update(&parameters, gradients: [weightGradient, biasGradient], decays: [true, false], learningRate: rate)
-                step += 1
+        let settings = DenseHeadTraining.Settings(epochs: configuration.epochs, batchSize: configuration.batchSize,
+                                                  learningRate: configuration.learningRate,
+                                                  weightDecay: configuration.weightDecay)
+        let (weights, bias) = try DenseHeadTraining.train(images: shape.count, dimension: d, width: classes,
+                                                          settings: settings, name: "segmentation head", rng: &rng) {
+            members, weights, bias, weightGradient, biasGradient in
+            var batchTokens: [Float] = []
+            var batchMasks: [UInt8] = []
+            batchTokens.reserveCapacity(members.count * tokenValues)
+            batchMasks.reserveCapacity(members.count * pixels)
+            for i in members {
+                batchTokens += standardized[(i * tokenValues)..<((i + 1) * tokenValues)]
+                batchMasks += masks[(i * pixels)..<((i + 1) * pixels)]
             }
+            return loss.lossAndGradient(tokens: batchTokens, masks: batchMasks, count: members.count,
+                                        weights: weights, bias: bias,
+                                        weightGradient: &weightGradient, biasGradient: &biasGradient)
         }
-        return Model(standardizer: standardizer, weights: parameters[0], bias: parameters[1], classes: classes)
+        return Model(standardizer: standardizer, weights: weights, bias: bias, classes: classes)
     }
 }

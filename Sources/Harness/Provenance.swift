@@ -14,7 +14,7 @@ extension RunFile.Provenance {
         let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
         return Provenance(gitCommit: commit, gitDirty: dirty, threads: threads, blas: "\(BLAS.config) (core \(BLAS.coreName))",
                           machine: machine(), swift: swiftVersion, wallSeconds: wallSeconds, imagesSeen: imagesSeen,
-                          encoderFlops: encoderFlops, peakRssMib: peakResidentMiB())
+                          encoderFlops: encoderFlops, peakRssMib: ProcessMemory.peakResidentMiB())
     }
 
     static func git(_ arguments: [String]) -> String? {
@@ -51,12 +51,5 @@ extension RunFile.Provenance {
         #else
         return "older than 6.1"
         #endif
-    }
-
-    /// Peak resident set size of this process (ru_maxrss, KiB on Linux).
-    public static func peakResidentMiB() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024
     }
 }

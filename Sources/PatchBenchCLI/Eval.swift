@@ -47,14 +47,7 @@ struct Eval: ParsableCommand {
     @Argument(help: "Probe: linear, knn, seg or det.")
     var probe: String
 
-    @Option(help: "Encoder checkpoint (encoder.h5).")
-    var checkpoint: String?
-
-    @Flag(help: "Use a randomly initialised, untrained encoder (see --encoder-config, --seed).")
-    var randomInit = false
-
-    @Option(help: "Encoder config for --random-init: tiny32, small64 or a ViT config JSON file.")
-    var encoderConfig: String = "tiny32"
+    @OptionGroup var encoderOptions: FrozenEncoderOptions
 
     @Flag(help: "Use flattened normalised pixels instead of an encoder (linear and knn only).")
     var rawPixels = false
@@ -70,12 +63,6 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Feature kind: cls, mean, lastk:K (linear/knn) or grid (seg/det). Default: cls, or grid for seg/det.")
     var kind: String?
-
-    @Option(help: "Input normalisation: imagenet (ImageNet mean/std, default) or pack-train (the train split's per-channel mean/std).")
-    var normalization: String = "imagenet"
-
-    @Option(help: "Images per forward pass (default: 256 at the encoder's image size, fewer for larger images).")
-    var batchSize: Int?
 
     @Option(help: "Folder for feature caches (reused when the encoder and pack digests match). Default: no cache.")
     var cacheDir: String?
@@ -95,8 +82,6 @@ struct Eval: ParsableCommand {
     @Option(help: "det only: positives within R strides of each object's centre and inside its box (FCOS centre sampling; 0 = the centre token only). Default: 1.5.")
     var detCenterRadius: Double?
 
-    @Option(help: "BLAS and kernel threads (default: OPENBLAS_NUM_THREADS, else 2).")
-    var threads: Int?
 
     @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint.")
     var method: String?
@@ -122,38 +107,31 @@ struct Eval: ParsableCommand {
         guard EvalProbe(rawValue: probe) != nil else {
             throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg or det")
         }
-        let sources = [checkpoint != nil, randomInit, rawPixels].filter { $0 }.count
+        let sources = [encoderOptions.checkpoint != nil, encoderOptions.randomInit, rawPixels].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give exactly one of --checkpoint, --random-init, --raw-pixels") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let kind { _ = try FeatureKind(parsing: kind) }
-    }
-
-    /// --threads, else OPENBLAS_NUM_THREADS, else 2.
-    static func resolveThreads(_ threads: Int?) -> Int {
-        threads ?? ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"].flatMap { Int($0) }.map { max(1, $0) } ?? 2
     }
 
     func run() throws {
         let probe = EvalProbe(rawValue: probe)!
-        BLAS.setThreads(Self.resolveThreads(threads))
-        let runDirectory = checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
+        BLAS.setThreads(encoderOptions.resolvedThreads)
+        let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
         var runSeed: Int? = nil
         if let runDirectory {
             runSeed = try EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName)).seed
         }
         let evaluationSeed = seed ?? runSeed.map { UInt64(max(0, $0)) } ?? 0
         let source: EncoderSource
-        if let checkpoint { source = .checkpoint(path: checkpoint) }
-        else if randomInit { source = .randomInit(config: try EncoderSource.config(named: encoderConfig), seed: evaluationSeed) }
+        if let checkpoint = encoderOptions.checkpoint { source = .checkpoint(path: checkpoint) }
+        else if encoderOptions.randomInit { source = .randomInit(config: try EncoderSource.config(named: encoderOptions.encoderConfig), seed: evaluationSeed) }
         else { source = .rawPixels }
         guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(probe.rawValue).json" }) else {
             throw ValidationError("--out is required unless the checkpoint lies in a run directory (with run.json)")
         }
         var options = EvalOptions(probe: probe, dataPath: data ?? Self.defaultPacks[probe]!, seed: evaluationSeed)
         options.kind = try kind.map { try FeatureKind(parsing: $0) }
-        options.normalization = normalization
-        options.batchSize = batchSize
+        options.normalization = encoderOptions.normalization
+        options.batchSize = encoderOptions.batchSize
         options.cacheDirectory = cacheDir
         options.trainSplit = trainSplit
         options.testSplit = testSplit

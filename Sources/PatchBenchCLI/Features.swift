@@ -30,14 +30,7 @@ struct Features: ParsableCommand {
                   --kind cls --out train-cls.h5
             """)
 
-    @Option(help: "Encoder checkpoint (encoder.h5).")
-    var checkpoint: String?
-
-    @Flag(help: "Use a randomly initialised, untrained encoder (see --encoder-config, --seed).")
-    var randomInit = false
-
-    @Option(help: "Encoder config for --random-init: tiny32, small64 or a ViT config JSON file.")
-    var encoderConfig: String = "tiny32"
+    @OptionGroup var encoderOptions: FrozenEncoderOptions
 
     @Option(help: "Seed of --random-init (RandomStreams(seed).initialization).")
     var seed: UInt64 = 0
@@ -51,37 +44,26 @@ struct Features: ParsableCommand {
     @Option(help: "Feature kind: cls, mean, lastk:K or grid.")
     var kind: String = "cls"
 
-    @Option(help: "Input normalisation: imagenet (default) or pack-train (the train split's per-channel mean/std).")
-    var normalization: String = "imagenet"
-
-    @Option(help: "Images per forward pass (default: 256 at the encoder's image size, fewer for larger images).")
-    var batchSize: Int?
-
-    @Option(help: "BLAS and kernel threads (default: OPENBLAS_NUM_THREADS, else 2).")
-    var threads: Int?
-
     @Option(help: "Feature cache file to write (or reuse).")
     var out: String
 
     func validate() throws {
-        guard (checkpoint != nil) != randomInit else { throw ValidationError("give exactly one of --checkpoint, --random-init") }
+        guard (encoderOptions.checkpoint != nil) != encoderOptions.randomInit else { throw ValidationError("give exactly one of --checkpoint, --random-init") }
         _ = try FeatureKind(parsing: kind)
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
     func run() throws {
-        BLAS.setThreads(Eval.resolveThreads(threads))
+        BLAS.setThreads(encoderOptions.resolvedThreads)
         let start = Date()
         let featureKind = try FeatureKind(parsing: kind)
-        let source: EncoderSource = try checkpoint.map { .checkpoint(path: $0) }
-            ?? .randomInit(config: EncoderSource.config(named: encoderConfig), seed: seed)
+        let source: EncoderSource = try encoderOptions.checkpoint.map { .checkpoint(path: $0) }
+            ?? .randomInit(config: EncoderSource.config(named: encoderOptions.encoderConfig), seed: seed)
         let encoder = try source.makeEncoder()!
         let relativeBias = try source.makeRelativeBias(for: encoder)
         let pack = try EvalProtocol.openPack(data)
         let images = try pack.split(split)
         let norm: ImageNormalization
-        switch normalization {
+        switch encoderOptions.normalization {
         case ImageNormalization.imagenetName: norm = .imagenet
         case ImageNormalization.packTrainName:
             let train = try pack.split("train")
@@ -90,7 +72,7 @@ struct Features: ParsableCommand {
         }
         let key = FeatureCacheKey(encoderDigest: EncoderDigest.parameters(of: encoder), packDigest: pack.storedDigest,
                                   split: split, kind: featureKind.description, normalization: norm.cacheKey)
-        let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: norm, batchSize: batchSize)
+        let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: norm, batchSize: encoderOptions.batchSize)
         let (features, reused) = try FeatureCache.loadOrCompute(path: out, key: key) {
             try extractor.extract(images: images.images, count: images.count, height: images.height, width: images.width,
                                   channels: images.channels, kind: featureKind, source: "\(data) split '\(split)'")

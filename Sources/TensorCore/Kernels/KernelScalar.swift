@@ -6,7 +6,7 @@ import Foundation
 ///
 /// The transcendental vector functions differ by type: `Float` uses SIMD polynomial
 /// approximations (speed), `Double` uses libm (exactness for gradient checks).
-public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Sendable
+public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
 where Self.RawSignificand: FixedWidthInteger {
     /// y[i] = exp(x[i]).
     static func vexp(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int)
