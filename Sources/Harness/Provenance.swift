@@ -8,10 +8,18 @@ import TensorCore
 public typealias Provenance = RunFile.Provenance
 
 extension RunFile.Provenance {
-    /// The process's environment now; the counters start at the given values.
+    /// The checkout's commit and dirty flag, read once, when the process first records its
+    /// provenance (a run's start): run.json is rewritten at the end, and the checkout may have
+    /// moved on while the binary kept running.
+    static let sourceAtStart: (commit: String, dirty: Bool) = (
+        git(["rev-parse", "HEAD"]) ?? "unknown",
+        git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
+    )
+
+    /// The process's environment now (the source state as at its start); the counters start
+    /// at the given values.
     public static func current(threads: Int, wallSeconds: Double, imagesSeen: Int, encoderFlops: Double) -> Provenance {
-        let commit = git(["rev-parse", "HEAD"]) ?? "unknown"
-        let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
+        let (commit, dirty) = sourceAtStart
         return Provenance(gitCommit: commit, gitDirty: dirty, threads: threads, blas: "\(BLAS.config) (core \(BLAS.coreName))",
                           machine: machine(), swift: swiftVersion, wallSeconds: wallSeconds, imagesSeen: imagesSeen,
                           encoderFlops: encoderFlops, peakRssMib: ProcessMemory.peakResidentMiB())
