@@ -11,7 +11,8 @@ import TensorCore
 /// best `maxDetections` per image are kept. The default threshold is 0 (CenterNet's top-K
 /// decoding): with ~2 object tokens among 256 per image, a frozen-feature head rarely gives a
 /// foreground class 5% probability, and a 0.05 cut (Detectron's default) left no boxes at all
-/// for weak encoders, so every method scored AP 0; COCO AP only needs the ranking. Evaluated with COCO box AP (Metrics.COCOEvaluator).
+/// for weak encoders, so every method scored AP 0; COCO AP only needs the ranking. Evaluated
+/// with COCO box AP (Metrics.COCOEvaluator).
 public enum DetectionProbe {
     public struct Configuration: Sendable, Equatable {
         public var epochs = 30

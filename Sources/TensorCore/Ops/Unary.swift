@@ -40,11 +40,7 @@ extension Tensor {
             let sg = SendablePointer(g.ptr(S.self)), sd = SendablePointer(d.ptr(S.self))
             Parallel.forEachChunk(n, costPerItem: 4) { r in
                 let o = r.lowerBound
-                if op == .gelu {
-                    UnaryKernels.geluBackward(sx.pointer + o, sg.pointer + o, sd.pointer + o, r.count)
-                } else {
-                    UnaryKernels.backward(op, sx.pointer + o, sy.pointer + o, sg.pointer + o, sd.pointer + o, r.count)
-                }
+                UnaryKernels.backward(op, sx.pointer + o, sy.pointer + o, sg.pointer + o, sd.pointer + o, r.count)
             }
             accumulate(d, owned: true)
         }
@@ -120,16 +116,7 @@ enum UnaryKernels {
             let s = S(slope)
             for i in 0..<n { dx[i] = x[i] > 0 ? dy[i] : s * dy[i] }
         case .gelu:
-            // d/dx x·Φ(x) = Φ(x) + x·φ(x); Φ from erf, φ(x) = e^{−x²/2}/√(2π).
-            let c = S(invSqrt2)
-            for i in 0..<n { dx[i] = x[i] * c }
-            S.verf(dx, dx, n)
-            let tmp = UnsafeMutablePointer<S>.allocate(capacity: n)
-            defer { tmp.deallocate() }
-            for i in 0..<n { tmp[i] = S(-0.5) * x[i] * x[i] }
-            S.vexp(tmp, tmp, n)
-            let k = S(invSqrt2Pi)
-            for i in 0..<n { dx[i] = dy[i] * (S(0.5) * (1 + dx[i]) + x[i] * k * tmp[i]) }
+            geluBackward(x, dy, dx, n)
         case .geluTanh:
             let c = S(sqrt2OverPi)
             for i in 0..<n { dx[i] = c * (x[i] + S(0.044715) * x[i] * x[i] * x[i]) }
