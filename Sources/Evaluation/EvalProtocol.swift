@@ -162,6 +162,7 @@ public enum EvalProtocol {
                 metrics = try fitted.evaluate(testFeatures: testFeatures.values, testLabels: testLabels)
                 head = options.linear.protocolSettings
                 head["validation_top1"] = .list(fitted.validationAccuracy.map { .number($0) })
+                head["iterations"] = .list(fitted.iterations.map { .integer($0) })
             } else {
                 metrics = try NearestNeighbourClassifier.metrics(train: trainFeatures.values, trainLabels: trainLabels,
                                                                  test: testFeatures.values, testLabels: testLabels,

@@ -27,7 +27,14 @@ public struct LimitedMemoryBFGS: Sendable {
     }
 
     /// Minimises `objective`, which returns f(x) and writes ∇f(x) into its second argument.
-    public func minimize(start: [Double], objective: ([Double], inout [Double]) -> Double) throws -> Outcome {
+    ///
+    /// `preconditioner`, when given, applies an approximation M of the inverse Hessian in place;
+    /// the initial inverse Hessian of the two-loop recursion is then γM with
+    /// γ = sᵀy / yᵀMy (Nocedal & Wright §7.2, eq. 7.20 with M in place of I), and M alone before
+    /// the first pair. Without it the scaling is γI (plain L-BFGS). The stopping tests stay on
+    /// the unpreconditioned gradient.
+    public func minimize(start: [Double], preconditioner: ((inout [Double]) -> Void)? = nil,
+                         objective: ([Double], inout [Double]) -> Double) throws -> Outcome {
         let n = start.count
         var x = start
         var gradient = [Double](repeating: 0, count: n)
@@ -51,7 +58,15 @@ public struct LimitedMemoryBFGS: Sendable {
                 alphas[j] = rhos[j] * dot(steps[j], direction)
                 axpy(-alphas[j], changes[j], &direction)
             }
-            if let lastStep = steps.last, let lastChange = changes.last {
+            if let apply = preconditioner {
+                apply(&direction)
+                if let lastStep = steps.last, let lastChange = changes.last {
+                    var preconditionedChange = lastChange
+                    apply(&preconditionedChange)
+                    let gamma = dot(lastStep, lastChange) / dot(lastChange, preconditionedChange)
+                    for i in 0..<n { direction[i] *= gamma }
+                }
+            } else if let lastStep = steps.last, let lastChange = changes.last {
                 let gamma = dot(lastStep, lastChange) / dot(lastChange, lastChange)
                 for i in 0..<n { direction[i] *= gamma }
             } else {

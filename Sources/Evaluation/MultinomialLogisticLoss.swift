@@ -34,20 +34,45 @@ public struct MultinomialLogisticLoss {
 
     private var scratchLogits: [Double]
 
-    /// f(θ); writes ∇f(θ) into `gradient` ([(D + 1) K]).
-    public mutating func valueAndGradient(_ parameters: [Double], gradient: inout [Double]) -> Double {
-        precondition(parameters.count == parameterCount && gradient.count == parameterCount, "θ must be [(D+1)K]")
+    /// Softmax probabilities P [n, K] at θ (what the Hessian's curvature weights are made of).
+    public func probabilities(_ parameters: [Double]) -> [Double] {
+        precondition(parameters.count == parameterCount, "θ must be [(D+1)K]")
+        let n = sampleCount, k = classes
+        var p = [Double](repeating: 0, count: n * k)
+        computeLogits(parameters, into: &p)
+        p.withUnsafeMutableBufferPointer { z in
+            for i in 0..<n {
+                let row = z.baseAddress! + i * k
+                var largest = row[0]
+                for c in 1..<k { largest = max(largest, row[c]) }
+                var total = 0.0
+                for c in 0..<k { row[c] = Foundation.exp(row[c] - largest); total += row[c] }
+                let inverseTotal = 1 / total
+                for c in 0..<k { row[c] *= inverseTotal }
+            }
+        }
+        return p
+    }
+
+    /// Logits z [n, K] = X [n, D] · W [D, K] + b.
+    private func computeLogits(_ parameters: [Double], into logits: inout [Double]) {
         let n = sampleCount, d = dimension, k = classes
-        // Logits z [n, K] = X [n, D] · W [D, K] + b.
         features.withUnsafeBufferPointer { x in
             parameters.withUnsafeBufferPointer { w in
-                scratchLogits.withUnsafeMutableBufferPointer { z in
+                logits.withUnsafeMutableBufferPointer { z in
                     for i in 0..<n { for c in 0..<k { z[i * k + c] = w[d * k + c] } }
                     MatrixProducts.dgemm(m: n, n: k, k: d, a: x.baseAddress!, lda: d, b: w.baseAddress!, ldb: k,
                                          beta: 1, c: z.baseAddress!, ldc: k)
                 }
             }
         }
+    }
+
+    /// f(θ); writes ∇f(θ) into `gradient` ([(D + 1) K]).
+    public mutating func valueAndGradient(_ parameters: [Double], gradient: inout [Double]) -> Double {
+        precondition(parameters.count == parameterCount && gradient.count == parameterCount, "θ must be [(D+1)K]")
+        let n = sampleCount, d = dimension, k = classes
+        computeLogits(parameters, into: &scratchLogits)
         // Cross-entropy; z becomes the residual (P − Y) / n in place.
         var crossEntropy = 0.0
         let inverseN = 1 / Double(n)
