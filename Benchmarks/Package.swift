@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "TensorCore", package: "PatchBench"),
                 .product(name: "Layers", package: "PatchBench"),
                 .product(name: "AnchorWorkloads", package: "PatchBench"),
+                .product(name: "Evaluation", package: "PatchBench"),
             ],
             path: "PatchBenchBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),

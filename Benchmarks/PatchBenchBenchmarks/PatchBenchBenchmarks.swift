@@ -1,5 +1,6 @@
 import AnchorWorkloads
 import Benchmark
+import Evaluation
 import Layers
 import TensorCore
 
@@ -57,5 +58,72 @@ let benchmarks: @Sendable () -> Void = {
     } setup: {
         var r = RandomStream(seed: 4)
         return Tensor((0..<(64 * 65 * 576)).map { _ in r.nextNormal() * 0.1 }, shape: [64, 65, 576], requiresGrad: true)
+    }
+
+    // The linear probe at the size, 50,000 × 192, 10 classes: the whole 17-value sweep
+    // + refit, one loss evaluation (what L-BFGS repeats), and one preconditioner build.
+    Benchmark("probe.linear.sweep.50000x192", configuration: .init(maxDuration: .seconds(300), maxIterations: 3)) {
+        (benchmark: Benchmark, data: ProbeData) in
+        for _ in benchmark.scaledIterations {
+            var rng = RandomStream(seed: 0)
+            blackHole(try LinearProbe.fit(trainFeatures: data.features, trainLabels: data.labels, dimension: ProbeData.dimension,
+                                          classes: ProbeData.classes, rng: &rng))
+        }
+    } setup: {
+        ProbeData(rows: 50_000)
+    }
+    Benchmark("probe.linear.lossAndGradient.40000x192") { (benchmark: Benchmark, data: ProbeData) in
+        var loss = data.loss(inverseStrength: 100)
+        let theta = [Double](repeating: 0.01, count: loss.parameterCount)
+        var gradient = theta
+        for _ in benchmark.scaledIterations { blackHole(loss.valueAndGradient(theta, gradient: &gradient)) }
+    } setup: {
+        ProbeData(rows: 40_000)
+    }
+    Benchmark("probe.linear.preconditioner.40000x192") { (benchmark: Benchmark, data: ProbeData) in
+        let loss = data.loss(inverseStrength: 100)
+        let theta = [Double](repeating: 0.01, count: loss.parameterCount)
+        for _ in benchmark.scaledIterations { blackHole(ClassBlockPreconditioner(loss: loss, at: theta)) }
+    } setup: {
+        ProbeData(rows: 40_000)
+    }
+}
+
+/// Features shaped like a ViT's CLS tokens for the linear-probe benchmarks: 192 strongly
+/// correlated columns (a random 32-dimensional latent, mixed) with overlapping classes, so the
+/// weakly regularised end of the C grid is as ill-conditioned as on real encoders.
+struct ProbeData {
+    static let dimension = 192
+    static let classes = 10
+    static let latent = 32
+    let features: [Float]
+    let labels: [Int32]
+
+    init(rows: Int) {
+        var rng = RandomStream(seed: 5)
+        let d = Self.dimension, l = Self.latent, k = Self.classes
+        let means = (0..<(k * l)).map { _ in 0.5 * rng.nextNormal() }
+        let mixing = (0..<(l * d)).map { _ in rng.nextNormal() / Double(l).squareRoot() }
+        var features = [Float](repeating: 0, count: rows * d)
+        var labels = [Int32](repeating: 0, count: rows)
+        var z = [Double](repeating: 0, count: l)
+        for i in 0..<rows {
+            let y = rng.nextInt(below: k)
+            labels[i] = Int32(y)
+            for j in 0..<l { z[j] = means[y * l + j] + rng.nextNormal() }
+            for c in 0..<d {
+                var sum = 0.3 * rng.nextNormal()
+                for j in 0..<l { sum += z[j] * mixing[j * d + c] }
+                features[i * d + c] = Float(sum)
+            }
+        }
+        self.features = features
+        self.labels = labels
+    }
+
+    func loss(inverseStrength: Double) -> MultinomialLogisticLoss {
+        let standardizer = FeatureStandardizer(fitting: features, dimension: Self.dimension)
+        return MultinomialLogisticLoss(features: standardizer.apply(features), labels: labels, dimension: Self.dimension,
+                                       classes: Self.classes, inverseStrength: inverseStrength)
     }
 }

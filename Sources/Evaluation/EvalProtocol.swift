@@ -56,7 +56,7 @@ public struct EvalOutcome: Sendable {
     /// Feature extraction (or cache reading) and the probe, seconds.
     public var featureSeconds: Double
     public var probeSeconds: Double
-    /// Per split: whether features came from the cache.
+    /// Per role ("train", "test"): whether its features came from the cache.
     public var cacheReused: [String: Bool]
 }
 
@@ -109,7 +109,7 @@ public enum EvalProtocol {
         let encoderDigest = encoder.map(EncoderDigest.parameters) ?? EncoderSource.rawPixelsMethod
         var reused: [String: Bool] = [:]
         var batchSize = 0
-        func features(of split: PackSplit) throws -> ExtractedFeatures {
+        func features(of split: PackSplit, role: String, limit: Int?) throws -> ExtractedFeatures {
             let compute: () throws -> ExtractedFeatures = {
                 guard let encoder else {
                     return RawPixelFeatures.extract(images: split.images, count: split.count, height: split.height,
@@ -124,20 +124,20 @@ public enum EvalProtocol {
             }
             guard let directory = options.cacheDirectory else { return try compute() }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            // A split cut by --train-limit/--test-limit is cached under its own name.
-            let full = (split.name == trainName ? options.trainLimit : options.testLimit) == nil
-            let splitKey = full ? split.name : "\(split.name)-first\(split.count)"
+            // A split cut by --train-limit/--test-limit is cached under its own name (the limit
+            // is the role's: train and test may name the same split).
+            let splitKey = limit == nil ? split.name : "\(split.name)-first\(split.count)"
             let key = FeatureCacheKey(encoderDigest: encoderDigest, packDigest: pack.storedDigest, split: splitKey,
                                       kind: kindName, normalization: normalization.cacheKey)
             let name = "\(pack.storedDigest.prefix(12))-\(splitKey)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
                 + "\(encoderDigest.prefix(12)).h5"
             let (result, wasReused) = try FeatureCache.loadOrCompute(path: (directory as NSString).appendingPathComponent(name),
                                                                      key: key, compute: compute)
-            reused[split.name] = wasReused
+            reused[role] = wasReused
             return result
         }
-        let trainFeatures = try features(of: train)
-        let testFeatures = try features(of: test)
+        let trainFeatures = try features(of: train, role: "train", limit: options.trainLimit)
+        let testFeatures = try features(of: test, role: "test", limit: options.testLimit)
         if let encoder {
             batchSize = FeatureExtractor(encoder: encoder, batchSize: options.batchSize)
                 .effectiveBatchSize(height: train.height, width: train.width)

@@ -71,4 +71,27 @@ import Testing
         #expect(try run(changed, checkpoint) == ["train": false, "test": false])
         #expect(try run(changed, checkpoint) == ["train": true, "test": true])
     }
+
+    /// Train and test may name the same split: each role's limit names its cache, so a cut test
+    /// role never shares a file with the full train role (and neither is reported twice).
+    @Test func oneSplitInBothRolesIsCachedPerLimit() throws {
+        let directory = try TemporaryDirectory()
+        let pack = directory.file("pack.h5"), checkpoint = directory.file("encoder.h5")
+        try SyntheticData.classificationPack(at: pack)
+        try SyntheticData.encoder(at: checkpoint, seed: 5)
+        func run() throws -> [String: Bool] {
+            var options = EvalOptions(probe: .knn, dataPath: pack, seed: 0)
+            options.cacheDirectory = directory.file("cache")
+            options.trainSplit = "train"
+            options.testSplit = "train"
+            options.testLimit = 12
+            options.encoderDescription = EncoderDescription(method: "test")
+            return try EvalProtocol.run(options, source: .checkpoint(path: checkpoint)).cacheReused
+        }
+        #expect(try run() == ["train": false, "test": false])
+        #expect(try run() == ["train": true, "test": true])
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.file("cache")).sorted()
+        #expect(names.count == 2 && names.contains { $0.contains("-train-cls-") } && names.contains { $0.contains("-train-first12-cls-") },
+                "\(names)")
+    }
 }
