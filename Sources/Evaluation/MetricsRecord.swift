@@ -80,6 +80,10 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
     public var metrics: [String: Double]
     public var wallSeconds: Double
     public var threads: Int
+    /// The commit (and dirty flag) of the checkout the evaluating binary was started from;
+    /// absent in files written before they were recorded, and when evaluating outside the CLI.
+    public var gitCommit: String?
+    public var gitDirty: Bool?
 
     public init(probe: String, dataset: DatasetInfo, encoder: EncoderInfo, settings: [String: ProtocolValue],
                 metrics: [String: Double], wallSeconds: Double, threads: Int) {
@@ -97,6 +101,8 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
         case schema, probe, dataset, encoder, metrics, threads
         case settings = "protocol"
         case wallSeconds = "wall_seconds"
+        case gitCommit = "git_commit"
+        case gitDirty = "git_dirty"
     }
 
     /// Pretty JSON with sorted keys, so equal records give byte-identical files.

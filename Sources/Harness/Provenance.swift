@@ -11,7 +11,7 @@ extension RunFile.Provenance {
     /// The checkout's commit and dirty flag, read once, when the process first records its
     /// provenance (a run's start): run.json is rewritten at the end, and the checkout may have
     /// moved on while the binary kept running.
-    static let sourceAtStart: (commit: String, dirty: Bool) = (
+    public static let sourceAtStart: (commit: String, dirty: Bool) = (
         git(["rev-parse", "HEAD"]) ?? "unknown",
         git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
     )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Harness
 import TensorCore
 
 /// `patchbench eval <probe>`: frozen features of an encoder → a downstream probe → eval/<probe>.json.
@@ -139,7 +140,8 @@ struct Eval: ParsableCommand {
         options.testLimit = testLimit
         if let r = detCenterRadius { options.detection.centerRadius = r }
         options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
-        let outcome = try EvalProtocol.run(options, source: source)
+        var outcome = try EvalProtocol.run(options, source: source)
+        (outcome.record.gitCommit, outcome.record.gitDirty) = Provenance.sourceAtStart
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         try AtomicFile.write(try outcome.record.encoded(), to: outPath)

@@ -8,13 +8,14 @@ public enum ProvenanceReport {
         for budget in collection.budgets {
             text += "\n## Budget \(budget)\n\n"
             text += "| run | git commit | dirty | config hash | dataset | dataset digest | threads | BLAS | machine | "
-                + "swift | wall s | images seen | encoder FLOPs | peak RSS MiB | probes (dataset, wall s) |\n"
+                + "swift | wall s | images seen | encoder FLOPs | peak RSS MiB | probes (dataset, wall s, eval commit) |\n"
             text += "|---|---|---|---|---|---|---:|---|---|---|---:|---:|---:|---:|---|\n"
             for run in collection.runs where run.budget == budget {
                 let provenance = run.run.provenance
-                let probes = run.evaluations.map {
-                    "\($0.probe) (\($0.dataset.name) \(short($0.dataset.digest)), "
-                        + "\(NumberFormatting.fixed($0.wallSeconds, digits: 1)))"
+                let probes = run.evaluations.map { evaluation in
+                    let commit = evaluation.gitCommit.map { ", \(short($0))" + (evaluation.gitDirty == true ? " dirty" : "") }
+                    return "\(evaluation.probe) (\(evaluation.dataset.name) \(short(evaluation.dataset.digest)), "
+                        + "\(NumberFormatting.fixed(evaluation.wallSeconds, digits: 1))\(commit ?? ""))"
                 }.joined(separator: "; ")
                 let cells = [
                     run.relativePath, short(provenance.gitCommit), provenance.gitDirty ? "yes" : "no",
@@ -39,11 +40,14 @@ public enum ProvenanceReport {
         let runs: [JSONValue] = collection.runs.map { run in
             let provenance = run.run.provenance
             let evaluations: [JSONValue] = run.evaluations.map { evaluation in
-                .object([
+                var fields: [String: JSONValue] = [
                     "probe": .string(evaluation.probe), "dataset": .string(evaluation.dataset.name),
                     "dataset_digest": .string(evaluation.dataset.digest),
                     "wall_seconds": .number(evaluation.wallSeconds), "threads": .integer(evaluation.threads),
-                ])
+                ]
+                if let commit = evaluation.gitCommit { fields["git_commit"] = .string(commit) }
+                if let dirty = evaluation.gitDirty { fields["git_dirty"] = .bool(dirty) }
+                return .object(fields)
             }
             return .object([
                 "path": .string(run.relativePath), "budget": .string(run.budget), "method": .string(run.method),

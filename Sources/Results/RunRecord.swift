@@ -91,11 +91,16 @@ public struct MetricsFile: Codable, Equatable, Sendable {
     public var metrics: [String: Double]
     public var wallSeconds: Double
     public var threads: Int
+    /// The evaluating checkout's commit and dirty flag (absent in older files).
+    public var gitCommit: String?
+    public var gitDirty: Bool?
 
     enum CodingKeys: String, CodingKey {
         case schema, probe, dataset, encoder, metrics
         case wallSeconds = "wall_seconds"
         case threads
+        case gitCommit = "git_commit"
+        case gitDirty = "git_dirty"
     }
 }
 

@@ -57,6 +57,33 @@ import Results
         #expect(markdown.contains("| mae | 80.03 ± 0.25 | 0.1 ± 0 | 3 (0, 1, 2) |"))
     }
 
+    /// An eval file's own commit (the evaluating checkout, which may differ from the
+    /// pretraining's) reaches provenance.md and provenance.json; older files without one still read.
+    @Test func provenanceCarriesTheEvaluatingCommit() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addRun(method: "mae", seed: 0, top1: 80, mIoU: 30)
+        let linear = tree.metrics(probe: "linear", method: "mae", budget: "tiny", seed: 0, hash: "c0ffee30",
+                                  metrics: "{\"top1\": 80.5, \"C\": 1}")
+        try tree.write(String(linear.dropLast()) + ", \"git_commit\": \"feedfacefeedface0000\", \"git_dirty\": true}",
+                       to: "runs/tiny/mae/seed0/eval/linear.json")
+        let collection = try RunCollector.collect(root: tree.runs)
+        let markdown = ProvenanceReport.markdown(collection)
+        #expect(markdown.contains("linear (fashion-mnist ab12cd34ef56, 12.5, feedfacefeed dirty)"), "\(markdown)")
+        #expect(markdown.contains("seg (fashion-mnist ab12cd34ef56, 12.5)"))
+        guard case let .object(root) = ProvenanceReport.json(collection), case let .array(runs)? = root["runs"],
+              case let .object(run)? = runs.first, case let .array(evaluations)? = run["evaluations"] else {
+            Issue.record("provenance.json has no runs[0].evaluations")
+            return
+        }
+        let linearEntry = evaluations.compactMap { value -> [String: JSONValue]? in
+            if case let .object(fields) = value, fields["probe"] == .string("linear") { return fields }
+            return nil
+        }.first
+        #expect(linearEntry?["git_commit"] == .string("feedfacefeedface0000"))
+        #expect(linearEntry?["git_dirty"] == .bool(true))
+    }
+
     @Test func claimVerdictsFromRuns() throws {
         let tree = try FakeRunTree()
         defer { tree.remove() }
