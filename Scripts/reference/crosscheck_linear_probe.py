@@ -27,13 +27,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-
-def objective(model, x, y, C):
-    z = x @ model.coef_.T + model.intercept_
-    z -= z.max(axis=1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    n = x.shape[0]
-    return float(-log_p[np.arange(n), y].mean() + (model.coef_ ** 2).sum() / (2 * C * n))
+from make_probe_fixtures import objective  # sklearn's objective at a fitted model (same folder)
 
 
 def one(pattern):

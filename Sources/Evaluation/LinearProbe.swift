@@ -137,14 +137,12 @@ public enum LinearProbe {
         var accuracies: [Double] = []
         var iterations: [Int] = []
         var solutions: [[Double]] = []
-        var start: [Double]? = nil
         let standardizer = makeStandardizer(fitRows, dimension: dimension, configuration: configuration)
         let standardized = standardizer.apply(fitRows)
         for strength in strengths {
             let (model, outcome) = try fitFixed(standardized: standardized, labels: fitLabels, standardizer: standardizer,
                                                 classes: classes, inverseStrength: strength,
-                                                configuration: configuration, start: start)
-            start = outcome.solution
+                                                configuration: configuration, start: solutions.last)
             solutions.append(outcome.solution)
             iterations.append(outcome.iterations)
             accuracies.append(model.accuracy(features: validationRows, labels: validationLabels))

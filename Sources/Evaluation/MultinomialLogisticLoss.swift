@@ -43,15 +43,21 @@ public struct MultinomialLogisticLoss {
         p.withUnsafeMutableBufferPointer { z in
             for i in 0..<n {
                 let row = z.baseAddress! + i * k
-                var largest = row[0]
-                for c in 1..<k { largest = max(largest, row[c]) }
-                var total = 0.0
-                for c in 0..<k { row[c] = Foundation.exp(row[c] - largest); total += row[c] }
-                let inverseTotal = 1 / total
+                let inverseTotal = 1 / Self.exponentiateShifted(row, count: k)
                 for c in 0..<k { row[c] *= inverseTotal }
             }
         }
         return p
+    }
+
+    /// row[c] ← exp(row[c] − max row) in place; returns Σ_c of the new values.
+    @inline(__always)
+    private static func exponentiateShifted(_ row: UnsafeMutablePointer<Double>, count k: Int) -> Double {
+        var largest = row[0]
+        for c in 1..<k { largest = max(largest, row[c]) }
+        var total = 0.0
+        for c in 0..<k { row[c] = Foundation.exp(row[c] - largest); total += row[c] }
+        return total
     }
 
     /// Logits z [n, K] = X [n, D] · W [D, K] + b.
@@ -79,10 +85,7 @@ public struct MultinomialLogisticLoss {
         scratchLogits.withUnsafeMutableBufferPointer { z in
             for i in 0..<n {
                 let row = z.baseAddress! + i * k
-                var largest = row[0]
-                for c in 1..<k { largest = max(largest, row[c]) }
-                var total = 0.0
-                for c in 0..<k { row[c] = Foundation.exp(row[c] - largest); total += row[c] }
+                let total = Self.exponentiateShifted(row, count: k)
                 let y = Int(labels[i])
                 // log Σ exp(z) − z_y = log(total) − log(row[y]) with row[y] = exp(z_y − max)
                 crossEntropy += Foundation.log(total) - Foundation.log(row[y])

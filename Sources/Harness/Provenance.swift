@@ -8,8 +8,8 @@ import TensorCore
 public typealias Provenance = RunFile.Provenance
 
 extension RunFile.Provenance {
-    /// The checkout's commit and dirty flag, read once, when the process first records its
-    /// provenance (a run's start): run.json is rewritten at the end, and the checkout may have
+    /// The checkout's commit and dirty flag, read once, when the process first asks (a run's or
+    /// an evaluation's start): run.json is rewritten at the end, and the checkout may have
     /// moved on while the binary kept running.
     public static let sourceAtStart: (commit: String, dirty: Bool) = (
         git(["rev-parse", "HEAD"]) ?? "unknown",

@@ -114,6 +114,8 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        // The checkout as the evaluation starts (it may move while a long eval runs).
+        let checkout = Provenance.sourceAtStart
         let probe = EvalProbe(rawValue: probe)!
         BLAS.setThreads(encoderOptions.resolvedThreads)
         let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
@@ -141,7 +143,7 @@ struct Eval: ParsableCommand {
         if let r = detCenterRadius { options.detection.centerRadius = r }
         options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
         var outcome = try EvalProtocol.run(options, source: source)
-        (outcome.record.gitCommit, outcome.record.gitDirty) = Provenance.sourceAtStart
+        (outcome.record.gitCommit, outcome.record.gitDirty) = checkout
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         try AtomicFile.write(try outcome.record.encoded(), to: outPath)
