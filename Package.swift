@@ -4,6 +4,8 @@
 // One target per concept (see README.md and ../shared/docs/design.md). System libraries come
 // through module maps with pkg-config, so no unsafe flags are needed:
 //   OpenBLAS (CBLAS), HDF5 (CHDF5), libpng (CPNG), TurboJPEG (CTurboJPEG), libcrypto (COpenSSL).
+// FixedOrderGEMM is a plain C target (float32 GEMM with one accumulation order on every CPU;
+// its vector paths use per-function target attributes, so it needs no flags either).
 // The Swift 5 language mode is used because the numeric kernels share raw buffers across
 // `DispatchQueue.concurrentPerform` workers, which Swift 6's checker cannot see are disjoint.
 import PackageDescription
@@ -32,7 +34,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Engine.
-        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        .target(name: "FixedOrderGEMM", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "FixedOrderGEMM"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "COpenSSL"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optim", dependencies: ["TensorCore"]),
@@ -58,7 +61,7 @@ let package = Package(
 
         // Test support and tests.
         .target(name: "TestSupport", dependencies: ["TensorCore"]),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport", "FixedOrderGEMM"]),
         .testTarget(name: "LayersTests", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "HDF5Kit", "TensorCore"],

@@ -20,7 +20,8 @@ public struct WorkloadMeasurement: Codable {
     public var warmup: Int
     public var steps: Int
     public var last_loss: Double
-    public var blas_core: String
+    /// PatchBench's float32 GEMM path (avx512f, avx2-fma, reference).
+    public var gemm_path: String
     public var implementation: String
 }
 
@@ -45,7 +46,7 @@ public enum WorkloadRunner {
             images_per_sec: round2(ips), step_ms_median: round2(median * 1e3), step_ms_min: round2(sorted[0] * 1e3),
             step_ms_max: round2(sorted.last! * 1e3), flops_per_image: flops, gflops_per_sec: round2(flops * ips / 1e9),
             peak_rss_mib: round2(ProcessMemory.peakResidentMiB()), params: w.parameterCount, warmup: warmup, steps: steps,
-            last_loss: (loss * 1e5).rounded() / 1e5, blas_core: BLAS.coreName, implementation: "patchbench")
+            last_loss: (loss * 1e5).rounded() / 1e5, gemm_path: FloatGEMM.path.rawValue, implementation: "patchbench")
     }
 
     static func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }

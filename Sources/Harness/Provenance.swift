@@ -21,6 +21,7 @@ extension RunFile.Provenance {
     public static func current(threads: Int, wallSeconds: Double, imagesSeen: Int, encoderFlops: Double) -> Provenance {
         let (commit, dirty) = sourceAtStart
         return Provenance(gitCommit: commit, gitDirty: dirty, threads: threads, blas: "\(BLAS.config) (core \(BLAS.coreName))",
+                          gemmOrder: FloatGEMM.order, gemmPath: FloatGEMM.path.rawValue,
                           machine: machine(), swift: swiftVersion, wallSeconds: wallSeconds, imagesSeen: imagesSeen,
                           encoderFlops: encoderFlops, peakRssMib: ProcessMemory.peakResidentMiB())
     }

@@ -5,14 +5,16 @@ import TensorCore
 /// `patchbench info`: versions, BLAS library and kernel, thread count, CPU features.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print versions, the BLAS library and kernel, thread counts and CPU features.",
+        abstract: "Print versions, the GEMM path, the BLAS library and kernel, thread counts and CPU features.",
         discussion: """
-            Everything here is recorded with results because bits of a GEMM depend on the OpenBLAS \
-            kernel (OPENBLAS_CORETYPE selects it) and, for some kernels, on the thread count. \
-            --json prints one JSON object instead of text.
+            Float32 products run on PatchBench's own GEMM: gemm_order names its accumulation order, \
+            which the bits of every result depend on, and gemm_path the code path this CPU runs \
+            (avx512f, avx2-fma or reference), which changes only the speed. OpenBLAS serves the \
+            float64 products (the linear probe); their bits follow its kernel (blas_core, which \
+            OPENBLAS_CORETYPE selects). --json prints one JSON object instead of text.
             """)
 
-    @Option(help: "Threads to pin OpenBLAS and the kernels to before reporting.") var threads: Int = 2
+    @Option(help: "Threads to pin the kernels to before reporting.") var threads: Int = 2
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -23,7 +25,10 @@ struct Info: ParsableCommand {
             ("patchbench", PatchBenchVersion.string),
             ("swift", Self.swiftVersion),
             ("os", ProcessInfo.processInfo.operatingSystemVersionString),
-            ("blas", "OpenBLAS"),
+            ("gemm_order", FloatGEMM.order),
+            ("gemm_path", FloatGEMM.path.rawValue),
+            ("gemm_paths_supported", FloatGEMM.Path.allCases.filter(\.isSupported).map(\.rawValue).joined(separator: " ")),
+            ("blas", "OpenBLAS (float64 products)"),
             ("blas_config", BLAS.config.trimmingCharacters(in: .whitespaces)),
             ("blas_core", BLAS.coreName),
             ("blas_threads", String(BLAS.threads)),

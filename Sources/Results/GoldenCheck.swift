@@ -12,16 +12,18 @@ public enum GoldenCheck {
         public var passed: Bool { failures.isEmpty }
     }
 
-    /// The environment of a budget's fresh runs: OPENBLAS_CORETYPE from the process, threads and BLAS from run.json.
+    /// The environment of a budget's fresh runs: OPENBLAS_CORETYPE from the process; threads, BLAS and the
+    /// float32 GEMM order from run.json.
     public static func environment(of collection: RunCollection, budget: String, openblasCoretype: String?)
         -> GoldenFile.Environment
     {
         let runs = collection.runs.filter { $0.budget == budget }
         let threads = Set(runs.map(\.run.provenance.threads))
         let blas = Set(runs.map(\.run.provenance.blas))
+        let orders = Set(runs.map(\.run.provenance.gemmOrder))
         return GoldenFile.Environment(
             openblasCoretype: openblasCoretype, threads: threads.count == 1 ? threads.first : nil,
-            blas: blas.count == 1 ? blas.first : nil)
+            blas: blas.count == 1 ? blas.first : nil, gemmOrder: orders.count == 1 ? orders.first! : nil)
     }
 
     /// Every golden-able number of a budget's runs: eval metrics and the final loss (not throughput, which is timing).
@@ -47,23 +49,40 @@ public enum GoldenCheck {
         environment current: GoldenFile.Environment) -> Report
     {
         var report = Report(failures: [], notes: [], checkedCount: 0)
-        var mismatches: [String] = []
         let recorded = golden.environment
-        if recorded.openblasCoretype != current.openblasCoretype {
-            let (old, new) = (recorded.openblasCoretype ?? "unset", current.openblasCoretype ?? "unset")
-            mismatches.append("OPENBLAS_CORETYPE \(old) → \(new)")
+        // What every number depends on: the float32 GEMM's order and the thread count (the CPU
+        // and its GEMM path do not matter).
+        var mismatches: [String] = []
+        if recorded.gemmOrder != current.gemmOrder {
+            mismatches.append("float32 GEMM order \(recorded.gemmOrder ?? "OpenBLAS or mixed") → "
+                + "\(current.gemmOrder ?? "OpenBLAS or mixed")")
         }
         if recorded.threads != current.threads {
             let (old, new) = (recorded.threads.map(String.init) ?? "mixed", current.threads.map(String.init) ?? "mixed")
             mismatches.append("threads \(old) → \(new)")
         }
-        if recorded.blas != current.blas {
-            mismatches.append("BLAS '\(recorded.blas ?? "mixed")' → '\(current.blas ?? "mixed")'")
+        // What float64 OpenBLAS probes also depend on: its kernel.
+        var blasMismatches: [String] = []
+        if recorded.openblasCoretype != current.openblasCoretype {
+            let (old, new) = (recorded.openblasCoretype ?? "unset", current.openblasCoretype ?? "unset")
+            blasMismatches.append("OPENBLAS_CORETYPE \(old) → \(new)")
         }
-        let exactAllowed = mismatches.isEmpty
-        if !exactAllowed && golden.entries.contains(where: \.bitwise) {
+        if recorded.blas != current.blas {
+            blasMismatches.append("BLAS '\(recorded.blas ?? "mixed")' → '\(current.blas ?? "mixed")'")
+        }
+        func exactAllowed(_ entry: GoldenFile.Entry) -> Bool {
+            mismatches.isEmpty && (blasMismatches.isEmpty || !ProbeMetricRegistry.float64BLASProbes.contains(entry.probe))
+        }
+        if !mismatches.isEmpty && golden.entries.contains(where: \.bitwise) {
             report.notes.append("environment differs from the golden's (" + mismatches.joined(separator: "; ")
                 + "): bitwise entries fall back to their tolerance")
+        } else if !blasMismatches.isEmpty,
+            golden.entries.contains(where: { $0.bitwise && ProbeMetricRegistry.float64BLASProbes.contains($0.probe) })
+        {
+            let probes = ProbeMetricRegistry.float64BLASProbes.sorted().joined(separator: ", ")
+            report.notes.append("OpenBLAS differs from the golden's (" + blasMismatches.joined(separator: "; ")
+                + "): bitwise entries of the float64 probes (\(probes)) fall back to their tolerance; "
+                + "every other entry still compares bitwise")
         }
         let measured = measuredEntries(collection, budget: golden.budget)
         func find(_ entry: GoldenFile.Entry) -> Double? {
@@ -78,7 +97,7 @@ public enum GoldenCheck {
                 continue
             }
             report.checkedCount += 1
-            if entry.bitwise && exactAllowed {
+            if entry.bitwise && exactAllowed(entry) {
                 if GoldenFile.bits(value) != entry.valueBits {
                     report.failures.append("\(where_): measured \(value) (\(GoldenFile.bits(value))) is not bit-identical "
                         + "to golden \(entry.value) (\(entry.valueBits)); tolerance \(entry.tolerance) not used because "

@@ -5,24 +5,32 @@ import Foundation
 public struct GoldenFile: Codable, Equatable, Sendable {
     public static let schemaName = "patchbench.golden/1"
 
-    /// What the numbers were produced with: bits differ between BLAS kernels and thread counts.
+    /// What the numbers were produced with. Every number depends on the float32 GEMM's
+    /// accumulation order and the thread count (not on the CPU: every GEMM path gives the same
+    /// bits); the numbers of probes that use float64 OpenBLAS (`ProbeMetricRegistry
+    /// .float64BLASProbes`) also depend on OpenBLAS's kernel.
     public struct Environment: Codable, Equatable, Sendable {
         /// OPENBLAS_CORETYPE when the golden was written; nil when it was unset (OpenBLAS picked the kernel).
         public var openblasCoretype: String?
         /// Thread count recorded in the runs' run.json; nil when runs disagreed.
         public var threads: Int?
-        /// BLAS description recorded in the runs' run.json; nil when runs disagreed.
+        /// OpenBLAS description (config and kernel) recorded in the runs' run.json; nil when runs disagreed.
         public var blas: String?
+        /// The float32 GEMM's accumulation order recorded in the runs' run.json; nil when runs
+        /// disagreed or predate it.
+        public var gemmOrder: String?
 
-        public init(openblasCoretype: String?, threads: Int?, blas: String?) {
+        public init(openblasCoretype: String?, threads: Int?, blas: String?, gemmOrder: String?) {
             self.openblasCoretype = openblasCoretype
             self.threads = threads
             self.blas = blas
+            self.gemmOrder = gemmOrder
         }
 
         enum CodingKeys: String, CodingKey {
             case openblasCoretype = "openblas_coretype"
             case threads, blas
+            case gemmOrder = "gemm_order"
         }
     }
 
@@ -105,6 +113,7 @@ public struct GoldenFile: Codable, Equatable, Sendable {
             "environment": .object([
                 "openblas_coretype": .optional(environment.openblasCoretype),
                 "threads": environment.threads.map { .integer($0) } ?? .null, "blas": .optional(environment.blas),
+                "gemm_order": .optional(environment.gemmOrder),
             ]),
             "entries": .array(values),
         ]).canonicalText()

@@ -17,6 +17,11 @@ public enum ProbeMetricRegistry {
         (pretrainProbe, [imagesPerSecond, finalLoss]),
     ]
 
+    /// Probes whose numbers go through float64 OpenBLAS (the linear probe's logistic regression),
+    /// so their bits also follow OpenBLAS's kernel; every other number depends only on
+    /// PatchBench's own float32 GEMM and kernels.
+    public static let float64BLASProbes: Set<String> = ["linear"]
+
     /// Probes that have an `eval/<probe>.json` file.
     public static var evalProbes: [String] {
         metricsByProbe.map(\.probe).filter { $0 != pretrainProbe }

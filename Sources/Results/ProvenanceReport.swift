@@ -7,9 +7,9 @@ public enum ProvenanceReport {
         text += "Hashes are shortened to 12 characters here; provenance.json has them in full.\n"
         for budget in collection.budgets {
             text += "\n## Budget \(budget)\n\n"
-            text += "| run | git commit | dirty | config hash | dataset | dataset digest | threads | BLAS | machine | "
+            text += "| run | git commit | dirty | config hash | dataset | dataset digest | threads | float32 GEMM | float64 BLAS | machine | "
                 + "swift | wall s | images seen | encoder FLOPs | peak RSS MiB | probes (dataset, wall s, eval commit) |\n"
-            text += "|---|---|---|---|---|---|---:|---|---|---|---:|---:|---:|---:|---|\n"
+            text += "|---|---|---|---|---|---|---:|---|---|---|---|---:|---:|---:|---:|---|\n"
             for run in collection.runs where run.budget == budget {
                 let provenance = run.run.provenance
                 let probes = run.evaluations.map { evaluation in
@@ -20,7 +20,7 @@ public enum ProvenanceReport {
                 let cells = [
                     run.relativePath, short(provenance.gitCommit), provenance.gitDirty ? "yes" : "no",
                     short(run.run.configHash), run.run.dataset.name, short(run.run.dataset.digest),
-                    String(provenance.threads), provenance.blas, provenance.machine, provenance.swift,
+                    String(provenance.threads), gemm(provenance), provenance.blas, provenance.machine, provenance.swift,
                     NumberFormatting.fixed(provenance.wallSeconds, digits: 1), String(provenance.imagesSeen),
                     NumberFormatting.significant(provenance.encoderFlops),
                     NumberFormatting.fixed(provenance.peakRssMib, digits: 1), probes.isEmpty ? "—" : probes,
@@ -36,6 +36,12 @@ public enum ProvenanceReport {
         return text
     }
 
+    /// "order (path)", or OpenBLAS for runs made before PatchBench had its own float32 GEMM.
+    static func gemm(_ provenance: RunFile.Provenance) -> String {
+        guard let order = provenance.gemmOrder else { return "OpenBLAS sgemm" }
+        return order + (provenance.gemmPath.map { " (\($0))" } ?? "")
+    }
+
     public static func json(_ collection: RunCollection) -> JSONValue {
         let runs: [JSONValue] = collection.runs.map { run in
             let provenance = run.run.provenance
@@ -49,7 +55,7 @@ public enum ProvenanceReport {
                 if let dirty = evaluation.gitDirty { fields["git_dirty"] = .bool(dirty) }
                 return .object(fields)
             }
-            return .object([
+            var fields: [String: JSONValue] = [
                 "path": .string(run.relativePath), "budget": .string(run.budget), "method": .string(run.method),
                 "seed": .integer(run.seed), "config_hash": .string(run.run.configHash),
                 "dataset": .string(run.run.dataset.name), "dataset_digest": .string(run.run.dataset.digest),
@@ -59,7 +65,10 @@ public enum ProvenanceReport {
                 "wall_seconds": .number(provenance.wallSeconds), "images_seen": .integer(provenance.imagesSeen),
                 "encoder_flops": .number(provenance.encoderFlops), "peak_rss_mib": .number(provenance.peakRssMib),
                 "evaluations": .array(evaluations),
-            ])
+            ]
+            if let order = provenance.gemmOrder { fields["gemm_order"] = .string(order) }
+            if let path = provenance.gemmPath { fields["gemm_path"] = .string(path) }
+            return .object(fields)
         }
         let skipped: [JSONValue] = collection.skipped.map {
             .object(["path": .string($0.relativePath), "reason": .string($0.reason)])

@@ -14,7 +14,13 @@ public struct RunFile: Codable, Equatable, Sendable {
         public var gitCommit: String
         public var gitDirty: Bool
         public var threads: Int
+        /// OpenBLAS's configuration and kernel: float64 products only (the linear probe).
         public var blas: String
+        /// The float32 GEMM's accumulation order (`FloatGEMM.order`), which the bits depend on;
+        /// nil in runs made before PatchBench had its own GEMM (float32 then ran on OpenBLAS).
+        public var gemmOrder: String?
+        /// The float32 GEMM's code path (avx512f, avx2-fma, reference): speed only, never bits.
+        public var gemmPath: String?
         public var machine: String
         public var swift: String
         public var wallSeconds: Double
@@ -22,12 +28,15 @@ public struct RunFile: Codable, Equatable, Sendable {
         public var encoderFlops: Double
         public var peakRssMib: Double
 
-        public init(gitCommit: String, gitDirty: Bool, threads: Int, blas: String, machine: String, swift: String,
+        public init(gitCommit: String, gitDirty: Bool, threads: Int, blas: String, gemmOrder: String? = nil,
+                    gemmPath: String? = nil, machine: String, swift: String,
                     wallSeconds: Double, imagesSeen: Int, encoderFlops: Double, peakRssMib: Double) {
             self.gitCommit = gitCommit
             self.gitDirty = gitDirty
             self.threads = threads
             self.blas = blas
+            self.gemmOrder = gemmOrder
+            self.gemmPath = gemmPath
             self.machine = machine
             self.swift = swift
             self.wallSeconds = wallSeconds
@@ -40,6 +49,8 @@ public struct RunFile: Codable, Equatable, Sendable {
             case gitCommit = "git_commit"
             case gitDirty = "git_dirty"
             case threads, blas, machine, swift
+            case gemmOrder = "gemm_order"
+            case gemmPath = "gemm_path"
             case wallSeconds = "wall_seconds"
             case imagesSeen = "images_seen"
             case encoderFlops = "encoder_flops"

@@ -2,14 +2,16 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// The BLAS calls of PatchBench (OpenBLAS's CBLAS, row-major) and its thread setting.
+/// The OpenBLAS calls of PatchBench (CBLAS, row-major), and the kernels' thread setting.
+/// Float32 products run on PatchBench's own `FloatGEMM`; OpenBLAS serves the float64 ones
+/// (gradient checks in Double, the linear probe), whose bits follow the OpenBLAS kernel that
+/// OPENBLAS_CORETYPE selects (recorded as `coreName`).
 public enum BLAS {
     /// Sets the number of worker threads. OpenBLAS itself always runs single-threaded:
-    /// PatchBench splits every large GEMM into a fixed number of row (or column) blocks and
-    /// runs them on its own workers. The split depends only on the shape, so GEMM results are
-    /// bit-identical for every thread count (they still depend on the OpenBLAS kernel, which
-    /// OPENBLAS_CORETYPE selects: record it). This also avoids OpenBLAS's idle threads
-    /// spinning in sched_yield against PatchBench's elementwise workers.
+    /// PatchBench splits every large float64 GEMM into a fixed number of row (or column)
+    /// blocks and runs them on its own workers. The split depends only on the shape, so
+    /// results are bit-identical for every thread count. This also avoids OpenBLAS's idle
+    /// threads spinning in sched_yield against PatchBench's elementwise workers.
     public static func setThreads(_ n: Int) {
         precondition(n >= 1, "thread count must be ≥ 1")
         _ = openBLASPinned
@@ -20,9 +22,9 @@ public enum BLAS {
     /// thread count while another thread is inside a GEMM is not safe in OpenBLAS 0.3.21.
     static let openBLASPinned: Void = { openblas_set_num_threads(1) }()
 
-    /// Number of blocks a large GEMM is split into, whatever the thread count.
+    /// Number of blocks a large float64 GEMM is split into, whatever the thread count.
     public static let gemmSplits = 2
-    /// GEMMs below this many multiply-adds run as one call (splitting costs more than it gains).
+    /// Float64 GEMMs below this many multiply-adds run as one call (splitting costs more than it gains).
     public static let gemmSplitThreshold = 1 << 21
 
     public static var threads: Int { Parallel.workers }
@@ -32,19 +34,8 @@ public enum BLAS {
     public static var coreName: String { String(cString: openblas_get_corename()) }
     public static var config: String { String(cString: openblas_get_config()) }
 
-    /// C = alpha·op(A)·op(B) + beta·C, row-major; op(X) = Xᵀ when the flag is set.
+    /// C = alpha·op(A)·op(B) + beta·C in float64, row-major; op(X) = Xᵀ when the flag is set.
     /// A is M×K after op, B is K×N after op, C is M×N; lda/ldb/ldc are row strides.
-    @inline(__always)
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        guard m > 0, n > 0 else { return }
-        _ = openBLASPinned
-        if k == 0 { if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }; return }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    }
-
     @inline(__always)
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
@@ -59,12 +50,21 @@ public enum BLAS {
 
 /// Generic entry so kernels written over `KernelScalar` can call GEMM.
 extension KernelScalar {
-    /// GEMM split into `BLAS.gemmSplits` blocks of C's rows (or columns when there are too few
-    /// rows), run on the kernel workers. See `BLAS.setThreads`. Row-major; op(A) is M×K,
-    /// op(B) is K×N; lda/ldb/ldc are the stored row lengths.
+    /// C = alpha·op(A)·op(B) + beta·C, row-major; op(A) is M×K, op(B) is K×N; lda/ldb/ldc are
+    /// the stored row lengths. Float: `FloatGEMM` (bits independent of CPU and threads).
+    /// Double: OpenBLAS, split into `BLAS.gemmSplits` blocks of C's rows (or columns when there
+    /// are too few rows) run on the kernel workers; see `BLAS.setThreads`.
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        if Self.self == Float.self {
+            FloatGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha as! Float,
+                               a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda,
+                               b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb,
+                               beta: beta as! Float, c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                               ldc: ldc)
+            return
+        }
         let splits = BLAS.gemmSplits
         if m * n * k < BLAS.gemmSplitThreshold || (m < 2 * splits && n < 2 * splits) {
             gemmCall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
@@ -94,20 +94,14 @@ extension KernelScalar {
         }
     }
 
+    /// One float64 OpenBLAS call (the Float case never reaches here).
     @inline(__always)
     static func gemmCall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
-        if Self.self == Float.self {
-            BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha as! Float,
-                      a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda,
-                      b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb,
-                      beta: beta as! Float, c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc)
-        } else {
-            BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha as! Double,
-                      a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda: lda,
-                      b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb: ldb,
-                      beta: beta as! Double, c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc)
-        }
+        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha as! Double,
+                  a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda: lda,
+                  b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb: ldb,
+                  beta: beta as! Double, c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc)
     }
 }

@@ -26,7 +26,7 @@ struct FakeRunTree {
     func addRun(
         budget: String = "tiny", method: String, seed: Int, top1: Double, mIoU: Double? = nil,
         wallSeconds: Double = 100, imagesSeen: Int = 5000, threads: Int = 2, blas: String = "OpenBLAS 0.3.21 Haswell",
-        completed: Bool = true
+        gemmOrder: String = "fixed-order-fma/1", completed: Bool = true
     ) throws {
         let directory = "runs/\(budget)/\(method)/seed\(seed)"
         let hash = "c0ffee\(method.count)\(seed)"
@@ -36,7 +36,7 @@ struct FakeRunTree {
              "config": {"lr": 0.001, "batch": 64}, "config_hash": "\(hash)",
              "dataset": {"path": "datasets/fashion-mnist.h5", "name": "fashion-mnist", "digest": "ab12cd34ef56ab12cd34"},
              "provenance": {"git_commit": "0123456789abcdef0123", "git_dirty": false, "threads": \(threads),
-               "blas": "\(blas)", "machine": "x86_64 test, 2 cores", "swift": "6.3.1",
+               "blas": "\(blas)", "gemm_order": "\(gemmOrder)", "gemm_path": "avx2-fma", "machine": "x86_64 test, 2 cores", "swift": "6.3.1",
                "wall_seconds": \(wallSeconds), "images_seen": \(imagesSeen), "encoder_flops": 1.2e13,
                "peak_rss_mib": 812.5},
              "completed": \(completed)}

@@ -18,7 +18,7 @@ import Results
         defer { tree.remove() }
         let (golden, collection) = try makeGolden(tree)
         #expect(golden.environment == GoldenFile.Environment(openblasCoretype: "HASWELL", threads: 2,
-            blas: "OpenBLAS 0.3.21 Haswell"))
+            blas: "OpenBLAS 0.3.21 Haswell", gemmOrder: "fixed-order-fma/1"))
         let path = tree.root + "/goldens/tiny.json"
         try AtomicFileWriter.write(golden.canonicalText(), to: path)
         let loaded = try GoldenFile.load(path: path)
@@ -44,7 +44,8 @@ import Results
         #expect(exact.failures.first?.contains("tiny/mae/seed1 linear/top1") == true)
         #expect(exact.failures.first?.contains("bit-identical") == true)
         // Another environment: the same small change falls back to the tolerance and passes, with a note.
-        let other = GoldenFile.Environment(openblasCoretype: "SKYLAKEX", threads: 2, blas: "OpenBLAS 0.3.21 Haswell")
+        let other = GoldenFile.Environment(openblasCoretype: "SKYLAKEX", threads: 2, blas: "OpenBLAS 0.3.21 Haswell",
+                                           gemmOrder: "fixed-order-fma/1")
         let fallback = GoldenCheck.check(golden, against: collection, environment: other)
         #expect(fallback.passed)
         #expect(fallback.notes.first?.contains("OPENBLAS_CORETYPE HASWELL → SKYLAKEX") == true)
@@ -56,6 +57,32 @@ import Results
         let message = try #require(far.failures.first)
         #expect(message.contains("tiny/mae/seed1 linear/top1") && message.contains("tolerance 0.5")
             && message.contains("golden 81.301") && message.contains("measured 80.3"))
+    }
+
+    /// Another OpenBLAS kernel relaxes only the float64 probes (linear); a number of any other
+    /// probe stays bitwise. Another float32 GEMM order or thread count relaxes every number.
+    @Test func openBLASKernelRelaxesOnlyTheFloat64Probes() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        var (golden, collection) = try makeGolden(tree)
+        let index = try #require(golden.entries.firstIndex {
+            $0.method == "mae" && $0.seed == 1 && $0.probe == "seg" && $0.metric == "mIoU"
+        })
+        golden.entries[index].value += 0.001
+        golden.entries[index].valueBits = GoldenFile.bits(golden.entries[index].value)
+        var otherKernel = golden.environment
+        otherKernel.openblasCoretype = "ZEN"
+        otherKernel.blas = "OpenBLAS 0.3.21 Zen"
+        let kernel = GoldenCheck.check(golden, against: collection, environment: otherKernel)
+        #expect(kernel.failures.count == 1)
+        #expect(kernel.failures.first?.contains("tiny/mae/seed1 seg/mIoU") == true)
+        #expect(kernel.failures.first?.contains("bit-identical") == true)
+        #expect(kernel.notes.first?.contains("float64 probes (linear)") == true)
+        var otherOrder = golden.environment
+        otherOrder.gemmOrder = nil
+        let order = GoldenCheck.check(golden, against: collection, environment: otherOrder)
+        #expect(order.passed)
+        #expect(order.notes.first?.contains("float32 GEMM order fixed-order-fma/1 → OpenBLAS or mixed") == true)
     }
 
     @Test func missingNumberFails() throws {

@@ -1,0 +1,44 @@
+// The cache-blocked driver shared by the vector paths (internal to FixedOrderGEMM).
+//
+// Loops, outermost first (Goto/BLIS): column blocks of NC, K blocks of KC (op(B) packed into
+// NR-column panels), row blocks of MC (op(A) packed into MR-row panels, alpha applied), then
+// the micro-tiles. Each micro-kernel call continues every element's fma chain of its tile over
+// one K block: it starts from 0 (first block, beta == 0) or from C, and stores the partial sum
+// back into C. The chain's order is therefore p ascending whatever the blocking.
+#ifndef PATCHBENCH_FIXED_ORDER_GEMM_BLOCKED_H
+#define PATCHBENCH_FIXED_ORDER_GEMM_BLOCKED_H
+
+#include <stddef.h>
+
+/// One MR×NR tile over kc steps: ap holds kc groups of MR values (A panel), bp kc groups of NR
+/// values (B panel); c is the tile's top-left element. Rows ≥ mr and columns ≥ nr of the tile
+/// are computed on zero padding and never read or written in C.
+typedef void (*pb_micro_kernel)(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc,
+                                int mr, int nr, int zero_init);
+
+/// The same tile reading A unpacked: op(A)[r][p] at ap[r·lda + p] (rows) or ap[p·lda + r]
+/// (columns); full mr rows only, alpha == 1 only.
+typedef void (*pb_direct_kernel)(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, float *c,
+                                 ptrdiff_t ldc, int nr, int zeroInit);
+
+typedef struct {
+    int mr, nr;                   ///< register tile
+    ptrdiff_t kc, mc, nc;         ///< cache blocks (mc a multiple of mr, nc of nr)
+    pb_micro_kernel kernel;       ///< full-width tile (nr columns)
+    pb_micro_kernel narrow;       ///< tile for a last strip of at most nr/2 columns, or NULL
+    pb_direct_kernel rowsKernel, rowsNarrow;        ///< unpacked A, op(A) = A (NULL: always pack)
+    pb_direct_kernel columnsKernel, columnsNarrow;  ///< unpacked A, op(A) = Aᵀ (NULL: always pack)
+} pb_blocking;
+
+void pb_sgemm_blocked(const pb_blocking *blocking, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                      float alpha, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                      float beta, float *c, ptrdiff_t ldc);
+
+void pb_sgemm_reference(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                        const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta,
+                        float *c, ptrdiff_t ldc);
+
+extern const pb_blocking pb_blocking_avx2;
+extern const pb_blocking pb_blocking_avx512;
+
+#endif
