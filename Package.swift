@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "patchbench", targets: ["PatchBenchCLI"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "FixedOrderGEMM", targets: ["FixedOrderGEMM"]),
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Optim", targets: ["Optim"]),
         .library(name: "AnchorWorkloads", targets: ["AnchorWorkloads"]),

@@ -20,6 +20,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "TensorCore", package: "PatchBench"),
+                .product(name: "FixedOrderGEMM", package: "PatchBench"),
                 .product(name: "Layers", package: "PatchBench"),
                 .product(name: "AnchorWorkloads", package: "PatchBench"),
                 .product(name: "Evaluation", package: "PatchBench"),

@@ -1,6 +1,9 @@
 import AnchorWorkloads
 import Benchmark
+import CBLAS
 import Evaluation
+import Foundation
+import FixedOrderGEMM
 import Layers
 import TensorCore
 
@@ -22,7 +25,9 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // sgemm at the ViT's shapes (M = 64 images × 65 tokens).
+    gemmBenchmarks()
+
+    // sgemm at the ViT's shapes (M = 64 images × 65 tokens), through the engine's linear op.
     for (m, k, n) in [(4160, 192, 576), (4160, 192, 768), (4160, 768, 192), (1024, 1024, 1024)] {
         Benchmark("kernel.linear.\(m)x\(k)x\(n)") { (benchmark: Benchmark, inputs: (Tensor, Tensor)) in
             for _ in benchmark.scaledIterations { blackHole(Tensor.withoutGrad { inputs.0.linear(weight: inputs.1, bias: nil) }) }
@@ -87,6 +92,83 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations { blackHole(ClassBlockPreconditioner(loss: loss, at: theta)) }
     } setup: {
         ProbeData(rows: 40_000).loss(inverseStrength: 100)
+    }
+}
+
+/// One single-threaded product per GEMM path this CPU has, and OpenBLAS's sgemm (one thread)
+/// beside them, at the ViT's shapes. Besides time, each reports `percentOfPeak`: GFLOP/s over
+/// the FMA peak of the path's vector width on one core, measured in the same process. Its
+/// tolerance (below) fails `swift package benchmark baseline check` / `thresholds check` when
+/// a path loses more than 10 % of its share of peak against the stored thresholds.
+func gemmBenchmarks() {
+    let percentOfPeak = BenchmarkMetric.custom("percentOfPeak", polarity: .prefersLarger, useScalingFactor: false)
+    let configuration = Benchmark.Configuration(
+        metrics: [.wallClock, percentOfPeak], warmupIterations: 3, scalingFactor: .one,
+        maxDuration: .seconds(5), maxIterations: 30,
+        thresholds: [percentOfPeak: .init(relative: [.p50: 10])])
+    let shapes: [(m: Int, k: Int, n: Int, transA: Bool, transB: Bool)] = [
+        (4160, 192, 576, false, true), (4160, 768, 192, false, false), (768, 4160, 192, true, false),
+        (65, 64, 65, false, true), (1024, 1024, 1024, false, false),
+    ]
+    let paths: [(name: String, path: pb_gemm_path?)] =
+        FloatGEMM.Path.allCases.filter { $0 != .reference && $0.isSupported }.map { ($0.rawValue, $0.cPath) } + [("openblas", nil)]
+    for (name, path) in paths {
+        let peak = (path == nil ? FloatGEMM.bestPath : FloatGEMM.Path(path!)).measuredPeakGFLOPs(threads: 1)
+        for s in shapes {
+            let ops = (s.transA ? "t" : "n") + (s.transB ? "t" : "n")
+            let flops = 2 * Double(s.m) * Double(s.n) * Double(s.k)
+            Benchmark("gemm.\(name).\(s.m)x\(s.k)x\(s.n)-\(ops)", configuration: configuration) {
+                (benchmark: Benchmark, operands: GEMMOperands) in
+                var c = [Float](repeating: 0, count: s.m * s.n)
+                let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
+                var best = Double.infinity
+                for _ in benchmark.scaledIterations {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    operands.a.withUnsafeBufferPointer { pa in operands.b.withUnsafeBufferPointer { pb in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            if let path {
+                                pb_sgemm(path, s.transA ? 1 : 0, s.transB ? 1 : 0, s.m, s.n, s.k, 1, pa.baseAddress!, lda,
+                                         pb.baseAddress!, ldb, 0, pc.baseAddress!, s.n)
+                            } else {
+                                cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans,
+                                            s.transB ? CblasTrans : CblasNoTrans, Int32(s.m), Int32(s.n), Int32(s.k), 1,
+                                            pa.baseAddress!, Int32(lda), pb.baseAddress!, Int32(ldb), 0, pc.baseAddress!,
+                                            Int32(s.n))
+                            }
+                        }
+                    } }
+                    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                }
+                benchmark.measurement(percentOfPeak, Int((100 * flops / best / 1e9 / peak).rounded()))
+                blackHole(c)
+            } setup: {
+                openblas_set_num_threads(1)
+                return GEMMOperands(count: (s.m * s.k, s.k * s.n))
+            }
+        }
+    }
+}
+
+struct GEMMOperands {
+    let a: [Float], b: [Float]
+    init(count: (Int, Int)) {
+        var r = RandomStream(seed: 7)
+        a = (0..<count.0).map { _ in Float(r.nextNormal()) }
+        b = (0..<count.1).map { _ in Float(r.nextNormal()) }
+    }
+}
+
+extension FloatGEMM.Path {
+    var cPath: pb_gemm_path {
+        switch self {
+        case .reference: PB_GEMM_REFERENCE
+        case .avx2: PB_GEMM_AVX2
+        case .avx512: PB_GEMM_AVX512
+        }
+    }
+
+    init(_ path: pb_gemm_path) {
+        self = path == PB_GEMM_AVX512 ? .avx512 : path == PB_GEMM_AVX2 ? .avx2 : .reference
     }
 }
 
