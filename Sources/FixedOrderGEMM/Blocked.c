@@ -99,12 +99,16 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
     float *packedB = scratch_floats((size_t)(kcMax * ncMax + kcMax * mcMax));
     float *packedA = packedB + kcMax * ncMax;
     const int direct = alpha == 1.0f && blk->rowsKernel && blk->columnsKernel;
+    const int directB = blk->directB && !transB;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += blk->nc) {
         const ptrdiff_t nc = min_d(blk->nc, n - j0);
         for (ptrdiff_t p0 = 0; p0 < k; p0 += blk->kc) {
             const ptrdiff_t kc = min_d(blk->kc, k - p0);
             const int zeroInit = p0 == 0 && beta == 0.0f;
-            pack_b(nr, transB, b, ldb, p0, kc, j0, nc, packedB);
+            // Full strips of op(B) = B are read in place (a 4 KiB-multiple row stride would make
+            // a strip's rows collide in the cache: packed then); the rest is packed.
+            const ptrdiff_t inPlace = (directB && ldb % 1024 != 0) ? nc / nr * nr : 0;
+            if (inPlace < nc) pack_b(nr, transB, b, ldb, p0, kc, j0 + inPlace, nc - inPlace, packedB + inPlace * kc);
             for (ptrdiff_t i0 = 0; i0 < m; i0 += blk->mc) {
                 const ptrdiff_t mc = min_d(blk->mc, m - i0);
                 // Full tiles read A in place when they can; the rest is packed.
@@ -113,6 +117,8 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
                                           packedA + unpacked * kc);
                 for (ptrdiff_t jr = 0; jr < nc; jr += nr) {
                     const int cols = (int)min_d(nr, nc - jr);
+                    const float *bPanel = jr < inPlace ? b + p0 * ldb + j0 + jr : packedB + jr * kc;
+                    const ptrdiff_t bStride = jr < inPlace ? ldb : nr;
                     const int narrow = blk->narrow && cols <= nr / 2;
                     const pb_micro_kernel kernel = narrow ? blk->narrow : blk->kernel;
                     const pb_direct_kernel directKernel = transA ? (narrow ? blk->columnsNarrow : blk->columnsKernel)
@@ -132,9 +138,9 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
                         float *tile = c + (i0 + ir) * ldc + j0 + jr;
                         if (ir < unpacked) {
                             const float *at = transA ? a + p0 * lda + i0 + ir : a + (i0 + ir) * lda + p0;
-                            directKernel(kc, at, lda, packedB + jr * kc, tile, ldc, cols, zeroInit);
+                            directKernel(kc, at, lda, bPanel, bStride, tile, ldc, cols, zeroInit);
                         } else {
-                            kernel(kc, packedA + ir * kc, packedB + jr * kc, tile, ldc, rows, cols, zeroInit);
+                            kernel(kc, packedA + ir * kc, bPanel, bStride, tile, ldc, rows, cols, zeroInit);
                         }
                     }
                 }

@@ -10,16 +10,17 @@
 
 #include <stddef.h>
 
-/// One MR×NR tile over kc steps: ap holds kc groups of MR values (A panel), bp kc groups of NR
-/// values (B panel); c is the tile's top-left element. Rows ≥ mr and columns ≥ nr of the tile
-/// are computed on zero padding and never read or written in C.
-typedef void (*pb_micro_kernel)(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc,
-                                int mr, int nr, int zero_init);
+/// One MR×NR tile over kc steps: ap holds kc groups of MR values (A panel); B's row p of the
+/// tile starts at bp + p·bstride (bstride = NR for a packed panel, ldb for op(B) = B read in
+/// place); c is the tile's top-left element. Rows ≥ mr and columns ≥ nr of the tile are
+/// computed on zero padding and never read or written in C.
+typedef void (*pb_micro_kernel)(ptrdiff_t kc, const float *ap, const float *bp, ptrdiff_t bstride, float *c,
+                                ptrdiff_t ldc, int mr, int nr, int zeroInit);
 
 /// The same tile reading A unpacked: op(A)[r][p] at ap[r·lda + p] (rows) or ap[p·lda + r]
 /// (columns); full mr rows only, alpha == 1 only.
-typedef void (*pb_direct_kernel)(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, float *c,
-                                 ptrdiff_t ldc, int nr, int zeroInit);
+typedef void (*pb_direct_kernel)(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, ptrdiff_t bstride,
+                                 float *c, ptrdiff_t ldc, int nr, int zeroInit);
 
 typedef struct {
     int mr, nr;                   ///< register tile
@@ -28,6 +29,7 @@ typedef struct {
     pb_micro_kernel narrow;       ///< tile for a last strip of at most nr/2 columns, or NULL
     pb_direct_kernel rowsKernel, rowsNarrow;        ///< unpacked A, op(A) = A (NULL: always pack)
     pb_direct_kernel columnsKernel, columnsNarrow;  ///< unpacked A, op(A) = Aᵀ (NULL: always pack)
+    int directB;                  ///< full NR-column strips of op(B) = B are read in place
 } pb_blocking;
 
 void pb_sgemm_blocked(const pb_blocking *blocking, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,

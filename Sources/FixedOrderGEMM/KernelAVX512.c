@@ -16,7 +16,7 @@ static inline __mmask16 lanes(int count) {
 }
 
 // One tile; A(r) is row r's value at the current p, NEXT_A moves A to the next p. NV vectors
-// of 16 columns per row (2, or 1 for the narrow strip); the B panel always steps by 32.
+// of 16 columns per row (2, or 1 for the narrow strip); B steps by bstride.
 #define PB_TILE(NV, A, NEXT_A)                                                                   \
     const __mmask16 mask[2] = {lanes(nr), lanes(nr - 16)};                                       \
     __m512 acc[PB_MR][NV];                                                                       \
@@ -29,7 +29,7 @@ static inline __mmask16 lanes(int count) {
     for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
         __m512 bv[NV];                                                                           \
         _Pragma("clang loop unroll(full)")                                                       \
-        for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(bp + 16 * v);                        \
+        for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(bp + 16 * v);                        \
         _Pragma("clang loop unroll(full)")                                                       \
         for (int r = 0; r < PB_MR; r++) {                                                        \
             const __m512 av = _mm512_set1_ps(A(r));                                              \
@@ -37,7 +37,7 @@ static inline __mmask16 lanes(int count) {
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);      \
         }                                                                                        \
         NEXT_A;                                                                                  \
-        bp += PB_NR;                                                                             \
+        bp += bstride;                                                                           \
     }                                                                                            \
     _Pragma("clang loop unroll(full)")                                                           \
     for (int r = 0; r < PB_MR; r++)                                                              \
@@ -53,41 +53,41 @@ static inline __mmask16 lanes(int count) {
 #define COLUMNS_NEXT ap += lda
 
 __attribute__((target("avx512f")))
-static void packed_14x32(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc,
-                         int mr, int nr, int zeroInit) {
+static void packed_14x32(ptrdiff_t kc, const float *ap, const float *bp, ptrdiff_t bstride, float *c,
+                         ptrdiff_t ldc, int mr, int nr, int zeroInit) {
     PB_TILE(2, PACKED_A, PACKED_NEXT)
 }
 
 __attribute__((target("avx512f")))
-static void packed_14x16(ptrdiff_t kc, const float *ap, const float *bp, float *c, ptrdiff_t ldc,
-                         int mr, int nr, int zeroInit) {
+static void packed_14x16(ptrdiff_t kc, const float *ap, const float *bp, ptrdiff_t bstride, float *c,
+                         ptrdiff_t ldc, int mr, int nr, int zeroInit) {
     PB_TILE(1, PACKED_A, PACKED_NEXT)
 }
 
 __attribute__((target("avx512f")))
-static void rows_14x32(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc,
-                       int nr, int zeroInit) {
+static void rows_14x32(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, ptrdiff_t bstride, float *c,
+                       ptrdiff_t ldc, int nr, int zeroInit) {
     const int mr = PB_MR;
     PB_TILE(2, ROWS_A, ROWS_NEXT)
 }
 
 __attribute__((target("avx512f")))
-static void rows_14x16(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc,
-                       int nr, int zeroInit) {
+static void rows_14x16(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, ptrdiff_t bstride, float *c,
+                       ptrdiff_t ldc, int nr, int zeroInit) {
     const int mr = PB_MR;
     PB_TILE(1, ROWS_A, ROWS_NEXT)
 }
 
 __attribute__((target("avx512f")))
-static void columns_14x32(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc,
-                          int nr, int zeroInit) {
+static void columns_14x32(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, ptrdiff_t bstride, float *c,
+                          ptrdiff_t ldc, int nr, int zeroInit) {
     const int mr = PB_MR;
     PB_TILE(2, COLUMNS_A, COLUMNS_NEXT)
 }
 
 __attribute__((target("avx512f")))
-static void columns_14x16(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc,
-                          int nr, int zeroInit) {
+static void columns_14x16(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, ptrdiff_t bstride, float *c,
+                          ptrdiff_t ldc, int nr, int zeroInit) {
     const int mr = PB_MR;
     PB_TILE(1, COLUMNS_A, COLUMNS_NEXT)
 }
@@ -99,4 +99,5 @@ const pb_blocking pb_blocking_avx512 = {
     .kernel = packed_14x32, .narrow = packed_14x16,
     .rowsKernel = rows_14x32, .rowsNarrow = rows_14x16,
     .columnsKernel = columns_14x32, .columnsNarrow = columns_14x16,
+    .directB = 1,
 };
