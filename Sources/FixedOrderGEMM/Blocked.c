@@ -98,7 +98,7 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
     const ptrdiff_t ncMax = min_d(blk->nc, round_up(n, nr));
     float *packedB = scratch_floats((size_t)(kcMax * ncMax + kcMax * mcMax));
     float *packedA = packedB + kcMax * ncMax;
-    const int direct = alpha == 1.0f && blk->rowsKernel && blk->columnsKernel;
+    const int direct = alpha == 1.0f && (transA ? blk->columnsKernel != 0 : blk->rowsKernel != 0);
     const int directB = blk->directB && !transB;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += blk->nc) {
         const ptrdiff_t nc = min_d(blk->nc, n - j0);

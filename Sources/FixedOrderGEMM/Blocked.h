@@ -18,7 +18,7 @@ typedef void (*pb_micro_kernel)(ptrdiff_t kc, const float *ap, const float *bp, 
                                 ptrdiff_t ldc, int mr, int nr, int zeroInit);
 
 /// The same tile reading A unpacked: op(A)[r][p] at ap[r·lda + p] (rows) or ap[p·lda + r]
-/// (columns); full mr rows only, alpha == 1 only.
+/// (columns); full mr rows only, alpha == 1 only. NULL where a path packs instead.
 typedef void (*pb_direct_kernel)(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, ptrdiff_t bstride,
                                  float *c, ptrdiff_t ldc, int nr, int zeroInit);
 
