@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Metrics", dependencies: []),
         .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives"]),
         .target(name: "Results", dependencies: []),
-        .target(name: "Objectives", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "Objectives", dependencies: ["TensorCore", "Layers", "Datasets"]),
         .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives", "Results"]),
 
         // The command-line tool: one file per subcommand.
@@ -70,9 +70,10 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation", "TensorCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
-        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Layers", "TensorCore", "TestSupport"],
+        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Layers", "Optim", "TensorCore", "TestSupport", "Datasets"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "TensorCore", "HDF5Kit", "Datasets"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "Optim", "TensorCore", "HDF5Kit",
+                                                       "Datasets", "TestSupport"]),
         .testTarget(name: "EvaluationCLITests",
                     dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore", "Results"]),
     ],

@@ -109,9 +109,11 @@ public enum Checkpoint {
 
     // MARK: Training state
 
-    /// Everything needed to continue a run exactly: parameters, AdamW moments, step, streams.
+    /// Everything needed to continue a run exactly: parameters, AdamW moments and per-parameter
+    /// update counts, step, streams, and the objective's state (EMA teacher, centres) under `state/`.
     public static func saveTraining(to path: String, parameters: [(String, Tensor)], optimizer: AdamW.State,
-                                    streams: RandomStreams, patch: Int?, attributes: [String: String] = [:]) throws {
+                                    streams: RandomStreams, patch: Int?, objectiveState: [(String, Tensor)] = [],
+                                    attributes: [String: String] = [:]) throws {
         try HDF5File.writeAtomically(to: path) { file in
             try file.setAttribute(formatAttribute, trainingFormat)
             try file.setAttribute("step", Int64(optimizer.step))
@@ -128,6 +130,8 @@ public enum Checkpoint {
                     }
                 }
             }
+            try file.write(optimizer.counts.map(Int64.init), shape: [optimizer.counts.count], to: "optimizer/counts")
+            try writeParameters(file, objectiveState, prefix: "state/", patch: nil)
             for (name, stream) in streams.all {
                 let s = stream.state
                 try file.write([s.0, s.1, s.2, s.3], shape: [4], to: "rng/\(name.rawValue)")
@@ -135,12 +139,16 @@ public enum Checkpoint {
         }
     }
 
-    /// Restores parameters (in place) and returns the optimizer state and streams.
-    public static func loadTraining(from path: String, parameters: [(String, Tensor)], patch: Int?) throws -> (AdamW.State, RandomStreams) {
+    /// Restores parameters (in place) and returns the optimizer state and streams. The objective's
+    /// state is read into `objectiveState`'s tensors (names and shapes as the objective made them
+    /// at step 0). Checkpoints written before per-parameter counts existed count `step` for all.
+    public static func loadTraining(from path: String, parameters: [(String, Tensor)], patch: Int?,
+                                    objectiveState: [(String, Tensor)] = []) throws -> (AdamW.State, RandomStreams) {
         let file = try HDF5File(openingForReadAt: path)
         defer { file.close() }
         try checkFormat(file, trainingFormat)
         try readParameters(file, into: parameters, prefix: "model/", patch: patch)
+        try readParameters(file, into: objectiveState, prefix: "state/", patch: nil)
         let zeros = parameters.map { ($0.0, Tensor.zeros($0.1.shape, dtype: $0.1.dtype)) }
         let ms = zeros.map { ($0.0, $0.1.copy()) }, vs = zeros.map { ($0.0, $0.1.copy()) }
         try readParameters(file, into: ms, prefix: "optimizer/m/", patch: patch)
@@ -154,7 +162,16 @@ public enum Checkpoint {
             guard s.count == 4 else { throw CheckpointError.shapeMismatch(file: path, key: key, stored: [s.count], expected: [4]) }
             streams.set(name, RandomStream(state: (s[0], s[1], s[2], s[3])))
         }
-        return (AdamW.State(step: step, m: ms.map(\.1.storage), v: vs.map(\.1.storage)), streams)
+        var counts: [Int]? = nil
+        if file.contains("optimizer/counts") {
+            let stored = try file.read("optimizer/counts", as: Int64.self).values.map(Int.init)
+            guard stored.count == parameters.count else {
+                throw CheckpointError.shapeMismatch(file: path, key: "optimizer/counts", stored: [stored.count],
+                                                    expected: [parameters.count])
+            }
+            counts = stored
+        }
+        return (AdamW.State(step: step, m: ms.map(\.1.storage), v: vs.map(\.1.storage), counts: counts), streams)
     }
 }
 

@@ -48,9 +48,31 @@ public struct Budget: Codable, Equatable, Sendable {
         public var split: String
     }
 
+    /// Each method's own settings. `dino` may be left out: its defaults apply, and a budget
+    /// names only the keys it overrides.
     public struct Methods: Codable, Equatable, Sendable {
         public var mae: MAE.Config
         public var lomar: LoMaR.Config
+        public var dino: DINO.Config
+
+        public init(from decoder: Swift.Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            mae = try c.decode(MAE.Config.self, forKey: .mae)
+            lomar = try c.decode(LoMaR.Config.self, forKey: .lomar)
+            dino = try c.decodeIfPresent(DINO.Config.self, forKey: .dino) ?? DINO.Config()
+        }
+
+        /// A `dino` block equal to the defaults is left out, so run config hashes of the other
+        /// methods do not change with a method they do not use (the run's own block is in
+        /// `ResolvedConfig`).
+        public func encode(to encoder: Swift.Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(mae, forKey: .mae)
+            try c.encode(lomar, forKey: .lomar)
+            if dino != DINO.Config() { try c.encode(dino, forKey: .dino) }
+        }
+
+        enum CodingKeys: String, CodingKey { case mae, lomar, dino }
     }
 
     public var schema: String

@@ -1,3 +1,4 @@
+import Datasets
 import Layers
 import Objectives
 import TensorCore
@@ -9,6 +10,8 @@ public enum Method: String, CaseIterable, Sendable {
     /// LoMaR with a per-head (H × 50) bias table instead of the contextual iRPE: a named,
     /// simpler variant (Documentation/Objectives/LoMaR.md).
     case lomarRPETable = "lomar-rpe-table"
+    /// DINO (Caron et al.): self-distillation of the CLS token with an EMA teacher.
+    case dino
     /// The floor: an encoder drawn from the seed's init stream and never trained.
     case randomInit = "random-init"
 
@@ -26,6 +29,18 @@ public enum Method: String, CaseIterable, Sendable {
         switch self {
         case .mae, .randomInit: return budget.vitConfig(positionEmbedding: .sinCos)
         case .lomar, .lomarRPETable: return budget.vitConfig(positionEmbedding: .none)
+        // DINO's ViT learns its position embedding and interpolates it for the local crops.
+        case .dino: return budget.vitConfig(positionEmbedding: .learned)
+        }
+    }
+
+    /// The views the loader makes of each image: the budget's single MAE-style view.
+    public func recipe(_ budget: Budget) -> MultiCropRecipe {
+        switch self {
+        case .mae, .lomar, .lomarRPETable, .randomInit: return budget.recipe
+        case .dino:
+            return DINO.recipe(budget.methods.dino, globalSize: budget.augmentation.size, mean: budget.augmentation.mean,
+                               std: budget.augmentation.std)
         }
     }
 
@@ -41,6 +56,7 @@ public enum Method: String, CaseIterable, Sendable {
         switch self {
         case .mae: return MAE(encoder: encoderConfig(budget), config: budget.methods.mae, rng: &rng)
         case .lomar, .lomarRPETable: return LoMaR(encoder: encoderConfig(budget), config: lomarConfig(budget), rng: &rng)
+        case .dino: return DINO(encoder: encoderConfig(budget), config: budget.methods.dino, rng: &rng)
         case .randomInit: return nil
         }
     }

@@ -96,16 +96,22 @@ public struct Pretraining {
 
         let params = objective.namedParameters()
         let adamw = AdamW(beta1: budget.optimizer.beta1, beta2: budget.optimizer.beta2, eps: budget.optimizer.eps)
-        var state = adamw.initialState(for: params)
+        var optimizer = adamw.initialState(for: params)
+        var objectiveState = objective.initialState()
         let patch = budget.encoder.patchSize
         var wallBefore = 0.0
         var resumedFrom: Int? = nil
         if let last = dir.checkpointSteps().last {
             let path = dir.checkpoint(step: last)
-            let restored = try Checkpoint.loadTraining(from: path, parameters: params, patch: patch)
-            state = restored.0
+            // The state is read into fresh tensors shaped like the initial one: never into
+            // tensors an objective may still hold.
+            let restoredState = objectiveState.tensors.map { ($0.0, $0.1.copy()) }
+            let restored = try Checkpoint.loadTraining(from: path, parameters: params, patch: patch,
+                                                       objectiveState: restoredState)
+            optimizer = restored.0
             streams = restored.1
-            guard state.step == last else { throw HarnessError("\(path): stores step \(state.step), named step \(last)") }
+            objectiveState = ObjectiveState(restoredState)
+            guard optimizer.step == last else { throw HarnessError("\(path): stores step \(optimizer.step), named step \(last)") }
             wallBefore = try Self.wallSeconds(path)
             resumedFrom = last
             try dir.truncateLog(after: last)
@@ -114,31 +120,38 @@ public struct Pretraining {
         }
 
         let totalSteps = budget.totalSteps, batch = budget.batchSize
-        let schedule = CosineSchedule(base: budget.learningRate, final: budget.optimizer.minLearningRate, totalSteps: totalSteps,
-                                      warmupSteps: Int(Double(totalSteps) * budget.optimizer.warmupFraction))
         let initial = RandomStreams(seed: o.seed)
-        let loader = Loader(split: split, batchSize: batch, recipe: budget.recipe, dataOrder: initial.dataOrder,
+        let loader = Loader(split: split, batchSize: batch, recipe: o.method.recipe(budget), dataOrder: initial.dataOrder,
                             augmentation: initial.augmentation, dropLast: true, threads: o.threads)
         guard loader.batchesPerEpoch > 0 else {
             throw HarnessError("\(o.dataPath): split '\(split.name)' has \(split.count) images, fewer than one batch of \(batch)")
         }
+        let schedule = CosineSchedule(base: budget.learningRate, final: budget.optimizer.minLearningRate, totalSteps: totalSteps,
+                                      warmupSteps: Int(Double(totalSteps) * budget.optimizer.warmupFraction))
+        let plan = OptimizerPlan(learningRate: schedule.values, weightDecay: budget.optimizer.weightDecay, batchSize: batch,
+                                 context: StepContext(step: 0, stepsPerEpoch: loader.batchesPerEpoch, totalSteps: totalSteps))
+        let groups = try Self.resolve(objective.parameterGroups(plan), parameters: params, method: objective.methodName,
+                                      totalSteps: totalSteps)
         let flops = objective.flopsPerImage
-        try dir.writeManifest(manifest(completed: false, wall: wallBefore, steps: state.step,
-                                       flops: Double(state.step * batch) * flops.encoder))
+        try dir.writeManifest(manifest(completed: false, wall: wallBefore, steps: optimizer.step,
+                                       flops: Double(optimizer.step * batch) * flops.encoder))
 
         var progress = ProgressReporter(mode: o.progress, total: totalSteps, label: "\(o.method.rawValue) \(budget.name) seed\(o.seed)")
         let segmentStart = Date()
         var order: (epoch: Int, indices: [Int])? = nil
         var windowStart = Date(), windowSteps = 0
-        var step = state.step
+        var step = optimizer.step
         while step < totalSteps {
-            let epoch = step / loader.batchesPerEpoch, index = step % loader.batchesPerEpoch
+            let context = StepContext(step: step, stepsPerEpoch: loader.batchesPerEpoch, totalSteps: totalSteps)
+            let (epoch, index) = (context.epoch, step % loader.batchesPerEpoch)
             if order?.epoch != epoch { order = (epoch, loader.order(epoch: epoch)) }
-            let view = loader.batch(epoch: epoch, index: index, order: order!.indices).views[0]
-            let images = Tensor(floats: view.pixels, shape: [batch, view.channels, view.size, view.size])
+            let views = loader.batch(epoch: epoch, index: index, order: order!.indices).views.map { view in
+                TrainingBatch.View(images: Tensor(floats: view.pixels, shape: [batch, view.channels, view.size, view.size]),
+                                   geometry: view.geometry)
+            }
             let lr = schedule.value(at: step)
             for (_, p) in params { p.zeroGrad() }
-            let out = objective.loss(images: images, rng: &streams.masks)
+            let out = objective.step(TrainingBatch(views: views), context: context, state: objectiveState, rng: &streams.masks)
             let value = out.loss.item
             guard value.isFinite else {
                 let last = dir.checkpointSteps().last.map { dir.checkpoint(step: $0) } ?? "none (no checkpoint was written)"
@@ -146,7 +159,8 @@ public struct Pretraining {
                                    + "stopped and the last good checkpoint stays: \(last)")
             }
             out.loss.backward()
-            state = adamw.step(params, state: state, learningRate: lr, weightDecay: budget.optimizer.weightDecay)
+            optimizer = Self.update(params, groups: groups, optimizer: optimizer, adamw: adamw, step: step)
+            objectiveState = out.nextState()
             step += 1
             windowSteps += 1
             let elapsed = Date().timeIntervalSince(windowStart)
@@ -164,8 +178,8 @@ public struct Pretraining {
             if elapsed > 20 { windowStart = Date(); windowSteps = 0 }
             if step % checkpointEvery == 0 || step == totalSteps {
                 let wall = wallBefore + Date().timeIntervalSince(segmentStart)
-                try Checkpoint.saveTraining(to: dir.checkpoint(step: step), parameters: params, optimizer: state,
-                                            streams: streams, patch: patch,
+                try Checkpoint.saveTraining(to: dir.checkpoint(step: step), parameters: params, optimizer: optimizer,
+                                            streams: streams, patch: patch, objectiveState: objectiveState.tensors,
                                             attributes: [Self.wallAttribute: "\(wall)", "config_hash": hash])
                 for old in dir.checkpointSteps() where old < step { try? FileManager.default.removeItem(atPath: dir.checkpoint(step: old)) }
             }
@@ -173,11 +187,57 @@ public struct Pretraining {
         let wall = wallBefore + Date().timeIntervalSince(segmentStart)
         var attributes = ["method": objective.methodName, "config_hash": hash]
         if let lomar = objective as? LoMaR { attributes[Checkpoint.relativePositionAttribute] = lomar.config.relativePosition.rawValue }
-        try Checkpoint.saveEncoder(objective.encoder, to: dir.encoder, attributes: attributes,
-                                   extraParameters: objective.encoderExtras())
+        let exported = objective.exportedEncoder(state: objectiveState)
+        try Checkpoint.saveEncoder(exported.encoder, to: dir.encoder, attributes: attributes, extraParameters: exported.extras)
         try dir.writeManifest(manifest(completed: true, wall: wall, steps: totalSteps,
                                        flops: Double(totalSteps * batch) * flops.encoder))
         return .completed(resumedFrom: resumedFrom)
+    }
+
+    /// The update after `backward()` (DINO's order): each group's gradients clipped by its rule,
+    /// then the gradients of groups still frozen at `step` removed, then one AdamW step with
+    /// each group's learning rate and weight decay of that step.
+    public static func update(_ params: [(String, Tensor)], groups: [(settings: ParameterGroup, indices: [Int])],
+                              optimizer: AdamW.State, adamw: AdamW, step: Int) -> AdamW.State {
+        for group in groups {
+            let tensors = group.indices.map { params[$0].1 }
+            switch group.settings.clipping {
+            case .none: break
+            case .globalNorm(let limit): GradientClipping.clipGlobalNorm(tensors, maxNorm: limit)
+            case .perTensor(let limit): GradientClipping.clipPerTensor(tensors, clip: limit)
+            }
+            if step < group.settings.frozenUntilStep { for t in tensors { t.zeroGrad() } }
+        }
+        return adamw.step(params, state: optimizer, groups: groups.map {
+            ($0.indices, $0.settings.learningRate[step], $0.settings.weightDecay[step])
+        })
+    }
+
+    /// Parameter groups with their keys turned into indices of `parameters`; every parameter must
+    /// be in exactly one group and every schedule must cover the run.
+    public static func resolve(_ groups: [ParameterGroup], parameters: [(String, Tensor)], method: String, totalSteps: Int) throws
+        -> [(settings: ParameterGroup, indices: [Int])]
+    {
+        for group in groups where group.learningRate.count < totalSteps {
+            throw HarnessError("\(method): parameter group '\(group.name)' has \(group.learningRate.count) scheduled steps, "
+                               + "the run takes \(totalSteps)")
+        }
+        var slot: [String: Int] = [:]
+        for (i, (key, _)) in parameters.enumerated() { slot[key] = i }
+        var seen = [Bool](repeating: false, count: parameters.count)
+        let resolved = try groups.map { group -> (settings: ParameterGroup, indices: [Int]) in
+            let indices = try group.keys.map { key -> Int in
+                guard let i = slot[key] else { throw HarnessError("\(method): parameter group '\(group.name)' names unknown parameter '\(key)'") }
+                guard !seen[i] else { throw HarnessError("\(method): parameter '\(key)' is in two groups") }
+                seen[i] = true
+                return i
+            }
+            return (group, indices)
+        }
+        if let missing = seen.firstIndex(of: false) {
+            throw HarnessError("\(method): parameter '\(parameters[missing].0)' is in no parameter group")
+        }
+        return resolved
     }
 
     static let wallAttribute = "wall_seconds"

@@ -16,6 +16,7 @@ public struct ResolvedConfig: Codable, Equatable, Sendable {
     public var encoder: ViTConfig
     public var mae: MAE.Config?
     public var lomar: LoMaR.Config?
+    public var dino: DINO.Config?
     public var data: DataReference
     public var learningRate: Double
     public var totalSteps: Int
@@ -26,6 +27,7 @@ public struct ResolvedConfig: Codable, Equatable, Sendable {
         encoder = method.encoderConfig(budget)
         mae = method == .mae ? budget.methods.mae : nil
         lomar = (method == .lomar || method == .lomarRPETable) ? method.lomarConfig(budget) : nil
+        dino = method == .dino ? budget.methods.dino : nil
         data = DataReference(pack: dataPath, split: budget.data.split)
         learningRate = budget.learningRate
         totalSteps = method == .randomInit ? 0 : budget.totalSteps

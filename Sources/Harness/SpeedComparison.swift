@@ -58,7 +58,7 @@ public enum SpeedComparison {
     static func round(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 
     /// batch / median step time of full training steps.
-    static func imagesPerSecond(_ objective: Objective, images: Tensor, warmup: Int, steps: Int) -> Double {
+    static func imagesPerSecond(_ objective: any SingleViewObjective, images: Tensor, warmup: Int, steps: Int) -> Double {
         let params = objective.namedParameters()
         let adamw = AdamW(beta1: 0.9, beta2: 0.95)
         var state = adamw.initialState(for: params)

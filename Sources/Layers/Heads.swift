@@ -36,6 +36,12 @@ public final class WeightNormLinear: Module {
         gain = fixedGain ? nil : Initializer.constant(1, [outputs, 1], dtype: dtype)
     }
 
+    /// A layer with gain fixed to 1 and the given direction V [out, in].
+    public init(direction: Tensor) {
+        self.direction = direction
+        gain = nil
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var w = direction.l2Normalized()
         if let gain { w = w * gain }
@@ -46,6 +52,45 @@ public final class WeightNormLinear: Module {
         var p = [("weight_v", direction)]
         if let gain { p.append(("weight_g", gain)) }
         return p
+    }
+}
+
+/// DINO's projection head (facebookresearch/dino vision_transformer.py `DINOHead`, use_bn off):
+/// Linear(D, h)–GELU–Linear(h, h)–GELU–Linear(h, b), L2-normalised, then a weight-normalised
+/// Linear(b, K) without bias whose gain is fixed to 1 (`norm_last_layer`). Keys follow the
+/// official state dict: mlp.0, mlp.2, mlp.4, last_layer.weight_v.
+public final class DINOHead: Module {
+    public let layers: [Linear]
+    public let lastLayer: WeightNormLinear
+
+    /// Weights N(0, 0.02) truncated and zero biases (the official `_init_weights`); the last
+    /// layer's V is drawn as PyTorch's default Linear init, U(±1/√b), because the official code
+    /// creates it after applying `_init_weights`.
+    public init(inputs: Int, hidden: Int, bottleneck: Int, outputs: Int, dtype: DType = .float32,
+                rng: inout RandomStream) {
+        layers = [(inputs, hidden), (hidden, hidden), (hidden, bottleneck)].map { fanIn, fanOut in
+            Linear(weight: Initializer.truncatedNormal([fanOut, fanIn], std: 0.02, dtype: dtype, rng: &rng),
+                   bias: Initializer.constant(0, [fanOut], dtype: dtype))
+        }
+        let bound = 1 / Double(bottleneck).squareRoot()
+        let v = Tensor((0..<(outputs * bottleneck)).map { _ in rng.uniform(-bound, bound) }, shape: [outputs, bottleneck],
+                       dtype: dtype, requiresGrad: true)
+        lastLayer = WeightNormLinear(direction: v)
+    }
+
+    /// x [N, D] → logits [N, K].
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var h = x
+        for (i, layer) in layers.enumerated() {
+            h = layer(h)
+            if i < layers.count - 1 { h = h.gelu() }
+        }
+        return lastLayer(h.l2Normalized())
+    }
+
+    public func namedParameters() -> [(String, Tensor)] {
+        layers.enumerated().flatMap { $0.element.namedParameters(prefix: "mlp.\(2 * $0.offset)") }
+            + lastLayer.namedParameters(prefix: "last_layer")
     }
 }
 

@@ -10,6 +10,15 @@ public final class Linear: Module {
         self.bias = bias ? Initializer.constant(0, [outputs], dtype: dtype) : nil
     }
 
+    /// A layer with given tensors (weight [out, in], bias [out]), for heads whose authors
+    /// initialise differently (DINO's truncated normal).
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2 && (bias == nil || bias!.shape == [weight.shape[0]]),
+                     "Linear: weight [out, in] \(weight.shape), bias [out] \(bias?.shape ?? [])")
+        self.weight = weight
+        self.bias = bias
+    }
+
     /// x [..., in] → [..., out]
     public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight, bias: bias) }
 

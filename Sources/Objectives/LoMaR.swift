@@ -16,7 +16,7 @@ import Foundation
 import Layers
 import TensorCore
 
-public final class LoMaR: Objective, Module {
+public final class LoMaR: SingleViewObjective, Module {
     /// How sequences pair images with windows.
     public enum WindowAssignment: String, Codable, Sendable {
         /// The paper: every image is reconstructed in each of the n_w windows (row = b·n_w + k).

@@ -14,7 +14,7 @@ import Foundation
 import Layers
 import TensorCore
 
-public final class MAE: Objective, Module {
+public final class MAE: SingleViewObjective, Module {
     /// Hyperparameters; defaults are the paper's (ViT-B decoder 512-d, 8 blocks, 16 heads).
     public struct Config: Codable, Equatable, Sendable {
         /// r, fraction of patches removed per sample (Eq. 2).

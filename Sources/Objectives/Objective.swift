@@ -1,27 +1,64 @@
 import Layers
 import TensorCore
 
-/// A self-supervised pretraining objective over the budget's ViT encoder.
+/// A self-supervised pretraining objective over the budget's ViT encoder: a step, not a loss.
 ///
-/// The harness owns data, optimizer, schedule, checkpoints and logs; an objective owns its
-/// extra modules (decoder, heads, mask token) and turns a batch of augmented images into a
-/// loss. All randomness an objective needs per step (masks, windows) comes from the stream
-/// passed in, which the harness checkpoints, so a resumed run draws the same masks.
+/// The harness owns data, optimizer, schedules, checkpoints and logs. An objective owns its
+/// extra modules (decoder, heads, teacher) and turns a batch of views, a step context and its
+/// state into a loss and the next state. All randomness an objective needs per step (masks,
+/// windows, stochastic depth) comes from the stream passed in, which the harness checkpoints
+/// with the state, so a resumed run continues exactly.
 public protocol Objective: AnyObject {
-    /// The method name used in run directories and result tables ("mae", "lomar").
+    /// The method name used in run directories and result tables ("mae", "lomar", "dino").
     var methodName: String { get }
-    /// The encoder being pretrained (what `encoder.h5` holds).
+    /// The encoder being trained (the student).
     var encoder: VisionTransformer { get }
     /// Every trainable tensor with a stable key, encoder first (optimizer and checkpoint order).
     func namedParameters() -> [(String, Tensor)]
     /// Trained encoder tensors that `VisionTransformer` does not hold but that evaluation needs
     /// (LoMaR's relative-position tables); saved into `encoder.h5` beside the ViT keys.
     func encoderExtras() -> [(String, Tensor)]
+    /// FLOPs of one training step per source image (forward + backward = 3 × forward,
+    /// anchor_vit.py's rule): the encoder's share and the whole step.
+    var flopsPerImage: (encoder: Double, total: Double) { get }
+
+    /// The non-trainable state before the first step (empty for MAE and LoMaR).
+    func initialState() -> ObjectiveState
+    /// The optimizer's parameter groups (default: the budget's learning rate, weight decay on
+    /// tensors of rank ≥ 2 only, no clipping).
+    func parameterGroups(_ plan: OptimizerPlan) -> [ParameterGroup]
+    /// One step. Must not change `state`; returns the loss, its terms and the next state.
+    func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,
+              rng: inout RandomStream) -> ObjectiveStep
+    /// The encoder written to `encoder.h5` and its extra tensors, given the final state (default:
+    /// the trained encoder; DINO exports the teacher, as its authors evaluate).
+    func exportedEncoder(state: ObjectiveState) -> (encoder: VisionTransformer, extras: [(String, Tensor)])
+}
+
+extension Objective {
+    public func initialState() -> ObjectiveState { .empty }
+
+    public func parameterGroups(_ plan: OptimizerPlan) -> [ParameterGroup] {
+        plan.decayGroups(namedParameters())
+    }
+
+    public func exportedEncoder(state: ObjectiveState) -> (encoder: VisionTransformer, extras: [(String, Tensor)]) {
+        (encoder, encoderExtras())
+    }
+}
+
+/// An objective whose step is one loss on the first view and that keeps no state (MAE, LoMaR).
+public protocol SingleViewObjective: Objective {
     /// One training loss on images [B, C, H, W]; `rng` is the run's mask stream.
     func loss(images: Tensor, rng: inout RandomStream) -> ObjectiveLoss
-    /// FLOPs of one training step per image (forward + backward = 3 × forward, anchor_vit.py's
-    /// rule): the encoder's share and the whole step.
-    var flopsPerImage: (encoder: Double, total: Double) { get }
+}
+
+extension SingleViewObjective {
+    public func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,
+                     rng: inout RandomStream) -> ObjectiveStep {
+        let out = loss(images: batch.views[0].images, rng: &rng)
+        return ObjectiveStep(loss: out.loss, terms: out.terms, nextState: { state })
+    }
 }
 
 /// A loss with its named terms (logged per step; keys are snake_case).

@@ -22,15 +22,20 @@ public struct AdamW: Sendable {
         self.decays = decays
     }
 
-    /// Moments m, v per parameter (same order as the parameters) and the step count.
+    /// Moments m, v per parameter (same order as the parameters), the step count, and how many
+    /// updates each parameter has had: like torch, a parameter without a gradient (DINO's
+    /// frozen last layer) is skipped and its bias correction counts only its own updates.
     public struct State: Sendable {
         public var step: Int
         public var m: [Storage]
         public var v: [Storage]
-        public init(step: Int, m: [Storage], v: [Storage]) {
+        public var counts: [Int]
+        public init(step: Int, m: [Storage], v: [Storage], counts: [Int]? = nil) {
+            precondition(m.count == v.count && (counts?.count ?? m.count) == m.count, "AdamW state slots disagree")
             self.step = step
             self.m = m
             self.v = v
+            self.counts = counts ?? [Int](repeating: step, count: m.count)
         }
     }
 
@@ -40,24 +45,45 @@ public struct AdamW: Sendable {
     }
 
     /// One update of every parameter that has a gradient, in place; returns the next state.
+    /// Weight decay `wd` applies where `decays` says so.
     public func step(_ parameters: [(String, Tensor)], state: State, learningRate lr: Double, weightDecay wd: Double) -> State {
+        let decaying = parameters.indices.filter { decays(parameters[$0].0, parameters[$0].1) }
+        let others = parameters.indices.filter { !decays(parameters[$0].0, parameters[$0].1) }
+        return step(parameters, state: state, groups: [(decaying, lr, wd), (others, lr, 0)])
+    }
+
+    /// One update with per-group settings: `groups` lists parameter indices with their learning
+    /// rate and weight decay (each index in one group at most). Parameters without a gradient are
+    /// skipped. Returns the next state (step + 1).
+    public func step(_ parameters: [(String, Tensor)], state: State,
+                     groups: [(indices: [Int], learningRate: Double, weightDecay: Double)]) -> State {
         precondition(state.m.count == parameters.count, "AdamW state has \(state.m.count) slots for \(parameters.count) parameters")
         var next = state
         next.step += 1
-        let t = Double(next.step)
-        let bc1 = 1 - pow(beta1, t), bc2 = 1 - pow(beta2, t)
-        for (i, (key, p)) in parameters.enumerated() {
-            guard let g = p.grad else { continue }
-            let decay = decays(key, p) ? wd : 0
-            switch p.dtype {
-            case .float32:
-                update(p.storage.f32, g.f32, next.m[i].f32, next.v[i].f32, p.count,
-                       Float(lr), Float(decay), Float(beta1), Float(beta2), Float(eps), Float(bc1), Float(bc2))
-            case .float64:
-                update(p.storage.f64, g.f64, next.m[i].f64, next.v[i].f64, p.count, lr, decay, beta1, beta2, eps, bc1, bc2)
+        for group in groups {
+            for i in group.indices {
+                let p = parameters[i].1
+                guard p.grad != nil else { continue }
+                next.counts[i] += 1
+                update(p, slot: i, state: next, count: next.counts[i], learningRate: group.learningRate,
+                       weightDecay: group.weightDecay)
             }
         }
         return next
+    }
+
+    private func update(_ p: Tensor, slot i: Int, state next: State, count: Int, learningRate lr: Double,
+                        weightDecay decay: Double) {
+        let g = p.grad!
+        let t = Double(count)
+        let bc1 = 1 - pow(beta1, t), bc2 = 1 - pow(beta2, t)
+        switch p.dtype {
+        case .float32:
+            update(p.storage.f32, g.f32, next.m[i].f32, next.v[i].f32, p.count,
+                   Float(lr), Float(decay), Float(beta1), Float(beta2), Float(eps), Float(bc1), Float(bc2))
+        case .float64:
+            update(p.storage.f64, g.f64, next.m[i].f64, next.v[i].f64, p.count, lr, decay, beta1, beta2, eps, bc1, bc2)
+        }
     }
 
     /// The element-wise update, split over the kernel workers for large tensors; every element

@@ -43,6 +43,8 @@ enum HarnessFixtures {
         b.checkpointEvery = 4
         b.methods.mae.decoderDimension = 16
         b.methods.mae.decoderHeads = 2
+        (b.methods.dino.outputs, b.methods.dino.hidden, b.methods.dino.bottleneck) = (32, 24, 8)
+        b.methods.dino.localCrops = 2
         return b
     }
 

@@ -25,13 +25,16 @@ import Testing
         return p
     }
 
-    @Test(.enabled(if: executable != nil, "patchbench executable not built (swift build -c release); skipping"))
-    func sigkillMidRunThenResumeIsBitIdentical() throws {
-        let dir = HarnessFixtures.temporaryDirectory("kill")
-        let budget = try HarnessFixtures.budget(steps: 400)
+    /// MAE (stateless) and DINO (EMA teacher, centre and a frozen-last-layer group in the state
+    /// and optimizer): both resume bit-identically.
+    @Test(.enabled(if: executable != nil, "patchbench executable not built (swift build -c release); skipping"),
+          arguments: ["mae", "dino"])
+    func sigkillMidRunThenResumeIsBitIdentical(method: String) throws {
+        let dir = HarnessFixtures.temporaryDirectory("kill-\(method)")
+        let budget = try HarnessFixtures.budget(steps: method == "dino" ? 150 : 400)
         try HarnessFixtures.write(budget, to: dir + "/budget.json")
         func arguments(_ out: String) -> [String] {
-            ["pretrain", "--method", "mae", "--budget", dir + "/budget.json", "--seed", "5", "--data", HarnessFixtures.pack,
+            ["pretrain", "--method", method, "--budget", dir + "/budget.json", "--seed", "5", "--data", HarnessFixtures.pack,
              "--out", out, "--threads", "1", "--checkpoint-every", "8", "--progress", "quiet"]
         }
         // Interrupted run: kill as soon as a checkpoint exists.

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import HDF5Kit
 import Harness
 import Layers
 import Objectives
@@ -49,10 +50,12 @@ import Testing
         func namedParameters() -> [(String, Tensor)] { inner.namedParameters() }
         func encoderExtras() -> [(String, Tensor)] { inner.encoderExtras() }
         var flopsPerImage: (encoder: Double, total: Double) { inner.flopsPerImage }
-        func loss(images: Tensor, rng: inout RandomStream) -> ObjectiveLoss {
+        func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,
+                  rng: inout RandomStream) -> ObjectiveStep {
             calls += 1
-            let out = inner.loss(images: images, rng: &rng)
-            return calls >= failAt ? ObjectiveLoss(loss: out.loss * Double.nan, terms: out.terms) : out
+            var out = inner.step(batch, context: context, state: state, rng: &rng)
+            if calls >= failAt { out.loss = out.loss * Double.nan }
+            return out
         }
     }
 
@@ -155,5 +158,49 @@ import Testing
         #expect(steps == [1, 2, 3])
         try "{\"step\": 1}\nnot json\n{\"step\": 2}\n".write(toFile: dir.log, atomically: true, encoding: .utf8)
         #expect { try dir.truncateLog(after: 5) } throws: { "\($0)".contains("line 2") && "\($0)".contains(dir.log) }
+    }
+}
+
+/// DINO in the harness: the head's last layer does not move during epoch 0 and does after it;
+/// the exported encoder is the teacher; the state round-trips through a checkpoint.
+@Suite struct DINOHarnessTests {
+    @Test func lastLayerIsFrozenDuringTheFirstEpochAndTheTeacherIsExported() throws {
+        let dir = HarnessFixtures.temporaryDirectory("dino-frozen")
+        var budget = try HarnessFixtures.budget(steps: 16)   // 256 images / 16 = 16 steps per epoch
+        budget.checkpointEvery = 16
+        let options = { (run: String) in
+            Pretraining.Options(method: .dino, budget: budget, seed: 2, dataPath: HarnessFixtures.pack, runPath: run,
+                                threads: 1, progress: .quiet)
+        }
+        #expect(try Pretraining(options(dir + "/epoch0")).run() == .completed(resumedFrom: nil))
+        var streams = RandomStreams(seed: 2)
+        let initial = Method.dino.makeObjective(budget, rng: &streams.initialization)!
+        let initialValues = Dictionary(uniqueKeysWithValues: initial.namedParameters().map { ($0.0, $0.1.floats) })
+        let file = try HDF5File(openingForReadAt: dir + "/epoch0/checkpoints/step-16.h5")
+        defer { file.close() }
+        let lastLayer = try file.read("model/head.last_layer.weight_v", as: Float.self).values
+        #expect(lastLayer == initialValues["head.last_layer.weight_v"]!, "the last layer moved during epoch 0")
+        let mlp = try file.read("model/head.mlp.0.weight", as: Float.self).values
+        #expect(mlp != initialValues["head.mlp.0.weight"]!, "the rest of the head trains")
+        // The state: teacher tensors and the centre are in the checkpoint, and the exported
+        // encoder is the teacher's backbone.
+        let teacherNorm = try file.read("state/teacher.backbone.norm.weight", as: Float.self).values
+        #expect(file.contains("state/center"))
+        let exported = try Checkpoint.loadEncoder(from: dir + "/epoch0/encoder.h5")
+        #expect(exported.norm.weight.floats == teacherNorm)
+        let studentNorm = try file.read("model/backbone.norm.weight", as: Float.self).values
+        #expect(studentNorm != teacherNorm, "teacher and student differ after 16 steps")
+
+        // One more epoch's steps: the last layer now trains.
+        budget.imagesSeen = 16 * 20
+        budget.checkpointEvery = 20
+        #expect(try Pretraining(options(dir + "/epoch1")).run() == .completed(resumedFrom: nil))
+        let later = try HDF5File(openingForReadAt: dir + "/epoch1/checkpoints/step-20.h5")
+        defer { later.close() }
+        #expect(try later.read("model/head.last_layer.weight_v", as: Float.self).values != initialValues["head.last_layer.weight_v"]!)
+        let counts = try later.read("optimizer/counts", as: Int64.self).values
+        let keys = initial.namedParameters().map(\.0)
+        #expect(counts[keys.firstIndex(of: "head.last_layer.weight_v")!] == 4, "AdamW counts only the last layer's own updates")
+        #expect(counts[keys.firstIndex(of: "head.mlp.0.weight")!] == 20)
     }
 }

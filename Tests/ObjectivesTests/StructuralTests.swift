@@ -146,7 +146,7 @@ import TestSupport
     }
 
     @Test func everyTrainableParameterGetsAFiniteGradient() {
-        for objective in [smallMAE() as Objective, smallLoMaR() as Objective] {
+        for objective in [smallMAE() as any SingleViewObjective, smallLoMaR() as any SingleViewObjective] {
             var rng = RandomStream(seed: 12)
             let size = objective.encoder.config.imageSize
             objective.loss(images: randomImages(2, size, seed: 13), rng: &rng).loss.backward()

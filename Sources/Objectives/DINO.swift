@@ -1,0 +1,290 @@
+// Emerging Properties in Self-Supervised Vision Transformers (Caron et al.), arXiv:2104.14294;
+// reference code facebookresearch/dino (main_dino.py `DINOLoss`, `train_one_epoch`, utils.py
+// `cosine_scheduler`; vision_transformer.py `DINOHead`). Spec: shared/specs/selfpatch-densecl.md
+// §1 (the method), §5 (the tiny-ViT adaptation).
+//
+// Equations, in the order a step realises them:
+//   (1) z_s = h_s(f_s(x_v)) for every crop v                 student on all crops
+//   (2) z_t = h_t(f_t(x_g)) for the 2 global crops g           teacher, no gradient
+//   (3) P_t = softmax((z_t − c) / τ_t)                         centred, sharpened; τ_t per epoch
+//   (4) L = mean over pairs (g, v ≠ g) of  mean_b −Σ_k P_t log softmax(z_s / τ_s)
+//   (5) c ← m_c·c + (1 − m_c)·mean_b z_t                        after the loss (both global crops)
+//   (6) θ_t ← λ·θ_t + (1 − λ)·θ_s                               after the update; λ cosine 0.996 → 1
+// Optimisation (the group rules of main_dino.py): learning rate linear warm-up then cosine,
+// weight decay cosine 0.04 → 0.4 on tensors of rank ≥ 2 only, each gradient clipped to norm 3
+// separately, the head's last layer frozen during the first epoch.
+import Datasets
+import Foundation
+import Layers
+import TensorCore
+
+public final class DINO: Objective, Module {
+    /// Hyperparameters; defaults are main_dino.py's argparse defaults, with the head scaled to
+    /// the tiny ViT as spec §5 and the anchor's dino-tiny32 workload do (65536 → 1024 outputs).
+    public struct Config: Codable, Equatable, Sendable {
+        public var outputs: Int = 1024
+        public var hidden: Int = 512
+        public var bottleneck: Int = 128
+        /// τ_s (Eq. 4).
+        public var studentTemperature: Double = 0.1
+        /// τ_t after its warm-up (Eq. 3).
+        public var teacherTemperature: Double = 0.04
+        public var warmupTeacherTemperature: Double = 0.04
+        /// Epochs of the linear τ_t warm-up (the code's default is 0; its help text says 30).
+        public var warmupTeacherTemperatureEpochs: Int = 0
+        /// m_c (Eq. 5).
+        public var centerMomentum: Double = 0.9
+        /// λ at step 0 (Eq. 6); it follows a cosine to 1 over the run.
+        public var teacherMomentum: Double = 0.996
+        /// Learning rate = base · batch / 256, warm-up over this fraction of the run (10 of 100
+        /// epochs), cosine to `minLearningRate`.
+        public var baseLearningRate: Double = 5e-4
+        public var minLearningRate: Double = 1e-6
+        public var warmupFraction: Double = 0.1
+        public var weightDecay: Double = 0.04
+        public var weightDecayEnd: Double = 0.4
+        /// Per-tensor gradient norm limit (0: no clipping).
+        public var clipGradient: Double = 3.0
+        /// Epochs during which the head's last layer gets no update.
+        public var freezeLastLayerEpochs: Int = 1
+        /// Stochastic depth of the student (the teacher has none).
+        public var dropPath: Double = 0.1
+        /// Views: 2 global crops at the budget's image size, `localCrops` at `localSize`; the
+        /// minimum scales raised for 32 px images (spec §5; the official 0.4/0.05 and 0.4 split).
+        public var localCrops: Int = 4
+        public var localSize: Int = 16
+        public var globalScale: [Double] = [0.35, 1.0]
+        public var localScale: [Double] = [0.1, 0.35]
+
+        public init() {}
+
+        /// Every key is optional in a budget file: what a budget does not name keeps its default.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            var d = Config()
+            func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+                if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+            }
+            try read(.outputs, &d.outputs); try read(.hidden, &d.hidden); try read(.bottleneck, &d.bottleneck)
+            try read(.studentTemperature, &d.studentTemperature); try read(.teacherTemperature, &d.teacherTemperature)
+            try read(.warmupTeacherTemperature, &d.warmupTeacherTemperature)
+            try read(.warmupTeacherTemperatureEpochs, &d.warmupTeacherTemperatureEpochs)
+            try read(.centerMomentum, &d.centerMomentum); try read(.teacherMomentum, &d.teacherMomentum)
+            try read(.baseLearningRate, &d.baseLearningRate); try read(.minLearningRate, &d.minLearningRate)
+            try read(.warmupFraction, &d.warmupFraction); try read(.weightDecay, &d.weightDecay)
+            try read(.weightDecayEnd, &d.weightDecayEnd); try read(.clipGradient, &d.clipGradient)
+            try read(.freezeLastLayerEpochs, &d.freezeLastLayerEpochs); try read(.dropPath, &d.dropPath)
+            try read(.localCrops, &d.localCrops); try read(.localSize, &d.localSize)
+            try read(.globalScale, &d.globalScale); try read(.localScale, &d.localScale)
+            self = d
+        }
+    }
+
+    public let methodName = "dino"
+    public let config: Config
+    /// The student's backbone (trained) and head.
+    public let encoder: VisionTransformer
+    public let head: DINOHead
+    /// Modules the teacher's state is loaded into for its forward; never trained.
+    let teacherEncoder: VisionTransformer
+    let teacherHead: DINOHead
+
+    /// The encoder must have a CLS token: DINO distils the CLS output.
+    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), dtype: DType = .float32,
+                rng: inout RandomStream) {
+        precondition(encoderConfig.clsToken, "DINO distils the CLS token: the encoder needs one")
+        self.config = config
+        var student = encoderConfig
+        student.dropPath = config.dropPath
+        encoder = VisionTransformer(student, dtype: dtype, rng: &rng)
+        head = DINOHead(inputs: encoderConfig.dimension, hidden: config.hidden, bottleneck: config.bottleneck,
+                        outputs: config.outputs, dtype: dtype, rng: &rng)
+        var teacher = encoderConfig
+        teacher.dropPath = 0
+        var unused = RandomStream(seed: 0)
+        teacherEncoder = VisionTransformer(teacher, dtype: dtype, rng: &unused)
+        teacherHead = DINOHead(inputs: encoderConfig.dimension, hidden: config.hidden, bottleneck: config.bottleneck,
+                               outputs: config.outputs, dtype: dtype, rng: &unused)
+        teacherEncoder.setTrainable(false)
+        teacherHead.setTrainable(false)
+    }
+
+    public func namedParameters() -> [(String, Tensor)] {
+        encoder.namedParameters(prefix: "backbone") + head.namedParameters(prefix: "head")
+    }
+
+    public func encoderExtras() -> [(String, Tensor)] { [] }
+
+    /// The views of main_dino.py's `DataAugmentationDINO` at the budget's size.
+    public static func recipe(_ config: Config, globalSize: Int, mean: [Float], std: [Float]) -> MultiCropRecipe {
+        var recipe = MultiCropRecipe.dino(globalSize: globalSize, localSize: config.localSize, localCrops: config.localCrops,
+                                          globalScale: config.globalScale[0]...config.globalScale[1],
+                                          localScale: config.localScale[0]...config.localScale[1])
+        for i in recipe.views.indices {
+            recipe.views[i].mean = mean
+            recipe.views[i].std = std
+        }
+        return recipe
+    }
+
+    // MARK: State
+
+    /// The teacher starts as a copy of the student (main_dino.py loads the student's state
+    /// dict into it); the centre starts at 0.
+    public func initialState() -> ObjectiveState {
+        ObjectiveState(namedParameters().map { ("teacher.\($0.0)", $0.1.detached().copy()) }
+                       + [("center", Tensor.zeros([1, config.outputs], dtype: encoder.norm.weight.dtype))])
+    }
+
+    /// Loads the state's teacher tensors into the teacher modules (a copy: the state is not shared).
+    func loadTeacher(_ state: ObjectiveState) {
+        let teacher = state.group("teacher")
+        let modules = teacherEncoder.namedParameters(prefix: "backbone") + teacherHead.namedParameters(prefix: "head")
+        precondition(teacher.count == modules.count, "DINO state holds \(teacher.count) teacher tensors, the teacher has \(modules.count)")
+        EMA.apply(teacher.map(\.1), to: ModuleList(modules.map(\.1)))
+    }
+
+    // MARK: Schedules (utils.cosine_scheduler and DINOLoss.teacher_temp_schedule, precomputed)
+
+    /// utils.cosine_scheduler: np.linspace warm-up (endpoint included) then a half cosine over
+    /// the remaining steps.
+    public static func cosineSchedule(base: Double, final: Double, totalSteps: Int, warmupSteps: Int,
+                                      warmupStart: Double = 0) -> [Double] {
+        var values: [Double] = []
+        for i in 0..<warmupSteps {
+            values.append(warmupSteps == 1 ? warmupStart : warmupStart + (base - warmupStart) * Double(i) / Double(warmupSteps - 1))
+        }
+        let rest = totalSteps - warmupSteps
+        for i in 0..<max(rest, 0) {
+            values.append(final + 0.5 * (base - final) * (1 + cos(Double.pi * Double(i) / Double(rest))))
+        }
+        return values
+    }
+
+    /// τ_t of an epoch: np.linspace(warm-up value, τ_t, warm-up epochs), then τ_t.
+    public func teacherTemperature(epoch: Int) -> Double {
+        let w = config.warmupTeacherTemperatureEpochs
+        guard epoch < w else { return config.teacherTemperature }
+        if w == 1 { return config.warmupTeacherTemperature }
+        return config.warmupTeacherTemperature
+            + (config.teacherTemperature - config.warmupTeacherTemperature) * Double(epoch) / Double(w - 1)
+    }
+
+    /// λ of every step (Eq. 6).
+    public func teacherMomentum(_ context: StepContext) -> Double {
+        Self.cosineSchedule(base: config.teacherMomentum, final: 1, totalSteps: context.totalSteps, warmupSteps: 0)[context.step]
+    }
+
+    public func parameterGroups(_ plan: OptimizerPlan) -> [ParameterGroup] {
+        let total = plan.context.totalSteps
+        let lr = Self.cosineSchedule(base: config.baseLearningRate * Double(plan.batchSize) / 256,    // DINO's rule
+                                     final: config.minLearningRate, totalSteps: total,
+                                     warmupSteps: Int(Double(total) * config.warmupFraction))
+        let wd = Self.cosineSchedule(base: config.weightDecay, final: config.weightDecayEnd, totalSteps: total, warmupSteps: 0)
+        let clip: ClippingRule = config.clipGradient > 0 ? .perTensor(config.clipGradient) : .none
+        let params = namedParameters()
+        let frozen = Set(lastLayerKeys)
+        let frozenUntil = config.freezeLastLayerEpochs * plan.context.stepsPerEpoch
+        var groups: [ParameterGroup] = []
+        for group in plan.decayGroups(params.filter { !frozen.contains($0.0) }, weightDecay: wd, clipping: clip) {
+            var g = group
+            g.learningRate = lr
+            groups.append(g)
+        }
+        // The last layer (rank 2: decayed) in its own group, frozen for the first epochs.
+        groups.append(ParameterGroup(name: "last_layer", keys: lastLayerKeys, learningRate: lr, weightDecay: wd,
+                                     clipping: clip, frozenUntilStep: frozenUntil))
+        return groups
+    }
+
+    var lastLayerKeys: [String] { head.lastLayer.namedParameters(prefix: "head.last_layer").map(\.0) }
+
+    // MARK: Step
+
+    /// Backbone + head on crops grouped by resolution (utils.MultiCropWrapper: consecutive crops
+    /// of one size run as one batch), outputs concatenated in crop order: [crops·B, K].
+    public func forward(_ views: [TrainingBatch.View], backbone: VisionTransformer, head: DINOHead,
+                 dropPathRNG: inout RandomStream?) -> Tensor {
+        var outputs: [Tensor] = []
+        var start = 0
+        while start < views.count {
+            var end = start + 1
+            while end < views.count && views[end].images.shape[2] == views[start].images.shape[2] { end += 1 }
+            let images = end - start == 1 ? views[start].images : Tensor.concat(views[start..<end].map(\.images), axis: 0)
+            let tokens = backbone.encode(backbone.prependCls(backbone.embed(images)), dropPathRNG: &dropPathRNG)
+            outputs.append(tokens.slice(axis: 1, 0..<1).reshaped([images.shape[0], backbone.config.dimension]))
+            start = end
+        }
+        return head(outputs.count == 1 ? outputs[0] : Tensor.concat(outputs, axis: 0))
+    }
+
+    public func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,
+                     rng: inout RandomStream) -> ObjectiveStep {
+        precondition(batch.views.count >= 2, "DINO needs 2 global crops, got \(batch.views.count) views")
+        let b = batch.count, crops = batch.views.count
+        guard let center = state["center"] else { preconditionFailure("DINO state has no centre") }
+        loadTeacher(state)
+        var none: RandomStream? = nil
+        let teacherOutput = Tensor.withoutGrad {                                                // Eq. (2)
+            forward(Array(batch.views[0..<2]), backbone: teacherEncoder, head: teacherHead, dropPathRNG: &none)
+        }
+        var dropPath: RandomStream? = config.dropPath > 0 ? rng : nil
+        let studentOutput = forward(batch.views, backbone: encoder, head: head, dropPathRNG: &dropPath)  // Eq. (1)
+        if let advanced = dropPath { rng = advanced }
+
+        let tau = teacherTemperature(epoch: context.epoch)
+        let targets = Tensor.withoutGrad { ((teacherOutput - center) * (1 / tau)).softmax() }  // Eq. (3)
+        let studentLogits = studentOutput * (1 / config.studentTemperature)
+        var total: Tensor? = nil
+        var pairs = 0
+        for g in 0..<2 {                                                                        // Eq. (4)
+            let q = targets.slice(axis: 0, (g * b)..<((g + 1) * b))
+            for v in 0..<crops where v != g {
+                let term = studentLogits.slice(axis: 0, (v * b)..<((v + 1) * b)).crossEntropy(softTargets: q)
+                total = total.map { $0 + term } ?? term
+                pairs += 1
+            }
+        }
+        let loss = total! * (1 / Double(pairs))
+        let batchCenter = Tensor.withoutGrad { teacherOutput.sum(axes: [0], keepDims: true) * (1 / Double(2 * b)) }
+        let nextCenter = Tensor.withoutGrad {                                                   // Eq. (5)
+            (center * config.centerMomentum + batchCenter * (1 - config.centerMomentum)).detached()
+        }
+        let momentum = teacherMomentum(context)
+        let teacherTensors = state.group("teacher")
+        return ObjectiveStep(loss: loss, terms: [("dino", loss.item), ("teacher_temperature", tau), ("momentum", momentum)]) {
+            [self] in
+            let updated = EMA.updated(teacher: teacherTensors.map(\.1), student: namedParameters().map(\.1),  // Eq. (6)
+                                      momentum: momentum)
+            return ObjectiveState(zip(teacherTensors, updated).map { ("teacher.\($0.0.0)", $0.1) } + [("center", nextCenter)])
+        }
+    }
+
+    /// The teacher's backbone, as DINO's authors evaluate it.
+    public func exportedEncoder(state: ObjectiveState) -> (encoder: VisionTransformer, extras: [(String, Tensor)]) {
+        loadTeacher(state)
+        return (teacherEncoder, [])
+    }
+
+    // MARK: FLOPs
+
+    public var flopsPerImage: (encoder: Double, total: Double) {
+        let c = encoder.config, p = c.patchSize
+        let global = c.patchCount, local = (config.localSize / p) * (config.localSize / p)
+        let studentForward = 2 * FlopCount.encoder(c, patches: global, tokens: global + 1)
+            + Double(config.localCrops) * FlopCount.encoder(c, patches: local, tokens: local + 1)
+        let teacherForward = 2 * FlopCount.encoder(c, patches: global, tokens: global + 1)
+        let headForward = FlopCount.matmul(1, config.hidden, c.dimension) + FlopCount.matmul(1, config.hidden, config.hidden)
+            + FlopCount.matmul(1, config.bottleneck, config.hidden) + FlopCount.matmul(1, config.outputs, config.bottleneck)
+        let crops = Double(2 + config.localCrops)
+        let encoderShare = 3 * studentForward + teacherForward
+        return (encoderShare, encoderShare + 3 * crops * headForward + 2 * headForward)
+    }
+}
+
+/// Tensors viewed as a module (EMA.apply writes into a module's parameters in order).
+final class ModuleList: Module {
+    let tensors: [Tensor]
+    init(_ tensors: [Tensor]) { self.tensors = tensors }
+    func namedParameters() -> [(String, Tensor)] { tensors.enumerated().map { ("\($0.offset)", $0.element) } }
+}
