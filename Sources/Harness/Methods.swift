@@ -30,7 +30,10 @@ public enum Method: String, CaseIterable, Sendable {
         case .mae, .randomInit: return budget.vitConfig(positionEmbedding: .sinCos)
         case .lomar, .lomarRPETable: return budget.vitConfig(positionEmbedding: .none)
         // DINO's ViT learns its position embedding and interpolates it for the local crops.
-        case .dino: return budget.vitConfig(positionEmbedding: .learned)
+        case .dino:
+            var config = budget.vitConfig(positionEmbedding: .learned)
+            config.positionInterpolationOffset = 0.1
+            return config
         }
     }
 

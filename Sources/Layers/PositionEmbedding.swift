@@ -34,14 +34,17 @@ public enum SinCosPositionEmbedding {
 /// flow through it: PyTorch's `F.interpolate(mode="bicubic", align_corners=False, size=…)`
 /// (cubic convolution with A = −0.75, source index (o + ½)·in/out − ½, edges clamped).
 public enum GridInterpolation {
-    /// Weights [outSize, inSize] of the 1-D bicubic resampling.
-    public static func bicubicMatrix(from n: Int, to m: Int) -> [Double] {
+    /// Weights [outSize, inSize] of the 1-D bicubic resampling (PyTorch's, A = −0.75, borders
+    /// clamped). Output o samples source (o + 0.5)·s − 0.5 with s = n/m, or, with an `offset`,
+    /// s = n/(m + offset): DINO's `interpolate_pos_encoding` passes scale_factor (m + 0.1)/n,
+    /// and PyTorch then maps coordinates by that factor rather than by the sizes.
+    public static func bicubicMatrix(from n: Int, to m: Int, offset: Double? = nil) -> [Double] {
         var w = [Double](repeating: 0, count: m * n)
         if n == m { for i in 0..<n { w[i * n + i] = 1 }; return w }
         let a = -0.75
         func cubic1(_ x: Double) -> Double { ((a + 2) * x - (a + 3)) * x * x + 1 }
         func cubic2(_ x: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
-        let scale = Double(n) / Double(m)
+        let scale = Double(n) / (Double(m) + (offset ?? 0))
         for o in 0..<m {
             let src = (Double(o) + 0.5) * scale - 0.5
             let i0 = Int(floor(src))
@@ -55,11 +58,12 @@ public enum GridInterpolation {
         return w
     }
 
-    /// grid tokens [1, G·G, D] → [1, g·g, D] by separable bicubic interpolation.
-    public static func resize(_ tokens: Tensor, from g0: Int, to g1: Int) -> Tensor {
+    /// grid tokens [1, G·G, D] → [1, g·g, D] by separable bicubic interpolation (`offset`: see
+    /// `bicubicMatrix`).
+    public static func resize(_ tokens: Tensor, from g0: Int, to g1: Int, offset: Double? = nil) -> Tensor {
         precondition(tokens.rank == 3 && tokens.shape[1] == g0 * g0, "resize expects [1, \(g0 * g0), D], got \(tokens.shape)")
         if g0 == g1 { return tokens }
-        let m1 = bicubicMatrix(from: g0, to: g1)
+        let m1 = bicubicMatrix(from: g0, to: g1, offset: offset)
         var kron = [Double](repeating: 0, count: g1 * g1 * g0 * g0)
         for oy in 0..<g1 { for ox in 0..<g1 { for iy in 0..<g0 { for ix in 0..<g0 {
             kron[(oy * g1 + ox) * g0 * g0 + iy * g0 + ix] = m1[oy * g0 + iy] * m1[ox * g0 + ix]

@@ -23,6 +23,10 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     public var positionEmbedding: PositionEmbedding = .learned
     public var dropPath: Double = 0
     public var layerNormEps: Double = 1e-6
+    /// How a learned position embedding is resized for another grid: nil samples by the sizes,
+    /// 0.1 is DINO's `interpolate_pos_encoding` (scale factor (g + 0.1)/G). Absent from the
+    /// configs of encoders that never set it.
+    public var positionInterpolationOffset: Double? = nil
 
     public init(imageSize: Int, patchSize: Int, channels: Int = 3, dimension: Int, depth: Int, heads: Int,
                 mlpRatio: Double = 4, clsToken: Bool = true, positionEmbedding: PositionEmbedding = .learned,
@@ -85,7 +89,7 @@ public final class VisionTransformer: Module {
     public func patchPositions(grid g: Int) -> Tensor? {
         guard let pe = positionEmbedding else { return nil }
         let patches = config.clsToken ? pe.slice(axis: 1, 1..<pe.shape[1]) : pe
-        return GridInterpolation.resize(patches, from: config.grid, to: g)
+        return GridInterpolation.resize(patches, from: config.grid, to: g, offset: config.positionInterpolationOffset)
     }
 
     /// images [B, C, H, W] → patch tokens with position [B, N, D] (no CLS).
