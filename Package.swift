@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "COpenSSL"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optim", dependencies: ["TensorCore"]),
-        .target(name: "AnchorWorkloads", dependencies: ["TensorCore", "Layers", "Optim", "CBLAS"]),
+        .target(name: "AnchorWorkloads", dependencies: ["TensorCore", "Layers", "Optim", "CBLAS", "Objectives", "Datasets"]),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Layers", "Optim", "HDF5Kit"]),
 
         // Data, objectives, evaluation, harness, results.

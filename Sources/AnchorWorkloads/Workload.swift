@@ -1,5 +1,7 @@
+import Datasets
 import Foundation
 import Layers
+import Objectives
 import Optim
 import TensorCore
 
@@ -7,7 +9,7 @@ import TensorCore
 /// optimizer and FLOP accounting, so `patchbench bench` and the PyTorch anchor can be held
 /// side by side on one machine. Inputs are synthetic N(0, 1) images and random labels made
 /// once before timing; nothing of data loading is timed.
-public enum WorkloadKind: String, Sendable { case sup, mae, infer }
+public enum WorkloadKind: String, Sendable { case sup, mae, infer, dino }
 
 public struct WorkloadSpec: Sendable {
     public let name: String
@@ -19,6 +21,7 @@ public struct WorkloadSpec: Sendable {
     public static let all: [WorkloadSpec] = [
         WorkloadSpec(name: "sup-tiny32", kind: .sup, configName: "tiny-32", config: .tiny32, batch: 64),
         WorkloadSpec(name: "mae-tiny32", kind: .mae, configName: "tiny-32", config: .tiny32, batch: 64),
+        WorkloadSpec(name: "dino-tiny32", kind: .dino, configName: "tiny-32", config: .tiny32, batch: 64),
         WorkloadSpec(name: "infer-tiny32", kind: .infer, configName: "tiny-32", config: .tiny32, batch: 256),
         WorkloadSpec(name: "sup-small64", kind: .sup, configName: "small-64", config: .small64, batch: 64),
         WorkloadSpec(name: "mae-small64", kind: .mae, configName: "small-64", config: .small64, batch: 64),
@@ -47,6 +50,12 @@ public struct WorkloadSpec: Sendable {
             let keep = Int(Double(n) * 0.25)
             let f = encoder(n, keep + 1) + mm(keep + 1, 128, d) + 2 * block(n + 1, 128, 4, 4) + mm(n + 1, pdim, 128)
             return (f, 3 * f)
+        case .dino:
+            let head = mm(1, 512, d) + mm(1, 512, 512) + mm(1, 128, 512) + mm(1, 1024, 128)
+            let local = (16 / c.patchSize) * (16 / c.patchSize)
+            let global = encoder(n, n + 1) + head, crop = encoder(local, local + 1) + head
+            let student = 2 * global + 4 * crop, teacher = 2 * global
+            return (student + teacher, 3 * student + teacher)
         }
     }
 }
@@ -91,6 +100,38 @@ public final class PreparedWorkload {
                 loss.backward()
                 state = adamw.step(params, state: state, learningRate: 1e-4, weightDecay: 0.05)
                 return loss.item
+            }
+        case .dino:
+            // PatchBench's own DINO objective at the anchor's settings: 2 global 32 px and 4 local
+            // 16 px crops, head 512/128/1024, τ 0.1/0.04, centre 0.9, EMA 0.996, AdamW wd 0.04 on
+            // every tensor, no clipping or frozen layer, no stochastic depth.
+            var config = DINO.Config()
+            (config.outputs, config.hidden, config.bottleneck) = (1024, 512, 128)
+            config.dropPath = 0
+            let dino = DINO(encoder: c, config: config, rng: &rng)
+            let local = Tensor((0..<(4 * b * 3 * 16 * 16)).map { _ in rng.nextNormal() }, shape: [4 * b, 3, 16, 16])
+            let box = Datasets.CropBox(top: 0, left: 0, height: 32, width: 32)
+            let view = { (images: Tensor) in
+                TrainingBatch.View(images: images, geometry: (0..<b).map { _ in
+                    CropGeometry(box: box, flipped: false, outputSize: images.shape[2])
+                })
+            }
+            let globals = [images, (images * -1).detached()]
+            let locals = (0..<4).map { local.slice(axis: 0, ($0 * b)..<(($0 + 1) * b)).detached() }
+            let batch = TrainingBatch(views: (globals + locals).map(view))
+            let params = dino.namedParameters()
+            parameterCount = params.reduce(0) { $0 + $1.1.count }
+            var state = adamw.initialState(for: params)
+            var objectiveState = dino.initialState()
+            var stepRNG = RandomStream(seed: seed &+ 2)
+            let context = StepContext(step: 0, stepsPerEpoch: 1_000_000, totalSteps: 1_000_000)
+            stepBody = {
+                for (_, p) in params { p.zeroGrad() }
+                let out = dino.step(batch, context: context, state: objectiveState, rng: &stepRNG)
+                out.loss.backward()
+                state = adamw.step(params, state: state, learningRate: 1e-4, weightDecay: 0.04)
+                objectiveState = out.nextState()
+                return out.loss.item
             }
         case .mae:
             let mae = AnchorMAE(encoder: encoder, rng: &rng)
