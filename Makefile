@@ -101,10 +101,12 @@ tables: $(EVALS) | build
 
 reproduce-all: tables
 
-# Measured pretraining rates on 2 cores (tiny budget, quiet machine, images/s); a method not
-# listed is estimated at the slowest. random-init is not trained.
-RATE_mae := 220
-RATE_lomar := 125
+# Measured pretraining rates on 2 cores (tiny budget, quiet machine, images/s; Zen 5 with
+# AVX-512 and PatchBench's own GEMM, the first 75 s of a run); a method not listed is estimated at
+# the slowest. random-init is not trained.
+RATE_mae := 320
+RATE_lomar := 180
+RATE_dino := 49
 EVAL_MINUTES_PER_RUN := 7
 
 plan:
@@ -113,7 +115,7 @@ plan:
 	echo "budget $(BUDGET): $$n_runs pretraining runs ($(METHODS) x seeds $(SEEDS)), $$images images seen each"; \
 	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
 	minutes=0; for m in $(METHODS); do \
-	  case $$m in mae) r=$(RATE_mae);; lomar) r=$(RATE_lomar);; random-init) r=0;; *) r=$(RATE_lomar);; esac; \
+	  case $$m in mae) r=$(RATE_mae);; lomar) r=$(RATE_lomar);; dino) r=$(RATE_dino);; random-init) r=0;; *) r=$(RATE_dino);; esac; \
 	  if [ $$r -gt 0 ]; then t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s"; \
 	    minutes=$$(( minutes + t * $(words $(SEEDS)) )); fi; \
 	done; \
@@ -132,7 +134,7 @@ golden: | build
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs --write-golden
 
 bench-anchor: build
-	@for w in sup-tiny32 mae-tiny32 infer-tiny32 sup-small64; do \
+	@for w in sup-tiny32 mae-tiny32 dino-tiny32 infer-tiny32 sup-small64; do \
 	  $(PATCHBENCH) bench --workload $$w --threads $(THREADS); \
 	  python3 ../shared/bench/anchor_vit.py --threads $(THREADS) --only $$w 2>/dev/null | grep "\"workload\": \"$$w\""; \
 	done
