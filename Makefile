@@ -16,7 +16,7 @@ THREADS ?= 2
 BUDGET ?= tiny
 SEEDS ?= 0 1 2
 # Implemented methods; random-init is the untrained floor every method must beat.
-METHODS ?= random-init mae lomar dino
+METHODS ?= random-init mae lomar dino dino-ca selfpatch
 PROBES ?= linear knn seg det
 RUNS_DIR ?= runs
 RESULTS_DIR ?= results

@@ -130,7 +130,10 @@ public struct FeatureExtractor {
                     var kept: [[Float]] = []
                     for (index, block) in encoder.blocks.enumerated() {
                         tokens = block(tokens)
-                        if index >= depth - deepest { kept.append(encoder.norm(tokens).floats) }
+                        // An encoder without a final norm (SelfPatch's backbone) is read as it is.
+                        if index >= depth - deepest {
+                            kept.append((encoder.config.hasFinalNorm ? encoder.norm(tokens) : tokens).floats)
+                        }
                     }
                     guard kept.last!.allSatisfy(\.isFinite) else {
                         throw EvaluationError.nonFinite("encoder output for \(source) images \(start)..<\(start + size)")

@@ -98,7 +98,9 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
     const ptrdiff_t ncMax = min_d(blk->nc, round_up(n, nr));
     float *packedB = scratch_floats((size_t)(kcMax * ncMax + kcMax * mcMax));
     float *packedA = packedB + kcMax * ncMax;
-    const int direct = alpha == 1.0f && (transA ? blk->columnsKernel != 0 : blk->rowsKernel != 0);
+    // A is read in place when alpha needs no folding and its row stride is not a multiple of
+    // 4 KiB (rows that far apart collide in the cache's sets: packed then, as B below).
+    const int direct = alpha == 1.0f && lda % 1024 != 0 && (transA ? blk->columnsKernel != 0 : blk->rowsKernel != 0);
     const int directB = blk->directB && !transB;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += blk->nc) {
         const ptrdiff_t nc = min_d(blk->nc, n - j0);

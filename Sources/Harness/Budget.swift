@@ -48,18 +48,20 @@ public struct Budget: Codable, Equatable, Sendable {
         public var split: String
     }
 
-    /// Each method's own settings. `dino` may be left out: its defaults apply, and a budget
+    /// Each method's own settings. `dino` and `selfpatch` may be left out: its defaults apply, and a budget
     /// names only the keys it overrides.
     public struct Methods: Codable, Equatable, Sendable {
         public var mae: MAE.Config
         public var lomar: LoMaR.Config
         public var dino: DINO.Config
+        public var selfpatch: SelfPatch.Config
 
         public init(from decoder: Swift.Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             mae = try c.decode(MAE.Config.self, forKey: .mae)
             lomar = try c.decode(LoMaR.Config.self, forKey: .lomar)
             dino = try c.decodeIfPresent(DINO.Config.self, forKey: .dino) ?? DINO.Config()
+            selfpatch = try c.decodeIfPresent(SelfPatch.Config.self, forKey: .selfpatch) ?? SelfPatch.Config()
         }
 
         /// A `dino` block equal to the defaults is left out, so run config hashes of the other
@@ -70,9 +72,10 @@ public struct Budget: Codable, Equatable, Sendable {
             try c.encode(mae, forKey: .mae)
             try c.encode(lomar, forKey: .lomar)
             if dino != DINO.Config() { try c.encode(dino, forKey: .dino) }
+            if selfpatch != SelfPatch.Config() { try c.encode(selfpatch, forKey: .selfpatch) }
         }
 
-        enum CodingKeys: String, CodingKey { case mae, lomar, dino }
+        enum CodingKeys: String, CodingKey { case mae, lomar, dino, selfpatch }
     }
 
     public var schema: String

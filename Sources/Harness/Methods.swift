@@ -12,6 +12,11 @@ public enum Method: String, CaseIterable, Sendable {
     case lomarRPETable = "lomar-rpe-table"
     /// DINO (Caron et al.): self-distillation of the CLS token with an EMA teacher.
     case dino
+    /// SelfPatch (Yun et al.): DINO plus same-view patch distillation against aggregated neighbours.
+    case selfpatch
+    /// SelfPatch's architecture (no backbone CLS, class-attention head) with DINO's loss only
+    /// (λ = 0): separates SelfPatch's loss from its architecture change (spec §6 q2).
+    case dinoCA = "dino-ca"
     /// The floor: an encoder drawn from the seed's init stream and never trained.
     case randomInit = "random-init"
 
@@ -34,6 +39,13 @@ public enum Method: String, CaseIterable, Sendable {
             var config = budget.vitConfig(positionEmbedding: .learned)
             config.positionInterpolationOffset = 0.1
             return config
+        // SelfPatch's backbone: patch tokens only, no final norm (the aggregation module has them).
+        case .selfpatch, .dinoCA:
+            var config = budget.vitConfig(positionEmbedding: .learned)
+            config.positionInterpolationOffset = 0.1
+            config.clsToken = false
+            config.finalNorm = false
+            return config
         }
     }
 
@@ -44,7 +56,17 @@ public enum Method: String, CaseIterable, Sendable {
         case .dino:
             return DINO.recipe(budget.methods.dino, globalSize: budget.augmentation.size, mean: budget.augmentation.mean,
                                std: budget.augmentation.std)
+        case .selfpatch, .dinoCA:
+            return DINO.recipe(budget.methods.selfpatch.dino, globalSize: budget.augmentation.size,
+                               mean: budget.augmentation.mean, std: budget.augmentation.std)
         }
+    }
+
+    /// SelfPatch's settings; `dino-ca` is the same with λ = 0.
+    public func selfPatchConfig(_ budget: Budget) -> SelfPatch.Config {
+        var c = budget.methods.selfpatch
+        if self == .dinoCA { c.patchLossWeight = 0 }
+        return c
     }
 
     /// The method's own settings as resolved from the budget.
@@ -60,6 +82,8 @@ public enum Method: String, CaseIterable, Sendable {
         case .mae: return MAE(encoder: encoderConfig(budget), config: budget.methods.mae, rng: &rng)
         case .lomar, .lomarRPETable: return LoMaR(encoder: encoderConfig(budget), config: lomarConfig(budget), rng: &rng)
         case .dino: return DINO(encoder: encoderConfig(budget), config: budget.methods.dino, rng: &rng)
+        case .selfpatch, .dinoCA:
+            return SelfPatch(encoder: encoderConfig(budget), config: selfPatchConfig(budget), methodName: rawValue, rng: &rng)
         case .randomInit: return nil
         }
     }

@@ -17,6 +17,7 @@ public struct ResolvedConfig: Codable, Equatable, Sendable {
     public var mae: MAE.Config?
     public var lomar: LoMaR.Config?
     public var dino: DINO.Config?
+    public var selfpatch: SelfPatch.Config?
     public var data: DataReference
     public var learningRate: Double
     public var totalSteps: Int
@@ -28,6 +29,7 @@ public struct ResolvedConfig: Codable, Equatable, Sendable {
         mae = method == .mae ? budget.methods.mae : nil
         lomar = (method == .lomar || method == .lomarRPETable) ? method.lomarConfig(budget) : nil
         dino = method == .dino ? budget.methods.dino : nil
+        selfpatch = (method == .selfpatch || method == .dinoCA) ? method.selfPatchConfig(budget) : nil
         data = DataReference(pack: dataPath, split: budget.data.split)
         learningRate = budget.learningRate
         totalSteps = method == .randomInit ? 0 : budget.totalSteps

@@ -55,6 +55,12 @@ public final class MLP: Module {
         fc2 = Linear(hidden, output ?? dimension, dtype: dtype, rng: &rng)
     }
 
+    /// From given layers (heads that initialise their own way).
+    public init(fc1: Linear, fc2: Linear) {
+        self.fc1 = fc1
+        self.fc2 = fc2
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor { fc2(fc1(x).gelu()) }
     public func namedParameters() -> [(String, Tensor)] { fc1.namedParameters(prefix: "fc1") + fc2.namedParameters(prefix: "fc2") }
 }

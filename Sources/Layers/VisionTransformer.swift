@@ -27,6 +27,10 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     /// 0.1 is DINO's `interpolate_pos_encoding` (scale factor (g + 0.1)/G). Absent from the
     /// configs of encoders that never set it.
     public var positionInterpolationOffset: Double? = nil
+    /// false: no final LayerNorm (SelfPatch's backbone, whose aggregation module normalises).
+    /// nil means true and is left out of configs, so older encoder files read unchanged.
+    public var finalNorm: Bool? = nil
+    public var hasFinalNorm: Bool { finalNorm ?? true }
 
     public init(imageSize: Int, patchSize: Int, channels: Int = 3, dimension: Int, depth: Int, heads: Int,
                 mlpRatio: Double = 4, clsToken: Bool = true, positionEmbedding: PositionEmbedding = .learned,
@@ -116,7 +120,7 @@ public final class VisionTransformer: Module {
                        dropPathRNG: inout RandomStream?) -> Tensor {
         var x = tokens
         for blk in blocks { x = blk(x, bias: bias, mask: mask, dropPathRNG: &dropPathRNG) }
-        return norm(x)
+        return config.hasFinalNorm ? norm(x) : x
     }
 
     /// images → normalised tokens [B, N(+1), D] (CLS first when present). Evaluation mode.
@@ -131,7 +135,7 @@ public final class VisionTransformer: Module {
         if config.positionEmbedding == .learned, let pe = positionEmbedding { p.append(("pos_embed", pe)) }
         p += patchEmbed.namedParameters(prefix: "patch_embed")
         for (i, b) in blocks.enumerated() { p += b.namedParameters(prefix: "blocks.\(i)") }
-        p += norm.namedParameters(prefix: "norm")
+        if config.hasFinalNorm { p += norm.namedParameters(prefix: "norm") }
         return p
     }
 }

@@ -162,7 +162,9 @@ public final class DINO: Objective, Module {
     }
 
     /// τ_t of an epoch: np.linspace(warm-up value, τ_t, warm-up epochs), then τ_t.
-    public func teacherTemperature(epoch: Int) -> Double {
+    public func teacherTemperature(epoch: Int) -> Double { Self.teacherTemperature(config, epoch: epoch) }
+
+    public static func teacherTemperature(_ config: Config, epoch: Int) -> Double {
         let w = config.warmupTeacherTemperatureEpochs
         guard epoch < w else { return config.teacherTemperature }
         if w == 1 { return config.warmupTeacherTemperature }
@@ -176,28 +178,33 @@ public final class DINO: Objective, Module {
     }
 
     public func parameterGroups(_ plan: OptimizerPlan) -> [ParameterGroup] {
-        let total = plan.context.totalSteps
-        let lr = Self.cosineSchedule(base: config.baseLearningRate * Double(plan.batchSize) / 256,    // DINO's rule
-                                     final: config.minLearningRate, totalSteps: total,
-                                     warmupSteps: Int(Double(total) * config.warmupFraction))
-        let wd = Self.cosineSchedule(base: config.weightDecay, final: config.weightDecayEnd, totalSteps: total, warmupSteps: 0)
-        let clip: ClippingRule = config.clipGradient > 0 ? .perTensor(config.clipGradient) : .none
-        let params = namedParameters()
-        let frozen = Set(lastLayerKeys)
-        let frozenUntil = config.freezeLastLayerEpochs * plan.context.stepsPerEpoch
-        var groups: [ParameterGroup] = []
-        for group in plan.decayGroups(params.filter { !frozen.contains($0.0) }, weightDecay: wd, clipping: clip) {
-            var g = group
-            g.learningRate = lr
-            groups.append(g)
-        }
-        // The last layer (rank 2: decayed) in its own group, frozen for the first epochs.
-        groups.append(ParameterGroup(name: "last_layer", keys: lastLayerKeys, learningRate: lr, weightDecay: wd,
-                                     clipping: clip, frozenUntilStep: frozenUntil))
-        return groups
+        Self.parameterGroups(config, parameters: namedParameters(), plan: plan)
     }
 
-    var lastLayerKeys: [String] { head.lastLayer.namedParameters(prefix: "head.last_layer").map(\.0) }
+    /// main_dino.py's optimisation as groups: lr base·batch/256 with a linspace warm-up then
+    /// cosine, weight decay cosine on rank ≥ 2 tensors (`get_params_groups`), per-tensor clipping,
+    /// and every `last_layer` tensor in its own group frozen for the first epochs
+    /// (`cancel_gradients_last_layer` matches the name). Shared by SelfPatch.
+    public static func parameterGroups(_ config: Config, parameters params: [(String, Tensor)],
+                                       plan: OptimizerPlan) -> [ParameterGroup] {
+        let total = plan.context.totalSteps
+        let lr = cosineSchedule(base: config.baseLearningRate * Double(plan.batchSize) / 256,    // DINO's rule
+                                final: config.minLearningRate, totalSteps: total,
+                                warmupSteps: Int(Double(total) * config.warmupFraction))
+        let wd = cosineSchedule(base: config.weightDecay, final: config.weightDecayEnd, totalSteps: total, warmupSteps: 0)
+        let clip: ClippingRule = config.clipGradient > 0 ? .perTensor(config.clipGradient) : .none
+        let last = params.filter { $0.0.contains("last_layer") }
+        var groups: [ParameterGroup] = plan.decayGroups(params.filter { !$0.0.contains("last_layer") }, weightDecay: wd,
+                                                        clipping: clip).map { group in
+            var g = group
+            g.learningRate = lr
+            return g
+        }
+        // The last layers (rank 2: decayed), frozen for the first epochs.
+        groups.append(ParameterGroup(name: "last_layer", keys: last.map(\.0), learningRate: lr, weightDecay: wd,
+                                     clipping: clip, frozenUntilStep: config.freezeLastLayerEpochs * plan.context.stepsPerEpoch))
+        return groups
+    }
 
     // MARK: Step
 

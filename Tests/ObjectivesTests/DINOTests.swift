@@ -114,3 +114,20 @@ import Testing
         #expect(Set(groups.flatMap(\.keys)) == Set(dino.namedParameters().map(\.0)))
     }
 }
+
+/// SelfPatch's structural rules.
+@Suite struct SelfPatchTests {
+    /// The student's patch outputs are LN of its own backbone tokens: no neighbour aggregation.
+    @Test func studentPatchTokensAreNotAggregated() {
+        var rng = RandomStream(seed: 5)
+        let head = SelfPatchHead(dimension: 16, heads: 2, rng: &rng)
+        let tokens = Tensor((0..<(2 * 36 * 16)).map { _ in rng.nextNormal() }, shape: [2, 36, 16])
+        let out = Tensor.withoutGrad { head.student(tokens) }
+        let patches = out.slice(axis: 1, 1..<37).floats
+        let normed = Tensor.withoutGrad { head.norm(tokens) }.floats
+        #expect(patches == normed)
+        // The teacher's do aggregate: they differ from the plain norm.
+        let teacher = Tensor.withoutGrad { head.teacher(tokens, grid: 6, k: 4) }.slice(axis: 1, 1..<37).floats
+        #expect(teacher != normed)
+    }
+}
