@@ -107,6 +107,8 @@ reproduce-all: tables
 RATE_mae := 320
 RATE_lomar := 180
 RATE_dino := 49
+RATE_dino-ca := 44
+RATE_selfpatch := 32
 EVAL_MINUTES_PER_RUN := 7
 
 plan:
@@ -115,7 +117,7 @@ plan:
 	echo "budget $(BUDGET): $$n_runs pretraining runs ($(METHODS) x seeds $(SEEDS)), $$images images seen each"; \
 	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
 	minutes=0; for m in $(METHODS); do \
-	  case $$m in mae) r=$(RATE_mae);; lomar) r=$(RATE_lomar);; dino) r=$(RATE_dino);; random-init) r=0;; *) r=$(RATE_dino);; esac; \
+	  case $$m in mae) r=$(RATE_mae);; lomar) r=$(RATE_lomar);; dino) r=$(RATE_dino);; dino-ca) r=$(RATE_dino-ca);; selfpatch) r=$(RATE_selfpatch);; random-init) r=0;; *) r=$(RATE_dino);; esac; \
 	  if [ $$r -gt 0 ]; then t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s"; \
 	    minutes=$$(( minutes + t * $(words $(SEEDS)) )); fi; \
 	done; \

@@ -24,7 +24,15 @@ import Results
         #expect(order.method == "randsac-patch-random" && order.baseline == "randsac-patch-raster")
         #expect(order.reported.method == 75.53 && order.reported.baseline == 55.53)
         #expect(try #require(byId["densecl_vs_mocov2_pretrain_speed"]).direction == .noSlowdown)
-        #expect(file.implemented.sorted() == ["lomar", "mae", "random-init"])
+        // The registry's implemented methods are the Makefile's default METHODS (what
+        // `make reproduce-all` runs): the two lists must not drift apart.
+        let root = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let makefile = try String(contentsOf: root.appendingPathComponent("Makefile"), encoding: .utf8)
+        let line = try #require(makefile.split(separator: "\n").first { $0.hasPrefix("METHODS ?=") })
+        let methods = line.dropFirst("METHODS ?=".count).split(separator: " ").map(String.init)
+        #expect(Set(file.implemented) == Set(methods), "claims.json implemented vs Makefile METHODS")
+        #expect(Set(["lomar", "mae", "random-init", "dino", "dino-ca", "selfpatch"]).isSubset(of: Set(file.implemented)))
     }
 
     func claimsJSON(probe: String = "seg", metric: String = "mIoU", delta: String = "2.9", id: String = "a_claim")
