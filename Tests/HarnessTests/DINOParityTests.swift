@@ -18,7 +18,8 @@ import TestSupport
 /// Tolerances (float32 on both sides, different summation orders): outputs, loss, centre 1e-5
 /// relative to the largest magnitude; gradients 2e-4 of the largest |g| of the tensor (as the
 /// MAE/LoMaR parity tests); parameters after a step 2e-6 absolute (lr 1e-3: a 1e-3 relative
-/// difference in an Adam direction moves a weight by 1e-6).
+/// difference in an Adam direction moves a weight by 1e-6), noise gradients aside
+/// (`ParityChecks.parametersAfterStep`).
 @Suite struct DINOParityTests {
     static let fixture = HarnessFixtures.root + "/Tests/ObjectivesTests/Fixtures/dino_tiny.pbfx"
     static let batch = 3
@@ -38,16 +39,8 @@ import TestSupport
         return DINO(encoder: encoder, config: config, rng: &rng)
     }
 
-    /// The largest |a − b| over the largest |b| (or 1 when b is tiny).
-    static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
-        precondition(a.count == b.count, "sizes \(a.count) vs \(b.count)")
-        let scale = max(b.map { abs(Double($0)) }.max() ?? 0, 1e-3)
-        return zip(a, b).map { abs(Double($0) - Double($1)) }.max()! / scale
-    }
-
-    static func absoluteError(_ a: [Float], _ b: [Float]) -> Double {
-        zip(a, b).map { abs(Double($0) - Double($1)) }.max() ?? 0
-    }
+    static func relativeError(_ a: [Float], _ b: [Float]) -> Double { ParityChecks.relativeError(a, b) }
+    static func absoluteError(_ a: [Float], _ b: [Float]) -> Double { ParityChecks.absoluteError(a, b) }
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: fixture), "dino_tiny.pbfx missing"))
     func twoStepsMatchTheOfficialCode() throws {
@@ -125,37 +118,7 @@ import TestSupport
             }
             state = out.nextState()
             #expect(Self.relativeError(state["center"]!.floats, try fx.values("step\(s).center")) < 1e-5, "step \(s) centre")
-            var worstParameter = (0.0, "")
-            var noiseElements = 0
-            for (key, p) in params {
-                // Adam divides by √v: where a gradient is rounding noise (the key bias, whose true
-                // gradient is 0 by the softmax's shift invariance) its update is ±lr of either sign
-                // in any two implementations. Such elements (|g| below 1e-6 of the tensor's largest
-                // gradient, or below 1e-8 of the step's largest gradient of any tensor — a whole key
-                // bias is noise — in any step so far) are left out of the comparison and counted.
-                let official = try fx.values("step\(s).student.\(key)")
-                let gradients = try (1...s).map { try fx.values("step\($0).clipped_grad.\(key)") }
-                let global = try (1...s).map { step in
-                    try params.map { try fx.values("step\(step).clipped_grad.\($0.0)").map { abs($0) }.max() ?? 0 }.max() ?? 0
-                }
-                let largest = gradients.indices.map { max(1e-6 * (gradients[$0].map { abs($0) }.max() ?? 0), 1e-8 * global[$0]) }
-                let kept = (0..<p.count).filter { i in gradients.indices.allSatisfy {
-                    // A frozen tensor's gradient is all zeros (cancelled): it is not updated at all.
-                    gradients[$0].allSatisfy { $0 == 0 } || abs(gradients[$0][i]) >= largest[$0]
-                } }
-                noiseElements += p.count - kept.count
-                let values = p.floats
-                let error = kept.map { abs(Double(values[$0]) - Double(official[$0])) }.max() ?? 0
-                if error > worstParameter.0 { worstParameter = (error, key) }
-                #expect(error < 2e-6, "step \(s) student \(key) after AdamW: \(error)")
-                let teacher = state["teacher.\(key)"]!.floats, officialTeacher = try fx.values("step\(s).teacher.\(key)")
-                #expect((kept.map { abs(Double(teacher[$0]) - Double(officialTeacher[$0])) }.max() ?? 0) < 2e-6,
-                        "step \(s) teacher \(key) after the EMA")
-            }
-            print("DINO step \(s): worst parameter error \(worstParameter.0) at \(worstParameter.1); \(noiseElements) "
-                  + "noise-gradient elements left out")
-            let total = params.reduce(0) { $0 + $1.1.count }
-            #expect(noiseElements <= total / 200, "\(noiseElements) of \(total) elements with noise gradients: more than 0.5 %")
+            try ParityChecks.parametersAfterStep(s, fixture: fx, parameters: params, state: state, label: "DINO")
         }
         #expect(optimizer.counts[params.firstIndex { $0.0 == "head.last_layer.weight_v" }!] == 1, "frozen in step 1")
     }

@@ -52,7 +52,7 @@ import TestSupport
         }
     }
 
-    static func relativeError(_ a: [Float], _ b: [Float]) -> Double { DINOParityTests.relativeError(a, b) }
+    static func relativeError(_ a: [Float], _ b: [Float]) -> Double { ParityChecks.relativeError(a, b) }
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: fixture), "selfpatch_tiny.pbfx missing"))
     func twoStepsMatchTheOfficialCode() throws {
@@ -65,7 +65,7 @@ import TestSupport
             for i in 0..<p.count { p.storage[i] = Double(v[i]) }
         }
         let local = try fx.values("pos_embed_local")
-        #expect(DINOParityTests.absoluteError(model.encoder.patchPositions(grid: 6)!.floats, local) < 1e-6)
+        #expect(ParityChecks.absoluteError(model.encoder.patchPositions(grid: 6)!.floats, local) < 1e-6)
 
         var state = model.initialState()
         let plan = OptimizerPlan(learningRate: [Double](repeating: 0, count: 4), weightDecay: 0, batchSize: Self.batch,
@@ -128,31 +128,7 @@ import TestSupport
             state = out.nextState()
             #expect(Self.relativeError(state["center"]!.floats, try fx.values("step\(s).center")) < 1e-5, "step \(s) centre")
             #expect(Self.relativeError(state["patch_center"]!.floats, try fx.values("step\(s).patch_center")) < 1e-5)
-            var noise = 0, worstParameter = (0.0, "")
-            for (key, p) in params {
-                let official = try fx.values("step\(s).student.\(key)")
-                let gradients = try (1...s).map { try fx.values("step\($0).clipped_grad.\(key)") }
-                let global = try (1...s).map { step in
-                    try params.map { try fx.values("step\(step).clipped_grad.\($0.0)").map { abs($0) }.max() ?? 0 }.max() ?? 0
-                }
-                let largest = gradients.indices.map { max(1e-6 * (gradients[$0].map { abs($0) }.max() ?? 0), 1e-8 * global[$0]) }
-                let kept = (0..<p.count).filter { i in gradients.indices.allSatisfy {
-                    // A frozen tensor's gradient is all zeros (cancelled): it is not updated at all.
-                    gradients[$0].allSatisfy { $0 == 0 } || abs(gradients[$0][i]) >= largest[$0]
-                } }
-                noise += p.count - kept.count
-                let values = p.floats, teacherValues = state["teacher.\(key)"]!.floats
-                let officialTeacher = try fx.values("step\(s).teacher.\(key)")
-                let error = kept.map { abs(Double(values[$0]) - Double(official[$0])) }.max() ?? 0
-                if error > worstParameter.0 { worstParameter = (error, key) }
-                #expect(error < 2e-6, "step \(s) student \(key) after AdamW: \(error)")
-                #expect((kept.map { abs(Double(teacherValues[$0]) - Double(officialTeacher[$0])) }.max() ?? 0) < 2e-6,
-                        "step \(s) teacher \(key)")
-            }
-            let total = params.reduce(0) { $0 + $1.1.count }
-            print("SelfPatch step \(s): worst parameter error \(worstParameter.0) at \(worstParameter.1); \(noise) of \(total) "
-                  + "noise-gradient elements left out")
-            #expect(noise <= total / 200)
+            try ParityChecks.parametersAfterStep(s, fixture: fx, parameters: params, state: state, label: "SelfPatch")
         }
     }
 }

@@ -1,0 +1,56 @@
+import Foundation
+import Objectives
+import TensorCore
+import Testing
+import TestSupport
+
+/// Comparisons shared by the DINO and SelfPatch parity tests (fixtures of
+/// Scripts/reference/make_dino_selfpatch_fixtures.py).
+enum ParityChecks {
+    /// The largest |a − b| over the largest |b| (or 1e-3 when b is tiny).
+    static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+        precondition(a.count == b.count, "sizes \(a.count) vs \(b.count)")
+        let scale = max(b.map { abs(Double($0)) }.max() ?? 0, 1e-3)
+        return zip(a, b).map { abs(Double($0) - Double($1)) }.max()! / scale
+    }
+
+    static func absoluteError(_ a: [Float], _ b: [Float]) -> Double {
+        zip(a, b).map { abs(Double($0) - Double($1)) }.max() ?? 0
+    }
+
+    /// After step `s`: every student parameter against `step<s>.student.<key>` and every teacher
+    /// tensor of `state` against `step<s>.teacher.<key>`, to 2e-6 absolute.
+    ///
+    /// Adam divides by √v: where a gradient is rounding noise (a key bias, whose true gradient is 0
+    /// by the softmax's shift invariance) its update is ±lr of either sign in any two
+    /// implementations. Such elements (|g| below 1e-6 of the tensor's largest gradient, or below
+    /// 1e-8 of the step's largest gradient of any tensor — a whole key bias is noise — in any step
+    /// so far) are left out and counted; at most 0.5 % of all elements may be. A frozen tensor's
+    /// gradient is all zeros (cancelled) and it is not updated, so it adds no noise.
+    static func parametersAfterStep(_ s: Int, fixture fx: Fixture, parameters params: [(String, Tensor)],
+                                    state: ObjectiveState, label: String) throws {
+        let global = try (1...s).map { step in
+            try params.map { try fx.values("step\(step).clipped_grad.\($0.0)").map { abs($0) }.max() ?? 0 }.max() ?? 0
+        }
+        var worst = (0.0, ""), noise = 0
+        for (key, p) in params {
+            let gradients = try (1...s).map { try fx.values("step\($0).clipped_grad.\(key)") }
+            let floor = gradients.indices.map { max(1e-6 * (gradients[$0].map { abs($0) }.max() ?? 0), 1e-8 * global[$0]) }
+            let kept = (0..<p.count).filter { i in
+                gradients.indices.allSatisfy { gradients[$0].allSatisfy { $0 == 0 } || abs(gradients[$0][i]) >= floor[$0] }
+            }
+            noise += p.count - kept.count
+            let student = p.floats, official = try fx.values("step\(s).student.\(key)")
+            let error = kept.map { abs(Double(student[$0]) - Double(official[$0])) }.max() ?? 0
+            if error > worst.0 { worst = (error, key) }
+            #expect(error < 2e-6, "\(label) step \(s) student \(key) after AdamW: \(error)")
+            let teacher = state["teacher.\(key)"]!.floats, officialTeacher = try fx.values("step\(s).teacher.\(key)")
+            #expect((kept.map { abs(Double(teacher[$0]) - Double(officialTeacher[$0])) }.max() ?? 0) < 2e-6,
+                    "\(label) step \(s) teacher \(key) after the EMA")
+        }
+        let total = params.reduce(0) { $0 + $1.1.count }
+        print("\(label) step \(s): worst parameter error \(worst.0) at \(worst.1); \(noise) of \(total) noise-gradient "
+              + "elements left out")
+        #expect(noise <= total / 200, "\(label): \(noise) of \(total) elements with noise gradients, more than 0.5 %")
+    }
+}
