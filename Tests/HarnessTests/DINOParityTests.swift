@@ -47,11 +47,7 @@ import TestSupport
         let fx = try Fixture(path: Self.fixture)
         let dino = Self.model()
         let params = dino.namedParameters()
-        for (key, p) in params {
-            let v = try fx.values("init." + key)
-            try #require(v.count == p.count, "init.\(key): \(v.count) values, model \(p.count)")
-            for i in 0..<p.count { p.storage[i] = Double(v[i]) }
-        }
+        try ParityChecks.loadInitial(params, from: fx)
         // The official weight-norm gain is fixed to 1, which is what PatchBench's layer assumes.
         #expect(try fx.values("init.head.last_layer.weight_g").allSatisfy { $0 == 1 })
 

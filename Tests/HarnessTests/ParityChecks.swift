@@ -18,6 +18,16 @@ enum ParityChecks {
         zip(a, b).map { abs(Double($0) - Double($1)) }.max() ?? 0
     }
 
+    /// Writes the fixture's `init.<key>` values into the parameters (official state-dict keys;
+    /// the patch weight [D, C, p, p] has the same element order as PatchBench's).
+    static func loadInitial(_ params: [(String, Tensor)], from fx: Fixture) throws {
+        for (key, p) in params {
+            let v = try fx.values("init." + key)
+            try #require(v.count == p.count, "init.\(key): \(v.count) values, model \(p.count)")
+            for i in 0..<p.count { p.storage[i] = Double(v[i]) }
+        }
+    }
+
     /// After step `s`: every student parameter against `step<s>.student.<key>` and every teacher
     /// tensor of `state` against `step<s>.teacher.<key>`, to 2e-6 absolute.
     ///

@@ -59,11 +59,7 @@ import TestSupport
         let fx = try Fixture(path: Self.fixture)
         let model = Self.model()
         let params = model.namedParameters()
-        for (key, p) in params {
-            let v = try fx.values("init." + key)
-            try #require(v.count == p.count, "init.\(key): \(v.count) values, model \(p.count)")
-            for i in 0..<p.count { p.storage[i] = Double(v[i]) }
-        }
+        try ParityChecks.loadInitial(params, from: fx)
         let local = try fx.values("pos_embed_local")
         #expect(ParityChecks.absoluteError(model.encoder.patchPositions(grid: 6)!.floats, local) < 1e-6)
 
