@@ -126,15 +126,9 @@ public struct FeatureExtractor {
                         }
                         return [out]
                     }
-                    var tokens = encoder.prependCls(encoder.embed(x))
-                    var kept: [[Float]] = []
-                    for (index, block) in encoder.blocks.enumerated() {
-                        tokens = block(tokens)
-                        // An encoder without a final norm (SelfPatch's backbone) is read as it is.
-                        if index >= depth - deepest {
-                            kept.append((encoder.config.hasFinalNorm ? encoder.norm(tokens) : tokens).floats)
-                        }
-                    }
+                    var none: RandomStream? = nil
+                    let kept = encoder.encode(encoder.prependCls(encoder.embed(x)), dropPathRNG: &none,
+                                              keepingLast: deepest).map(\.floats)
                     guard kept.last!.allSatisfy(\.isFinite) else {
                         throw EvaluationError.nonFinite("encoder output for \(source) images \(start)..<\(start + size)")
                     }

@@ -118,9 +118,22 @@ public final class VisionTransformer: Module {
     /// Runs the blocks and the final norm on tokens [B, T, D].
     public func encode(_ tokens: Tensor, bias: Tensor? = nil, mask: Tensor? = nil,
                        dropPathRNG: inout RandomStream?) -> Tensor {
+        encode(tokens, bias: bias, mask: mask, dropPathRNG: &dropPathRNG, keepingLast: 1)[0]
+    }
+
+    /// The outputs of the last `count` blocks, oldest first, each through the final norm (when
+    /// the encoder has one), as DINO's `get_intermediate_layers` returns them for its last-blocks
+    /// readout; the last element is what `encode` returns.
+    public func encode(_ tokens: Tensor, bias: Tensor? = nil, mask: Tensor? = nil, dropPathRNG: inout RandomStream?,
+                       keepingLast count: Int) -> [Tensor] {
+        precondition(count >= 1 && count <= blocks.count, "keep 1…\(blocks.count) block outputs, not \(count)")
         var x = tokens
-        for blk in blocks { x = blk(x, bias: bias, mask: mask, dropPathRNG: &dropPathRNG) }
-        return config.hasFinalNorm ? norm(x) : x
+        var kept: [Tensor] = []
+        for (index, block) in blocks.enumerated() {
+            x = block(x, bias: bias, mask: mask, dropPathRNG: &dropPathRNG)
+            if index >= blocks.count - count { kept.append(config.hasFinalNorm ? norm(x) : x) }
+        }
+        return kept
     }
 
     /// images → normalised tokens [B, N(+1), D] (CLS first when present). Evaluation mode.
