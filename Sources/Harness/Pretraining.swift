@@ -149,7 +149,6 @@ public struct Pretraining {
                 TrainingBatch.View(images: Tensor(floats: view.pixels, shape: [batch, view.channels, view.size, view.size]),
                                    geometry: view.geometry)
             }
-            let lr = schedule.value(at: step)
             for (_, p) in params { p.zeroGrad() }
             let out = objective.step(TrainingBatch(views: views), context: context, state: objectiveState, rng: &streams.masks)
             let value = out.loss.item
@@ -160,6 +159,7 @@ public struct Pretraining {
             }
             out.loss.backward()
             optimizer = Self.update(params, groups: groups, optimizer: optimizer, adamw: adamw, step: step)
+            let lr = groups[0].settings.learningRate[step]   // what the first group (the decayed weights) used
             objectiveState = out.nextState()
             step += 1
             windowSteps += 1

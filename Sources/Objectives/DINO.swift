@@ -155,10 +155,13 @@ public final class DINO: Objective, Module {
             values.append(warmupSteps == 1 ? warmupStart : warmupStart + (base - warmupStart) * Double(i) / Double(warmupSteps - 1))
         }
         let rest = totalSteps - warmupSteps
-        for i in 0..<max(rest, 0) {
-            values.append(final + 0.5 * (base - final) * (1 + cos(Double.pi * Double(i) / Double(rest))))
-        }
+        for i in 0..<max(rest, 0) { values.append(cosine(base: base, final: final, index: i, count: rest)) }
         return values
+    }
+
+    /// Element `index` of the half cosine from `base` to `final` over `count` steps.
+    static func cosine(base: Double, final: Double, index: Int, count: Int) -> Double {
+        final + 0.5 * (base - final) * (1 + cos(Double.pi * Double(index) / Double(count)))
     }
 
     /// τ_t of an epoch: np.linspace(warm-up value, τ_t, warm-up epochs), then τ_t.
@@ -172,9 +175,11 @@ public final class DINO: Objective, Module {
             + (config.teacherTemperature - config.warmupTeacherTemperature) * Double(epoch) / Double(w - 1)
     }
 
-    /// λ of every step (Eq. 6).
-    public func teacherMomentum(_ context: StepContext) -> Double {
-        Self.cosineSchedule(base: config.teacherMomentum, final: 1, totalSteps: context.totalSteps, warmupSteps: 0)[context.step]
+    /// λ of a step (Eq. 6): utils.cosine_scheduler(momentum, 1, …) without warm-up, one element.
+    public func teacherMomentum(_ context: StepContext) -> Double { Self.teacherMomentum(config, context) }
+
+    public static func teacherMomentum(_ config: Config, _ context: StepContext) -> Double {
+        cosine(base: config.teacherMomentum, final: 1, index: context.step, count: context.totalSteps)
     }
 
     public func parameterGroups(_ plan: OptimizerPlan) -> [ParameterGroup] {
@@ -210,19 +215,23 @@ public final class DINO: Objective, Module {
 
     /// Backbone + head on crops grouped by resolution (utils.MultiCropWrapper: consecutive crops
     /// of one size run as one batch), outputs concatenated in crop order: [crops·B, K].
-    public func forward(_ views: [TrainingBatch.View], backbone: VisionTransformer, head: DINOHead,
-                 dropPathRNG: inout RandomStream?) -> Tensor {
-        var outputs: [Tensor] = []
-        var start = 0
-        while start < views.count {
-            var end = start + 1
-            while end < views.count && views[end].images.shape[2] == views[start].images.shape[2] { end += 1 }
-            let images = end - start == 1 ? views[start].images : Tensor.concat(views[start..<end].map(\.images), axis: 0)
+    public func forward(_ batch: TrainingBatch, backbone: VisionTransformer, head: DINOHead,
+                        dropPathRNG: inout RandomStream?) -> Tensor {
+        let outputs = batch.resolutionGroups.map { group -> Tensor in
+            let images = batch.images(group)
             let tokens = backbone.encode(backbone.prependCls(backbone.embed(images)), dropPathRNG: &dropPathRNG)
-            outputs.append(tokens.slice(axis: 1, 0..<1).reshaped([images.shape[0], backbone.config.dimension]))
-            start = end
+            return tokens.slice(axis: 1, 0..<1).reshaped([images.shape[0], backbone.config.dimension])
         }
         return head(outputs.count == 1 ? outputs[0] : Tensor.concat(outputs, axis: 0))
+    }
+
+    /// Eq. (5): c·m + (1 − m)·(mean over the rows of `outputs`), a new tensor. Shared with
+    /// SelfPatch's two centres.
+    public static func movingCenter(_ center: Tensor, outputs: Tensor, momentum m: Double) -> Tensor {
+        Tensor.withoutGrad {
+            let mean = outputs.sum(axes: [0], keepDims: true) * (1 / Double(outputs.shape[0]))
+            return (center * m + mean * (1 - m)).detached()
+        }
     }
 
     public func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,
@@ -232,15 +241,19 @@ public final class DINO: Objective, Module {
         guard let center = state["center"] else { preconditionFailure("DINO state has no centre") }
         loadTeacher(state)
         var none: RandomStream? = nil
+        let globals = TrainingBatch(views: Array(batch.views[0..<2]))
         let teacherOutput = Tensor.withoutGrad {                                                // Eq. (2)
-            forward(Array(batch.views[0..<2]), backbone: teacherEncoder, head: teacherHead, dropPathRNG: &none)
+            forward(globals, backbone: teacherEncoder, head: teacherHead, dropPathRNG: &none)
         }
         var dropPath: RandomStream? = config.dropPath > 0 ? rng : nil
-        let studentOutput = forward(batch.views, backbone: encoder, head: head, dropPathRNG: &dropPath)  // Eq. (1)
+        let studentOutput = forward(batch, backbone: encoder, head: head, dropPathRNG: &dropPath)  // Eq. (1)
         if let advanced = dropPath { rng = advanced }
 
         let tau = teacherTemperature(epoch: context.epoch)
         let targets = Tensor.withoutGrad { ((teacherOutput - center) * (1 / tau)).softmax() }  // Eq. (3)
+        // main_dino.py divides the student output by τ_s once, then chunks it per crop (SelfPatch's
+        // loss divides each chunk per term: a different rounding in the backward, kept as each
+        // official loss has it).
         let studentLogits = studentOutput * (1 / config.studentTemperature)
         var total: Tensor? = nil
         var pairs = 0
@@ -253,10 +266,7 @@ public final class DINO: Objective, Module {
             }
         }
         let loss = total! * (1 / Double(pairs))
-        let batchCenter = Tensor.withoutGrad { teacherOutput.sum(axes: [0], keepDims: true) * (1 / Double(2 * b)) }
-        let nextCenter = Tensor.withoutGrad {                                                   // Eq. (5)
-            (center * config.centerMomentum + batchCenter * (1 - config.centerMomentum)).detached()
-        }
+        let nextCenter = Self.movingCenter(center, outputs: teacherOutput, momentum: config.centerMomentum)  // Eq. (5)
         let momentum = teacherMomentum(context)
         let teacherTensors = state.group("teacher")
         return ObjectiveStep(loss: loss, terms: [("dino", loss.item), ("teacher_temperature", tau), ("momentum", momentum)]) {

@@ -206,19 +206,6 @@ public final class SelfPatch: Objective, Module {
         return (clsLogits, patchLogits)
     }
 
-    /// Crops grouped by resolution: [(first view, views)], in crop order.
-    static func resolutionGroups(_ views: [TrainingBatch.View]) -> [Range<Int>] {
-        var groups: [Range<Int>] = []
-        var start = 0
-        while start < views.count {
-            var end = start + 1
-            while end < views.count && views[end].images.shape[2] == views[start].images.shape[2] { end += 1 }
-            groups.append(start..<end)
-            start = end
-        }
-        return groups
-    }
-
     public func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,
                      rng: inout RandomStream) -> ObjectiveStep {
         let b = batch.count, crops = batch.views.count, c = config.dino
@@ -229,9 +216,8 @@ public final class SelfPatch: Objective, Module {
         var dropPath: RandomStream? = c.dropPath > 0 ? rng : nil
         // Per crop: CLS logits [B, K] and patch logits [B·N_v, Kp], teacher on every crop.
         var teacherCls: [Tensor] = [], teacherPatches: [Tensor] = [], studentCls: [Tensor] = [], studentPatches: [Tensor] = []
-        for group in Self.resolutionGroups(batch.views) {
-            let images = group.count == 1 ? batch.views[group.lowerBound].images
-                : Tensor.concat(group.map { batch.views[$0].images }, axis: 0)
+        for group in batch.resolutionGroups {
+            let images = batch.images(group)
             let t = Tensor.withoutGrad {
                 forward(images, backbone: teacherEncoder, head: teacherAggregation, cls: teacherClsHead, patch: teacherPatchHead,
                         teacher: true, dropPathRNG: &none)
@@ -256,6 +242,7 @@ public final class SelfPatch: Objective, Module {
         for g in 0..<2 {                                                                           // Eq. (5)
             let q = Tensor.withoutGrad { ((teacherCls[g] - center) * (1 / tau)).softmax() }
             for v in 0..<crops where v != g {
+                // Each chunk divided by τ_s per term, as main_selfpatch.py's DINOLoss does.
                 let term = (studentCls[v] * (1 / c.studentTemperature)).crossEntropy(softTargets: q)
                 clsLoss = clsLoss.map { $0 + term } ?? term
                 clsTerms += 1
@@ -275,19 +262,11 @@ public final class SelfPatch: Objective, Module {
             let patch = patchLoss! * (1 / Double(crops))
             loss = cls + patch * config.patchLossWeight                                            // Eq. (7)
             terms.append(("patch", patch.item))
-            nextPatchCenter = Tensor.withoutGrad {                                                  // Eq. (8)
-                let all = Tensor.concat(teacherPatches, axis: 0)
-                let mean = all.sum(axes: [0], keepDims: true) * (1 / Double(all.shape[0]))
-                return (patchCenter * c.centerMomentum + mean * (1 - c.centerMomentum)).detached()
-            }
+            nextPatchCenter = DINO.movingCenter(patchCenter, outputs: Tensor.concat(teacherPatches, axis: 0),  // Eq. (8)
+                                                momentum: c.centerMomentum)
         }
-        let nextCenter = Tensor.withoutGrad {                                                       // Eq. (8)
-            let all = Tensor.concat(teacherCls, axis: 0)
-            let mean = all.sum(axes: [0], keepDims: true) * (1 / Double(all.shape[0]))
-            return (center * c.centerMomentum + mean * (1 - c.centerMomentum)).detached()
-        }
-        let momentum = DINO.cosineSchedule(base: c.teacherMomentum, final: 1, totalSteps: context.totalSteps,
-                                           warmupSteps: 0)[context.step]
+        let nextCenter = DINO.movingCenter(center, outputs: Tensor.concat(teacherCls, axis: 0), momentum: c.centerMomentum)
+        let momentum = DINO.teacherMomentum(c, context)
         let teacherTensors = state.group("teacher")
         terms += [("teacher_temperature", tau), ("momentum", momentum)]
         return ObjectiveStep(loss: loss, terms: terms) { [self] in

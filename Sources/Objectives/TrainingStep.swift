@@ -27,6 +27,25 @@ public struct TrainingBatch {
 
     /// Source images in the batch.
     public var count: Int { views[0].images.shape[0] }
+
+    /// Runs of consecutive views of one size, in view order (utils.MultiCropWrapper batches
+    /// each run through the backbone at once).
+    public var resolutionGroups: [Range<Int>] {
+        var groups: [Range<Int>] = []
+        var start = 0
+        while start < views.count {
+            var end = start + 1
+            while end < views.count && views[end].images.shape[2] == views[start].images.shape[2] { end += 1 }
+            groups.append(start..<end)
+            start = end
+        }
+        return groups
+    }
+
+    /// The images of views `range` as one batch, crop-major.
+    public func images(_ range: Range<Int>) -> Tensor {
+        range.count == 1 ? views[range.lowerBound].images : Tensor.concat(range.map { views[$0].images }, axis: 0)
+    }
 }
 
 /// Where the run is when a step is taken.

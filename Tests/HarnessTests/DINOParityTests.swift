@@ -82,13 +82,13 @@ import TestSupport
             let batch = TrainingBatch(views: views)
             // The outputs, computed beside the step from the same weights and state.
             var none: RandomStream? = nil
-            let student = Tensor.withoutGrad { dino.forward(views, backbone: dino.encoder, head: dino.head, dropPathRNG: &none) }
+            let student = Tensor.withoutGrad { dino.forward(TrainingBatch(views: views), backbone: dino.encoder, head: dino.head, dropPathRNG: &none) }
             #expect(Self.relativeError(student.floats, try fx.values("step\(s).student_output")) < 1e-5, "step \(s) student output")
             let teacherModel = Self.model()
             try teacherModel.encoder.load(Dictionary(uniqueKeysWithValues: state.group("teacher.backbone")))
             try teacherModel.head.load(Dictionary(uniqueKeysWithValues: state.group("teacher.head")))
             let teacher = Tensor.withoutGrad {
-                teacherModel.forward(Array(views[0..<2]), backbone: teacherModel.encoder, head: teacherModel.head, dropPathRNG: &none)
+                teacherModel.forward(TrainingBatch(views: Array(views[0..<2])), backbone: teacherModel.encoder, head: teacherModel.head, dropPathRNG: &none)
             }
             #expect(Self.relativeError(teacher.floats, try fx.values("step\(s).teacher_output")) < 1e-5, "step \(s) teacher output")
 

@@ -72,7 +72,7 @@ import Testing
         var none: RandomStream? = nil
         let batch = Self.batch()
         let z = Tensor.withoutGrad {
-            teacher.forward(Array(batch.views[0..<2]), backbone: teacher.encoder, head: teacher.head, dropPathRNG: &none)
+            teacher.forward(TrainingBatch(views: Array(batch.views[0..<2])), backbone: teacher.encoder, head: teacher.head, dropPathRNG: &none)
         }
         let mean = z.mean(axes: [0], keepDims: true).floats, c = state["center"]!.floats, nc = next["center"]!.floats
         for k in 0..<c.count {
