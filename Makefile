@@ -12,11 +12,20 @@ SWIFT_CONFIG ?= release
 PATCHBENCH := .build/$(SWIFT_CONFIG)/patchbench
 THREADS ?= 2
 
+# The method table (Sources/Harness/Methods.swift) is the one list of methods: `patchbench
+# methods --make` writes its default METHODS (TABLE_METHODS) and measured rates (RATE_<name>) to
+# $(METHODS_MK), which is included here. It is rewritten after every build, only when its text
+# changes (make then restarts once); goals that need no method do not build for it.
+METHODS_MK := .build/methods.mk
+ifneq ($(filter-out help setup build unit-test clean,$(or $(MAKECMDGOALS),help)),)
+include $(METHODS_MK)
+endif
+
 # Reproduction settings.
 BUDGET ?= tiny
 SEEDS ?= 0 1 2
-# Implemented methods; random-init is the untrained floor every method must beat.
-METHODS ?= random-init mae lomar dino dino-ca selfpatch
+# Implemented methods (the table's); random-init is the untrained floor every method must beat.
+METHODS ?= $(TABLE_METHODS)
 PROBES ?= linear knn seg det
 RUNS_DIR ?= runs
 RESULTS_DIR ?= results
@@ -30,7 +39,7 @@ GOLDEN ?= $(RESULTS_DIR)/goldens/smoke.json
 EVAL_FLAGS ?=
 SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
 
-.PHONY: help setup build test unit-test smoke-check reproduce-all plan data tables bench-anchor golden clean
+.PHONY: help setup build test unit-test smoke-check reproduce-all plan data tables bench-anchor golden clean FORCE
 
 help:
 	@echo "PatchBench"
@@ -55,6 +64,9 @@ setup:
 
 build: setup
 	swift build -c $(SWIFT_CONFIG) --product patchbench
+
+$(METHODS_MK): FORCE | build
+	@$(PATCHBENCH) methods --make > $@.tmp && { cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@; }
 
 # Numeric tests run optimised: debug builds are 16-550x slower (../shared/docs/swift-stack.md).
 unit-test: setup
@@ -101,14 +113,8 @@ tables: $(EVALS) | build
 
 reproduce-all: tables
 
-# Measured pretraining rates on 2 cores (tiny budget, quiet machine, images/s; Zen 5 with
-# AVX-512 and PatchBench's own GEMM, the first 75 s of a run); a method not listed is estimated at
-# the slowest. random-init is not trained.
-RATE_mae := 320
-RATE_lomar := 180
-RATE_dino := 49
-RATE_dino-ca := 44
-RATE_selfpatch := 32
+# Pretraining rates come from the method table (RATE_<name>, images/s at tiny on 2 cores, Zen 5);
+# a method without a measured rate is estimated at the slowest measured one.
 EVAL_MINUTES_PER_RUN := 7
 
 plan:
@@ -116,10 +122,14 @@ plan:
 	images=$$(grep -o '"images_seen": *[0-9]*' configs/budgets/$(BUDGET).json | grep -o '[0-9]*$$'); \
 	echo "budget $(BUDGET): $$n_runs pretraining runs ($(METHODS) x seeds $(SEEDS)), $$images images seen each"; \
 	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
-	minutes=0; for m in $(METHODS); do \
-	  case $$m in mae) r=$(RATE_mae);; lomar) r=$(RATE_lomar);; dino) r=$(RATE_dino);; dino-ca) r=$(RATE_dino-ca);; selfpatch) r=$(RATE_selfpatch);; random-init) r=0;; *) r=$(RATE_dino);; esac; \
-	  if [ $$r -gt 0 ]; then t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s"; \
-	    minutes=$$(( minutes + t * $(words $(SEEDS)) )); fi; \
+	slowest=0; for r in $(foreach m,$(TABLE_METHODS),$(RATE_$(m))); do \
+	  if [ $$r -gt 0 ] && { [ $$slowest = 0 ] || [ $$r -lt $$slowest ]; }; then slowest=$$r; fi; done; \
+	minutes=0; for pair in $(foreach m,$(METHODS),$(m)=$(or $(RATE_$(m)),0)); do \
+	  m=$${pair%%=*}; r=$${pair#*=}; \
+	  if [ $$m = random-init ]; then continue; fi; \
+	  if [ $$r = 0 ]; then r=$$slowest; note=" (not measured: the slowest method's rate)"; else note=""; fi; \
+	  t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s$$note"; \
+	  minutes=$$(( minutes + t * $(words $(SEEDS)) )); \
 	done; \
 	echo "  estimate: ~$$minutes min of pretraining + ~$$(( n_runs * $(EVAL_MINUTES_PER_RUN) )) min of feature extraction and probes"; \
 	echo "  (2 cores, quiet machine, tiny-sized packs; smaller budgets scale with images seen). Finished steps are skipped."; \

@@ -49,7 +49,8 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives"]),
         .target(name: "Results", dependencies: []),
         .target(name: "Objectives", dependencies: ["TensorCore", "Layers", "Datasets"]),
-        .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives", "Results"]),
+        .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives", "Results",
+                                               "Evaluation"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(
@@ -69,7 +70,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation", "TensorCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "Harness"]),
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Layers", "Optim", "TensorCore", "TestSupport", "Datasets"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "Optim", "TensorCore", "HDF5Kit",

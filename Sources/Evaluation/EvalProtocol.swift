@@ -21,8 +21,11 @@ public struct EvalOptions: Sendable {
     /// Seeds `RandomStreams(seed).evaluation`: the linear probe's validation split, the dense
     /// heads' shuffling.
     public var seed: UInt64
-    /// nil: the probe's default (`cls` for linear/knn, `grid` for seg/det).
+    /// nil: `methodReadout`, else the probe's default (`cls` for linear/knn, `grid` for seg/det).
     public var kind: FeatureKind?
+    /// What the encoder's method reads for this probe (the method table's readout); a
+    /// last-blocks readout is fitted to the encoder's depth. Recorded as `readout_source`.
+    public var methodReadout: (method: String, kind: FeatureKind)?
     /// `imagenet` (default) or `pack-train`.
     public var normalization: String = ImageNormalization.imagenetName
     /// nil: `FeatureExtractor.automaticBatchSize`.
@@ -84,7 +87,15 @@ public enum EvalProtocol {
         let encoder = try source.makeEncoder()
         let relativeBias = try encoder.flatMap { try source.makeRelativeBias(for: $0) }
         let encoderInfo = try options.encoderDescription.resolve(for: source, encoder: encoder)
-        let kind = options.kind ?? probe.defaultKind
+        let readoutSource: String
+        let kind: FeatureKind
+        if let asked = options.kind {
+            (kind, readoutSource) = (asked, "asked")
+        } else if let readout = options.methodReadout, let encoder {
+            (kind, readoutSource) = (readout.kind.fitted(depth: encoder.config.depth), "method table (\(readout.method))")
+        } else {
+            (kind, readoutSource) = (probe.defaultKind, "probe default")
+        }
         guard probe.needsGrid == (kind == .grid) else {
             throw EvaluationError.invalidInput("probe \(probe.rawValue) needs \(probe.needsGrid ? "grid" : "pooled (cls, mean, lastk:K)") features, not \(kind)")
         }
@@ -206,6 +217,7 @@ public enum EvalProtocol {
         var settings: [String: ProtocolValue] = [
             "feature_kind": .string(kindName),
             "pooling": .string(encoder.map { kind.pooling(encoderHasCls: $0.config.clsToken) } ?? "flattened normalised pixels (C, H, W)"),
+            "readout_source": .string(encoder == nil ? "raw pixels" : readoutSource),
             "normalization": normalization.protocolSettings,
             "augmentation": .string("none"),
             "encoder_source": .string(source.name),
@@ -221,7 +233,7 @@ public enum EvalProtocol {
         if let encoder {
             settings["feature_batch_size"] = .integer(batchSize)
             settings["encoder_config"] = .string(EncoderDigest.configJSON(encoder.config))
-            settings["relative_position_bias"] = .string("none (VisionTransformer has no relative bias yet)")
+            settings["relative_position_bias"] = .string(relativeBias.map { "\($0.kind.rawValue), every block, on the full grid" } ?? "none")
         }
         if case .randomInit(_, let initSeed) = source {
             settings["init_seed"] = .integer(Int(initSeed))

@@ -28,15 +28,15 @@ public struct ExtractedFeatures: Equatable, Sendable {
 /// (`ImageNormalization`, no augmentation), run through the encoder in batches under
 /// `Tensor.withoutGrad`, and read out as one or more `FeatureKind`s from the same pass.
 ///
-/// The pass runs `embed` → `prependCls` → each block by hand, so the last blocks' outputs are at
-/// hand for `lastk`; the final block's output through `norm` is exactly `encoder(images)`.
+/// The pass is the encoder's own forward (`VisionTransformer.encode(keepingLast:)`), which returns
+/// the last blocks' normalised outputs for `lastk`; its final element is exactly `encoder(images)`.
 /// Images must be square with a side divisible by the patch size; a side other than the
 /// config's image size uses the bicubically resized position embedding (the encoder's rule).
 /// BLAS threads are whatever the caller pinned (`BLAS.setThreads`); the CLI pins them.
 ///
 /// Encoders pretrained with a relative-position attention bias (LoMaR, no absolute position)
-/// are run with that bias on the full grid (`relativeBias`), exactly as pretraining runs its
-/// windows; they support the cls, mean and grid kinds (lastk would need the per-block path).
+/// are run with that bias on the full grid (`relativeBias`), through the same forward as
+/// pretraining runs its windows.
 public struct FeatureExtractor {
     public let encoder: VisionTransformer
     /// The relative-position tables an encoder was pretrained with, if any.
@@ -105,9 +105,6 @@ public struct FeatureExtractor {
         for case .lastBlocks(let k) in kinds where k > depth {
             throw EvaluationError.invalidInput("feature kind lastk:\(k): the encoder has only \(depth) blocks")
         }
-        if relativeBias != nil, kinds.contains(where: { if case .lastBlocks = $0 { return true } else { return false } }) {
-            throw EvaluationError.invalidInput("feature kind lastk: not supported for encoders with a relative-position bias (use cls, mean or grid)")
-        }
         let perImage = kinds.map { featureShape($0, height: height, width: width).reduce(1, *) }
         var outputs = perImage.map { [Float](repeating: 0, count: count * $0) }
         let batch = effectiveBatchSize(height: height, width: width)
@@ -119,16 +116,10 @@ public struct FeatureExtractor {
                                                         channels: channels)
                 let blockOutputs = try Tensor.withoutGrad { () throws -> [[Float]] in
                     let x = Tensor(floats: input, shape: [size, channels, height, width])
-                    if let relativeBias {
-                        let out = relativeBias.features(x, encoder: encoder).floats
-                        guard out.allSatisfy(\.isFinite) else {
-                            throw EvaluationError.nonFinite("encoder output for \(source) images \(start)..<\(start + size)")
-                        }
-                        return [out]
-                    }
                     var none: RandomStream? = nil
-                    let kept = encoder.encode(encoder.prependCls(encoder.embed(x)), dropPathRNG: &none,
-                                              keepingLast: deepest).map(\.floats)
+                    let kept = encoder.encode(encoder.prependCls(encoder.embed(x)),
+                                              blockBias: relativeBias?.blockBias(grid: height / encoder.config.patchSize),
+                                              dropPathRNG: &none, keepingLast: deepest).map(\.floats)
                     guard kept.last!.allSatisfy(\.isFinite) else {
                         throw EvaluationError.nonFinite("encoder output for \(source) images \(start)..<\(start + size)")
                     }

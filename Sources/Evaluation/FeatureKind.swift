@@ -30,6 +30,12 @@ public enum FeatureKind: Equatable, Hashable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// The kind for an encoder of `depth` blocks: a last-blocks readout keeps at most `depth`.
+    public func fitted(depth: Int) -> FeatureKind {
+        if case .lastBlocks(let k) = self { return .lastBlocks(min(k, depth)) }
+        return self
+    }
+
     /// The serialised name (cache attribute, protocol value, CLI flag).
     public var description: String {
         switch self {

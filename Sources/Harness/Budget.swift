@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Layers
 import Objectives
+import Results
 
 /// A fixed-ViT budget (configs/budgets/<name>.json, schema "patchbench.budget/1"): one encoder,
 /// one number of images seen, one optimizer and augmentation for every method, plus each
@@ -48,36 +49,6 @@ public struct Budget: Codable, Equatable, Sendable {
         public var split: String
     }
 
-    /// Each method's own settings. `dino` and `selfpatch` may be left out: its defaults apply, and a budget
-    /// names only the keys it overrides.
-    public struct Methods: Codable, Equatable, Sendable {
-        public var mae: MAE.Config
-        public var lomar: LoMaR.Config
-        public var dino: DINO.Config
-        public var selfpatch: SelfPatch.Config
-
-        public init(from decoder: Swift.Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            mae = try c.decode(MAE.Config.self, forKey: .mae)
-            lomar = try c.decode(LoMaR.Config.self, forKey: .lomar)
-            dino = try c.decodeIfPresent(DINO.Config.self, forKey: .dino) ?? DINO.Config()
-            selfpatch = try c.decodeIfPresent(SelfPatch.Config.self, forKey: .selfpatch) ?? SelfPatch.Config()
-        }
-
-        /// A `dino` block equal to the defaults is left out, so run config hashes of the other
-        /// methods do not change with a method they do not use (the run's own block is in
-        /// `ResolvedConfig`).
-        public func encode(to encoder: Swift.Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(mae, forKey: .mae)
-            try c.encode(lomar, forKey: .lomar)
-            if dino != DINO.Config() { try c.encode(dino, forKey: .dino) }
-            if selfpatch != SelfPatch.Config() { try c.encode(selfpatch, forKey: .selfpatch) }
-        }
-
-        enum CodingKeys: String, CodingKey { case mae, lomar, dino, selfpatch }
-    }
-
     public var schema: String
     public var name: String
     public var version: Int
@@ -90,7 +61,62 @@ public struct Budget: Codable, Equatable, Sendable {
     public var data: Data
     public var checkpointEvery: Int
     public var logEvery: Int
-    public var methods: Methods
+    /// Each method's block as the file writes it, by the method table's `configKey`
+    /// (`mae`, `lomar`, `dino`, `selfpatch`). A block names only the keys it overrides; a method
+    /// without a block runs its defaults (`settings(_:key:)`). Optional in the file.
+    public var methods: [String: JSONValue]
+
+    public init(from decoder: Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try c.decode(String.self, forKey: .schema)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(Int.self, forKey: .version)
+        notes = try c.decode([String].self, forKey: .notes)
+        encoder = try c.decode(Encoder.self, forKey: .encoder)
+        imagesSeen = try c.decode(Int.self, forKey: .imagesSeen)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        optimizer = try c.decode(Optimizer.self, forKey: .optimizer)
+        augmentation = try c.decode(Augmentation.self, forKey: .augmentation)
+        data = try c.decode(Data.self, forKey: .data)
+        checkpointEvery = try c.decode(Int.self, forKey: .checkpointEvery)
+        logEvery = try c.decode(Int.self, forKey: .logEvery)
+        methods = try c.decodeIfPresent([String: JSONValue].self, forKey: .methods) ?? [:]
+    }
+
+    /// A method's settings: `defaults`, overridden key by key (nested blocks too) by what
+    /// `methods.<key>` names. A key the settings do not have is an error, so a typo never
+    /// silently runs the default.
+    public func settings<Settings: Codable>(_ defaults: Settings, key: String) throws -> Settings {
+        guard let block = methods[key] else { return defaults }
+        let base = try Self.jsonValue(defaults)
+        let merged = try Self.overlay(block, on: base, path: "methods.\(key)")
+        do { return try Budget.decoder.decode(Settings.self, from: JSONEncoder().encode(merged)) } catch {
+            throw HarnessError("methods.\(key): \(HarnessError.describe(error))")
+        }
+    }
+
+    /// Replaces `methods.<key>` by every key of `settings` (tools and tests that build budgets).
+    public mutating func setSettings<Settings: Encodable>(_ settings: Settings, key: String) throws {
+        methods[key] = try Self.jsonValue(settings)
+    }
+
+    /// Settings as their budget block (snake_case keys).
+    static func jsonValue<Settings: Encodable>(_ settings: Settings) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: encoderJSON.encode(settings))
+    }
+
+    static func overlay(_ block: JSONValue, on base: JSONValue, path: String) throws -> JSONValue {
+        guard case .object(let defaults) = base else { return block }
+        guard case .object(let given) = block else { throw HarnessError("\(path) must be an object") }
+        var merged = defaults
+        for key in given.keys.sorted() {
+            guard let value = defaults[key] else {
+                throw HarnessError("\(path): unknown key '\(key)' (known: \(defaults.keys.sorted().joined(separator: ", ")))")
+            }
+            merged[key] = try overlay(given[key]!, on: value, path: "\(path).\(key)")
+        }
+        return .object(merged)
+    }
 
     public var totalSteps: Int { imagesSeen / batchSize }
     public var learningRate: Double { optimizer.baseLearningRate * Double(batchSize) / 256 }
@@ -157,12 +183,18 @@ public struct Budget: Codable, Equatable, Sendable {
         try check(augmentation.size == encoder.imageSize, "augmentation size must equal the encoder's image_size")
         try check(augmentation.scale.count == 2 && augmentation.ratio.count == 2, "scale and ratio are [low, high]")
         try check(Interpolation(rawValue: augmentation.interpolation) != nil, "interpolation must be bilinear or bicubic")
+        for key in methods.keys.sorted() where !Method.configKeys.contains(key) {
+            throw HarnessError("\(file): methods.\(key) is no method's block (known: \(Method.configKeys.joined(separator: ", ")))")
+        }
+        // Every method resolves its settings here, so a bad block names the budget file.
+        for method in Method.all {
+            do { _ = try method.resolve(self) } catch let error as HarnessError {
+                throw HarnessError("\(file): \(method.name): \(error.description)")
+            }
+        }
         try check(augmentation.mean.count == encoder.channels && augmentation.std.count == encoder.channels,
                   "mean and std need one value per channel")
         try check(optimizer.warmupFraction >= 0 && optimizer.warmupFraction <= 1, "warmup_fraction must be in [0, 1]")
-        let grid = encoder.imageSize / encoder.patchSize
-        try check(methods.lomar.windowSize <= grid, "lomar window_size exceeds the \(grid)×\(grid) grid")
-        try check(methods.mae.maskRatio >= 0 && methods.mae.maskRatio < 1, "mae mask_ratio must be in [0, 1)")
     }
 }
 

@@ -1,90 +1,200 @@
 import Datasets
+import Evaluation
+import Foundation
 import Layers
 import Objectives
+import Results
 import TensorCore
 
-/// The methods `patchbench pretrain` knows, and how each is built from a budget.
-public enum Method: String, CaseIterable, Sendable {
-    case mae
-    case lomar
+/// One row of the method table: everything PatchBench knows about a method lives here, and the
+/// harness, the CLI (`--method` help, `patchbench methods`, eval's default readout), Results'
+/// claims loader, the Makefile (`patchbench methods --make`) and the tests read it.
+///
+/// An arm (`dino-ca`, `lomar-rpe-table`) is its base method's builder with overrides.
+public struct Method: Sendable, CustomStringConvertible {
+    /// Run directories, `--method` and claims.json name the method by this.
+    public let name: String
+    /// The paper method it reproduces or is an arm of (claims.json's `base`).
+    public let base: String
+    public let summary: String
+    /// The key of its block in a budget's `methods` (an arm shares its base's), nil: no settings.
+    public let configKey: String?
+    /// Part of `make reproduce-all`'s default METHODS.
+    public let reproduced: Bool
+    /// Pretraining images/s at `tiny` on 2 cores (Zen 5, AVX-512, quiet machine, the first
+    /// 75 s of a run), for `make plan`; nil: not trained (random-init) or not measured.
+    public let tinyImagesPerSecond: Int?
+    /// What the linear and k-NN probes read, as the method's authors evaluate (the dense probes
+    /// read the patch grid); a last-blocks readout is fitted to the encoder's depth.
+    public let linearReadout: FeatureKind
+    public let knnReadout: FeatureKind
+    /// Which network `encoder.h5` holds.
+    public let exported: String
+    let resolveSettings: @Sendable (Budget) throws -> Resolved
+
+    /// A method resolved against one budget: what a run of it is.
+    public struct Resolved {
+        public let encoder: ViTConfig
+        public let recipe: MultiCropRecipe
+        /// The method's settings as they run (recorded in run.json and its config hash).
+        public let settings: JSONValue?
+        /// Builds the objective, drawing every initial weight from the stream; nil for a method
+        /// that is not trained (random-init).
+        public let makeObjective: ((inout RandomStream) -> Objective)?
+
+        init<Settings: Encodable>(encoder: ViTConfig, recipe: MultiCropRecipe, settings: Settings?,
+                                  makeObjective: ((inout RandomStream) -> Objective)?) throws {
+            self.encoder = encoder
+            self.recipe = recipe
+            self.settings = try settings.map(Budget.jsonValue)
+            self.makeObjective = makeObjective
+        }
+    }
+
+    public var description: String { name }
+
+    public func resolve(_ budget: Budget) throws -> Resolved { try resolveSettings(budget) }
+
+    /// The feature kind `probe` reads for this method.
+    public func readout(for probe: EvalProbe) -> FeatureKind {
+        switch probe {
+        case .seg, .det: return .grid
+        case .linear: return linearReadout
+        case .knn: return knnReadout
+        }
+    }
+}
+
+extension Method {
+    /// The table, in the order tables and `--help` list the methods.
+    public static let all: [Method] = [randomInit, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch]
+
+    /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
+    public static let randomInit = Method(
+        name: ResultsSummary.floorMethod, base: ResultsSummary.floorMethod,
+        summary: "untrained encoder (MAE's, sin-cos position) from the seed's init stream: the floor",
+        configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .cls, knnReadout: .cls,
+        exported: "the initial encoder") { budget in
+        try Resolved(encoder: budget.vitConfig(positionEmbedding: .sinCos), recipe: budget.recipe, settings: nil as MAE.Config?,
+                     makeObjective: nil)
+    }
+
+    /// MAE (He et al.): the linear probe reads CLS (`main_linprobe.py`).
+    public static let mae = Method(
+        name: "mae", base: "mae", summary: "MAE: mask 75% of the patches, reconstruct their pixels with a light decoder",
+        configKey: "mae", reproduced: true, tinyImagesPerSecond: 320, linearReadout: .cls, knnReadout: .cls,
+        exported: "the encoder") { budget in
+        let settings = try budget.settings(MAE.Config(), key: "mae")
+        try require(settings.maskRatio >= 0 && settings.maskRatio < 1, "mask_ratio must be in [0, 1)")
+        let encoder = budget.vitConfig(positionEmbedding: .sinCos)
+        return try Resolved(encoder: encoder, recipe: budget.recipe, settings: settings) {
+            MAE(encoder: encoder, config: settings, rng: &$0)
+        }
+    }
+
+    /// LoMaR (Chen et al.): its loss never reaches the CLS output and its downstream model pools
+    /// the patch tokens (`models_vit_rp.py`, `global_pool`), so the probes read their mean.
+    public static let lomar = lomarVariant(name: "lomar", relativePosition: .contextualProduct, reproduced: true,
+                                           tinyImagesPerSecond: 180,
+                                           summary: "LoMaR: reconstruct 80% masked pixels inside small windows, relative position only")
+
     /// LoMaR with a per-head (H × 50) bias table instead of the contextual iRPE: a named,
     /// simpler variant (Documentation/Objectives/LoMaR.md).
-    case lomarRPETable = "lomar-rpe-table"
-    /// DINO (Caron et al.): self-distillation of the CLS token with an EMA teacher.
-    case dino
-    /// SelfPatch (Yun et al.): DINO plus same-view patch distillation against aggregated neighbours.
-    case selfpatch
+    public static let lomarRPETable = lomarVariant(name: "lomar-rpe-table", relativePosition: .table, reproduced: false,
+                                                   tinyImagesPerSecond: nil,
+                                                   summary: "LoMaR with a per-head relative-position bias table (variant)")
+
+    static func lomarVariant(name: String, relativePosition: RelativePositionKind, reproduced: Bool,
+                             tinyImagesPerSecond: Int?, summary: String) -> Method {
+        Method(name: name, base: "lomar", summary: summary, configKey: "lomar", reproduced: reproduced,
+               tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean,
+               exported: "the encoder and its relative-position tables") { budget in
+            var settings = try budget.settings(LoMaR.Config(), key: "lomar")
+            settings.relativePosition = relativePosition
+            let grid = budget.encoder.imageSize / budget.encoder.patchSize
+            try require(settings.windowSize >= 1 && settings.windowSize <= grid,
+                        "window_size \(settings.windowSize) must be in 1…\(grid) (the \(grid)×\(grid) grid)")
+            try require(settings.maskRatio >= 0 && settings.maskRatio < 1, "mask_ratio must be in [0, 1)")
+            let encoder = budget.vitConfig(positionEmbedding: .none)
+            return try Resolved(encoder: encoder, recipe: budget.recipe, settings: settings) {
+                LoMaR(encoder: encoder, config: settings, rng: &$0)
+            }
+        }
+    }
+
+    /// DINO (Caron et al.): the teacher is exported; `eval_linear.py` reads the CLS tokens of the
+    /// last 4 blocks (ViT-S), `eval_knn.py` the final CLS.
+    public static let dino = Method(
+        name: "dino", base: "dino", summary: "DINO: multi-crop self-distillation of the CLS token with an EMA teacher",
+        configKey: "dino", reproduced: true, tinyImagesPerSecond: 49, linearReadout: .lastBlocks(4), knnReadout: .cls,
+        exported: "the teacher's backbone") { budget in
+        let settings = try budget.settings(DINO.Config(), key: "dino")
+        // DINO's ViT learns its position embedding and interpolates it for the local crops.
+        var encoder = budget.vitConfig(positionEmbedding: .learned)
+        encoder.positionInterpolationOffset = 0.1
+        return try Resolved(encoder: encoder, recipe: try dinoRecipe(settings, budget), settings: settings) {
+            DINO(encoder: encoder, config: settings, rng: &$0)
+        }
+    }
+
+    /// SelfPatch (Yun et al.): evaluated on dense tasks only; its backbone has no CLS, so the
+    /// image-level probes read the mean of the patch tokens.
+    public static let selfpatch = selfPatchVariant(
+        name: "selfpatch", patchLoss: true, tinyImagesPerSecond: 32,
+        summary: "SelfPatch: DINO plus same-view patch distillation against aggregated neighbours")
+
     /// SelfPatch's architecture (no backbone CLS, class-attention head) with DINO's loss only
     /// (λ = 0): separates SelfPatch's loss from its architecture change (spec §6 q2).
-    case dinoCA = "dino-ca"
-    /// The floor: an encoder drawn from the seed's init stream and never trained.
-    case randomInit = "random-init"
+    public static let dinoCA = selfPatchVariant(
+        name: "dino-ca", patchLoss: false, tinyImagesPerSecond: 44,
+        summary: "SelfPatch's architecture with DINO's loss only (lambda = 0): the arm that isolates the patch loss")
 
-    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+    static func selfPatchVariant(name: String, patchLoss: Bool, tinyImagesPerSecond: Int, summary: String) -> Method {
+        Method(name: name, base: "selfpatch", summary: summary, configKey: "selfpatch", reproduced: true,
+               tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean,
+               exported: "the teacher's backbone") { budget in
+            var settings = try budget.settings(SelfPatch.Config(), key: "selfpatch")
+            if !patchLoss { settings.patchLossWeight = 0 }
+            // Patch tokens only and no final norm: the aggregation module has them.
+            var encoder = budget.vitConfig(positionEmbedding: .learned)
+            encoder.positionInterpolationOffset = 0.1
+            encoder.clsToken = false
+            encoder.finalNorm = false
+            return try Resolved(encoder: encoder, recipe: try dinoRecipe(settings.dino, budget), settings: settings) {
+                SelfPatch(encoder: encoder, config: settings, methodName: name, rng: &$0)
+            }
+        }
+    }
+
+    static func dinoRecipe(_ settings: DINO.Config, _ budget: Budget) throws -> MultiCropRecipe {
+        try require(settings.globalScale.count == 2 && settings.localScale.count == 2, "global_scale and local_scale are [low, high]")
+        return DINO.recipe(settings, globalSize: budget.augmentation.size, mean: budget.augmentation.mean,
+                           std: budget.augmentation.std)
+    }
+
+    static func require(_ condition: Bool, _ why: String) throws {
+        if !condition { throw HarnessError(why) }
+    }
+}
+
+extension Method {
+    public static var names: String { all.map(\.name).joined(separator: ", ") }
+
+    /// The budget blocks the table reads.
+    public static var configKeys: [String] {
+        all.compactMap(\.configKey).reduce(into: []) { keys, key in if !keys.contains(key) { keys.append(key) } }
+    }
+
+    /// The default METHODS of `make reproduce-all`.
+    public static var reproduced: [Method] { all.filter(\.reproduced) }
 
     public static func named(_ name: String) throws -> Method {
-        guard let m = Method(rawValue: name) else {
+        guard let m = all.first(where: { $0.name == name }) else {
             throw HarnessError("unknown method '\(name)'; choose one of \(names)")
         }
         return m
     }
 
-    /// The encoder this method pretrains (position embedding depends on the method).
-    public func encoderConfig(_ budget: Budget) -> ViTConfig {
-        switch self {
-        case .mae, .randomInit: return budget.vitConfig(positionEmbedding: .sinCos)
-        case .lomar, .lomarRPETable: return budget.vitConfig(positionEmbedding: .none)
-        // DINO's ViT learns its position embedding and interpolates it for the local crops.
-        case .dino:
-            var config = budget.vitConfig(positionEmbedding: .learned)
-            config.positionInterpolationOffset = 0.1
-            return config
-        // SelfPatch's backbone: patch tokens only, no final norm (the aggregation module has them).
-        case .selfpatch, .dinoCA:
-            var config = budget.vitConfig(positionEmbedding: .learned)
-            config.positionInterpolationOffset = 0.1
-            config.clsToken = false
-            config.finalNorm = false
-            return config
-        }
-    }
-
-    /// The views the loader makes of each image: the budget's single MAE-style view.
-    public func recipe(_ budget: Budget) -> MultiCropRecipe {
-        switch self {
-        case .mae, .lomar, .lomarRPETable, .randomInit: return budget.recipe
-        case .dino:
-            return DINO.recipe(budget.methods.dino, globalSize: budget.augmentation.size, mean: budget.augmentation.mean,
-                               std: budget.augmentation.std)
-        case .selfpatch, .dinoCA:
-            return DINO.recipe(budget.methods.selfpatch.dino, globalSize: budget.augmentation.size,
-                               mean: budget.augmentation.mean, std: budget.augmentation.std)
-        }
-    }
-
-    /// SelfPatch's settings; `dino-ca` is the same with λ = 0.
-    public func selfPatchConfig(_ budget: Budget) -> SelfPatch.Config {
-        var c = budget.methods.selfpatch
-        if self == .dinoCA { c.patchLossWeight = 0 }
-        return c
-    }
-
-    /// The method's own settings as resolved from the budget.
-    public func lomarConfig(_ budget: Budget) -> LoMaR.Config {
-        var c = budget.methods.lomar
-        c.relativePosition = self == .lomarRPETable ? .table : .contextualProduct
-        return c
-    }
-
-    /// Builds the objective (nil for random-init), drawing every initial weight from `rng`.
-    public func makeObjective(_ budget: Budget, rng: inout RandomStream) -> Objective? {
-        switch self {
-        case .mae: return MAE(encoder: encoderConfig(budget), config: budget.methods.mae, rng: &rng)
-        case .lomar, .lomarRPETable: return LoMaR(encoder: encoderConfig(budget), config: lomarConfig(budget), rng: &rng)
-        case .dino: return DINO(encoder: encoderConfig(budget), config: budget.methods.dino, rng: &rng)
-        case .selfpatch, .dinoCA:
-            return SelfPatch(encoder: encoderConfig(budget), config: selfPatchConfig(budget), methodName: rawValue, rng: &rng)
-        case .randomInit: return nil
-        }
-    }
+    /// What Results' claims loader checks claims.json against: every method the table can run.
+    public static var implemented: [ImplementedMethod] { all.map { ImplementedMethod(name: $0.name, base: $0.base) } }
 }

@@ -53,7 +53,8 @@ public struct Pretraining {
         let o = options, budget = o.budget
         BLAS.setThreads(o.threads)
         let dir = RunDirectory(path: o.runPath)
-        let config = ResolvedConfig(method: o.method, budget: budget, dataPath: o.dataPath)
+        let resolved = try o.method.resolve(budget)
+        let config = ResolvedConfig(method: o.method, resolved: resolved, budget: budget, dataPath: o.dataPath)
         let hash = config.hash
         if let status = try dir.existingStatus() {
             guard status.configHash == hash else {
@@ -75,7 +76,7 @@ public struct Pretraining {
             throw HarnessError("\(o.dataPath): split '\(split.name)' has \(split.channels) channels, the budget wants \(budget.encoder.channels)")
         }
         func manifest(completed: Bool, wall: Double, steps: Int, flops: Double) -> RunManifest {
-            RunManifest(method: o.method.rawValue, budget: budget.name, seed: Int(o.seed), config: config, configHash: hash,
+            RunManifest(method: o.method.name, budget: budget.name, seed: Int(o.seed), config: config, configHash: hash,
                         dataset: dataset,
                         provenance: .current(threads: o.threads, wallSeconds: wall, imagesSeen: steps * budget.batchSize,
                                              encoderFlops: flops),
@@ -85,11 +86,11 @@ public struct Pretraining {
         var streams = RandomStreams(seed: o.seed)
         let start = Date()
         guard let objective = o.objectiveOverride?(&streams.initialization)
-                ?? o.method.makeObjective(budget, rng: &streams.initialization) else {
+                ?? resolved.makeObjective?(&streams.initialization) else {
             // random-init: the encoder from the init stream, saved untrained.
             var rng = streams.initialization
-            let encoder = VisionTransformer(o.method.encoderConfig(budget), rng: &rng)
-            try Checkpoint.saveEncoder(encoder, to: dir.encoder, attributes: ["method": o.method.rawValue])
+            let encoder = VisionTransformer(resolved.encoder, rng: &rng)
+            try Checkpoint.saveEncoder(encoder, to: dir.encoder, attributes: ["method": o.method.name])
             try dir.writeManifest(manifest(completed: true, wall: Date().timeIntervalSince(start), steps: 0, flops: 0))
             return .completed(resumedFrom: nil)
         }
@@ -121,7 +122,7 @@ public struct Pretraining {
 
         let totalSteps = budget.totalSteps, batch = budget.batchSize
         let initial = RandomStreams(seed: o.seed)
-        let loader = Loader(split: split, batchSize: batch, recipe: o.method.recipe(budget), dataOrder: initial.dataOrder,
+        let loader = Loader(split: split, batchSize: batch, recipe: resolved.recipe, dataOrder: initial.dataOrder,
                             augmentation: initial.augmentation, dropLast: true, threads: o.threads)
         guard loader.batchesPerEpoch > 0 else {
             throw HarnessError("\(o.dataPath): split '\(split.name)' has \(split.count) images, fewer than one batch of \(batch)")
@@ -136,7 +137,7 @@ public struct Pretraining {
         try dir.writeManifest(manifest(completed: false, wall: wallBefore, steps: optimizer.step,
                                        flops: Double(optimizer.step * batch) * flops.encoder))
 
-        var progress = ProgressReporter(mode: o.progress, total: totalSteps, label: "\(o.method.rawValue) \(budget.name) seed\(o.seed)")
+        var progress = ProgressReporter(mode: o.progress, total: totalSteps, label: "\(o.method.name) \(budget.name) seed\(o.seed)")
         let segmentStart = Date()
         var order: (epoch: Int, indices: [Int])? = nil
         var windowStart = Date(), windowSteps = 0

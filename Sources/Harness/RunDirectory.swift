@@ -2,6 +2,7 @@ import Foundation
 import HDF5Kit
 import Layers
 import Objectives
+import Results
 
 /// What a run is, exactly: the budget as read, the method and its settings, the encoder and
 /// the data. Its canonical JSON (sorted snake_case keys) is hashed into `config_hash`; the
@@ -14,25 +15,25 @@ public struct ResolvedConfig: Codable, Equatable, Sendable {
     public var method: String
     public var budget: Budget
     public var encoder: ViTConfig
-    public var mae: MAE.Config?
-    public var lomar: LoMaR.Config?
-    public var dino: DINO.Config?
-    public var selfpatch: SelfPatch.Config?
+    /// The method's settings as it runs them (its budget block over its defaults); nil for
+    /// random-init.
+    public var settings: JSONValue?
     public var data: DataReference
     public var learningRate: Double
     public var totalSteps: Int
 
-    public init(method: Method, budget: Budget, dataPath: String) {
-        self.method = method.rawValue
-        self.budget = budget
-        encoder = method.encoderConfig(budget)
-        mae = method == .mae ? budget.methods.mae : nil
-        lomar = (method == .lomar || method == .lomarRPETable) ? method.lomarConfig(budget) : nil
-        dino = method == .dino ? budget.methods.dino : nil
-        selfpatch = (method == .selfpatch || method == .dinoCA) ? method.selfPatchConfig(budget) : nil
+    /// `budget` is recorded without its `methods` blocks: the run's own settings are `settings`,
+    /// so editing another method's block does not change this run's hash.
+    public init(method: Method, resolved: Method.Resolved, budget: Budget, dataPath: String) {
+        self.method = method.name
+        var ownBudget = budget
+        ownBudget.methods = [:]
+        self.budget = ownBudget
+        encoder = resolved.encoder
+        settings = resolved.settings
         data = DataReference(pack: dataPath, split: budget.data.split)
         learningRate = budget.learningRate
-        totalSteps = method == .randomInit ? 0 : budget.totalSteps
+        totalSteps = resolved.makeObjective == nil ? 0 : budget.totalSteps
     }
 
     public var canonicalJSON: Data { (try? Budget.encoderJSON.encode(self)) ?? Data() }

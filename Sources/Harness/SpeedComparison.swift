@@ -32,15 +32,17 @@ public enum SpeedComparison {
     /// The encoder, MAE decoder and LoMaR settings come from `budget` (tiny: dim 192, depth 6);
     /// the window is 4 on 8×8 and 7 on grids of 14 and more (spec §4.3), 4 windows.
     public static func measure(budget: Budget, grids: [Int], batch: Int, warmup: Int, steps: Int, threads: Int,
-                               log: (String) -> Void = { _ in }) -> [Row] {
+                               log: (String) -> Void = { _ in }) throws -> [Row] {
         BLAS.setThreads(threads)
+        let maeConfig = try budget.settings(MAE.Config(), key: "mae")
+        let budgetLoMaR = try budget.settings(LoMaR.Config(), key: "lomar")
         return grids.map { g in
             var b = budget
             b.encoder.imageSize = g * budget.encoder.patchSize
-            var lomarConfig = budget.methods.lomar
+            var lomarConfig = budgetLoMaR
             lomarConfig.windowSize = g < 14 ? min(4, g) : 7
             var rng = RandomStream(seed: UInt64(g))
-            let mae = MAE(encoder: b.vitConfig(positionEmbedding: .sinCos), config: budget.methods.mae, rng: &rng)
+            let mae = MAE(encoder: b.vitConfig(positionEmbedding: .sinCos), config: maeConfig, rng: &rng)
             let lomar = LoMaR(encoder: b.vitConfig(positionEmbedding: .none), config: lomarConfig, rng: &rng)
             let size = b.encoder.imageSize
             let images = Tensor((0..<(batch * 3 * size * size)).map { _ in rng.nextNormal() }, shape: [batch, 3, size, size])

@@ -20,6 +20,13 @@ public final class SelfAttention: Module {
         proj(Tensor.selfAttention(qkv: qkv(x), heads: heads, bias: bias, mask: mask))
     }
 
+    /// The same with a bias computed from this layer's qkv [B, N, 3D] (a contextual relative
+    /// position bias reads the queries).
+    public func callAsFunction(_ x: Tensor, biasFromQKV: (Tensor) -> Tensor, mask: Tensor? = nil) -> Tensor {
+        let projected = qkv(x)
+        return proj(Tensor.selfAttention(qkv: projected, heads: heads, bias: biasFromQKV(projected), mask: mask))
+    }
+
     public func namedParameters() -> [(String, Tensor)] { qkv.namedParameters(prefix: "qkv") + proj.namedParameters(prefix: "proj") }
 }
 

@@ -23,7 +23,17 @@ public final class Block: Module {
     /// x [B, N, D] → [B, N, D]. `dropPathRNG` nil (evaluation) disables drop-path.
     public func callAsFunction(_ x: Tensor, bias: Tensor? = nil, mask: Tensor? = nil,
                                dropPathRNG: inout RandomStream?) -> Tensor {
-        let a = residual(attn(norm1(x), bias: bias, mask: mask), &dropPathRNG)
+        forward(x, attention: { attn($0, bias: bias, mask: mask) }, dropPathRNG: &dropPathRNG)
+    }
+
+    /// The same with the attention bias computed from this block's qkv (see `SelfAttention`).
+    public func callAsFunction(_ x: Tensor, biasFromQKV: (Tensor) -> Tensor, mask: Tensor? = nil,
+                               dropPathRNG: inout RandomStream?) -> Tensor {
+        forward(x, attention: { attn($0, biasFromQKV: biasFromQKV, mask: mask) }, dropPathRNG: &dropPathRNG)
+    }
+
+    private func forward(_ x: Tensor, attention: (Tensor) -> Tensor, dropPathRNG: inout RandomStream?) -> Tensor {
+        let a = residual(attention(norm1(x)), &dropPathRNG)
         let h = x + a
         return h + residual(mlp(norm2(h)), &dropPathRNG)
     }

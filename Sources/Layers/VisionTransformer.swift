@@ -57,6 +57,10 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     public static let small64 = ViTConfig(imageSize: 64, patchSize: 8, dimension: 192, depth: 6, heads: 3)
 }
 
+/// An attention bias computed per block from that block's qkv [B, T, 3D]: (block index, qkv) →
+/// an additive bias [B, H, T, T], [H, T, T] or [T, T].
+public typealias BlockAttentionBias = (_ block: Int, _ qkv: Tensor) -> Tensor
+
 public final class VisionTransformer: Module {
     public let config: ViTConfig
     public let patchEmbed: PatchEmbed
@@ -116,21 +120,28 @@ public final class VisionTransformer: Module {
     }
 
     /// Runs the blocks and the final norm on tokens [B, T, D].
-    public func encode(_ tokens: Tensor, bias: Tensor? = nil, mask: Tensor? = nil,
+    public func encode(_ tokens: Tensor, bias: Tensor? = nil, blockBias: BlockAttentionBias? = nil, mask: Tensor? = nil,
                        dropPathRNG: inout RandomStream?) -> Tensor {
-        encode(tokens, bias: bias, mask: mask, dropPathRNG: &dropPathRNG, keepingLast: 1)[0]
+        encode(tokens, bias: bias, blockBias: blockBias, mask: mask, dropPathRNG: &dropPathRNG, keepingLast: 1)[0]
     }
 
     /// The outputs of the last `count` blocks, oldest first, each through the final norm (when
     /// the encoder has one), as DINO's `get_intermediate_layers` returns them for its last-blocks
-    /// readout; the last element is what `encode` returns.
-    public func encode(_ tokens: Tensor, bias: Tensor? = nil, mask: Tensor? = nil, dropPathRNG: inout RandomStream?,
-                       keepingLast count: Int) -> [Tensor] {
+    /// readout; the last element is what `encode` returns. `bias` is added in every block;
+    /// `blockBias` instead computes each block's bias from that block's qkv (LoMaR's relative
+    /// position), so one loop serves every method and every readout.
+    public func encode(_ tokens: Tensor, bias: Tensor? = nil, blockBias: BlockAttentionBias? = nil, mask: Tensor? = nil,
+                       dropPathRNG: inout RandomStream?, keepingLast count: Int) -> [Tensor] {
         precondition(count >= 1 && count <= blocks.count, "keep 1…\(blocks.count) block outputs, not \(count)")
+        precondition(bias == nil || blockBias == nil, "give a fixed bias or a per-block bias, not both")
         var x = tokens
         var kept: [Tensor] = []
         for (index, block) in blocks.enumerated() {
-            x = block(x, bias: bias, mask: mask, dropPathRNG: &dropPathRNG)
+            if let blockBias {
+                x = block(x, biasFromQKV: { blockBias(index, $0) }, mask: mask, dropPathRNG: &dropPathRNG)
+            } else {
+                x = block(x, bias: bias, mask: mask, dropPathRNG: &dropPathRNG)
+            }
             if index >= blocks.count - count { kept.append(config.hasFinalNorm ? norm(x) : x) }
         }
         return kept

@@ -57,27 +57,6 @@ public final class DINO: Objective, Module {
         public var localScale: [Double] = [0.1, 0.35]
 
         public init() {}
-
-        /// Every key is optional in a budget file: what a budget does not name keeps its default.
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            var d = Config()
-            func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-                if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-            }
-            try read(.outputs, &d.outputs); try read(.hidden, &d.hidden); try read(.bottleneck, &d.bottleneck)
-            try read(.studentTemperature, &d.studentTemperature); try read(.teacherTemperature, &d.teacherTemperature)
-            try read(.warmupTeacherTemperature, &d.warmupTeacherTemperature)
-            try read(.warmupTeacherTemperatureEpochs, &d.warmupTeacherTemperatureEpochs)
-            try read(.centerMomentum, &d.centerMomentum); try read(.teacherMomentum, &d.teacherMomentum)
-            try read(.baseLearningRate, &d.baseLearningRate); try read(.minLearningRate, &d.minLearningRate)
-            try read(.warmupFraction, &d.warmupFraction); try read(.weightDecay, &d.weightDecay)
-            try read(.weightDecayEnd, &d.weightDecayEnd); try read(.clipGradient, &d.clipGradient)
-            try read(.freezeLastLayerEpochs, &d.freezeLastLayerEpochs); try read(.dropPath, &d.dropPath)
-            try read(.localCrops, &d.localCrops); try read(.localSize, &d.localSize)
-            try read(.globalScale, &d.globalScale); try read(.localScale, &d.localScale)
-            self = d
-        }
     }
 
     public let methodName = "dino"

@@ -130,7 +130,9 @@ public final class LoMaR: SingleViewObjective, Module {
         let removedColumn = removed.reshaped([r, s * s, 1])
         let keptColumn = Tensor(removedValues.map { 1 - $0 }, shape: [r, s * s, 1], dtype: images.dtype)
         let masked = windowTokens * keptColumn + maskToken * removedColumn                 // Eq. (4)
-        let z = relativePosition.encode(encoder.prependCls(masked), encoder: encoder, grid: s)  // Eq. (5)
+        var noDropPath: RandomStream? = nil
+        let z = encoder.encode(encoder.prependCls(masked), blockBias: relativePosition.blockBias(grid: s),  // Eq. (5)
+                               dropPathRNG: &noDropPath)
         let prediction = head(z.slice(axis: 1, 1..<(s * s + 1)))                             // Eq. (6)
         let pixels = PixelTargets.normalizedPatches(images, patch: encoder.config.patchSize,
                                                     normalize: config.normPixLoss)          // Eq. (7)

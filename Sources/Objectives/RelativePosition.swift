@@ -91,24 +91,10 @@ public final class RelativePositionBias: Module {
         }
     }
 
-    /// Tokens [B, 1 + g², D] (CLS first, no absolute position) through the encoder's blocks with
-    /// this bias, then the final norm. The same path serves pretraining windows and full-grid
-    /// probing and fine-tuning.
-    public func encode(_ tokens: Tensor, encoder: VisionTransformer, grid g: Int) -> Tensor {
-        var x = tokens
-        for (i, block) in encoder.blocks.enumerated() {
-            let qkv = block.attn.qkv(block.norm1(x))
-            let attended = Tensor.selfAttention(qkv: qkv, heads: heads, bias: bias(block: i, qkv: qkv, grid: g))
-            x = x + block.attn.proj(attended)
-            x = x + block.mlp(block.norm2(x))
-        }
-        return encoder.norm(x)
-    }
-
-    /// Full-grid features for evaluation: images [B, C, H, W] → [B, 1 + N, D] (CLS first).
-    public func features(_ images: Tensor, encoder: VisionTransformer) -> Tensor {
-        let g = images.shape[2] / encoder.config.patchSize
-        return encode(encoder.prependCls(encoder.embed(images)), encoder: encoder, grid: g)
+    /// The per-block bias on a g×g grid (+ CLS) for `VisionTransformer.encode(blockBias:)`: the
+    /// same forward serves pretraining windows and full-grid probing.
+    public func blockBias(grid g: Int) -> BlockAttentionBias {
+        { index, qkv in self.bias(block: index, qkv: qkv, grid: g) }
     }
 
     /// Keys follow iRPE's module names (`blocks.i.attn.rpe_k.lookup_table_weight`).

@@ -93,16 +93,6 @@ public final class SelfPatch: Objective, Module {
         public var neighbours: Int = 4
 
         public init() {}
-
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            var d = Config()
-            if let v = try c.decodeIfPresent(DINO.Config.self, forKey: .dino) { d.dino = v }
-            if let v = try c.decodeIfPresent(Int.self, forKey: .patchOutputs) { d.patchOutputs = v }
-            if let v = try c.decodeIfPresent(Double.self, forKey: .patchLossWeight) { d.patchLossWeight = v }
-            if let v = try c.decodeIfPresent(Int.self, forKey: .neighbours) { d.neighbours = v }
-            self = d
-        }
     }
 
     public let methodName: String

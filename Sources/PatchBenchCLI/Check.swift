@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Harness
 import Results
 
 /// `patchbench check`: regression against committed golden numbers.
@@ -69,7 +70,7 @@ struct Check: ParsableCommand {
         for note in report.notes { print("note: \(note)") }
         for failure in report.failures { print("FAIL: \(failure)") }
         if let claims {
-            let claimsFile = try ClaimsLoader.load(path: claims)
+            let claimsFile = try ClaimsLoader.load(path: claims, implemented: Method.implemented)
             for result in ClaimsEvaluator.evaluate(claimsFile, runs: collection, budget: goldenFile.budget)
             where result.evaluation.verdict != .notRun {
                 print("claim \(result.claim.id): \(result.evaluation.verdict.rawValue)")

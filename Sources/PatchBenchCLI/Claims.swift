@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Harness
 import Results
 
 /// `patchbench claims`: the claims registry as a table.
@@ -34,7 +35,7 @@ struct Claims: ParsableCommand {
     var implementedOnly = false
 
     func run() throws {
-        let file = try ClaimsLoader.load(path: claims)
+        let file = try ClaimsLoader.load(path: claims, implemented: Method.implemented)
         var selected = file.claims
         if let paper { selected = selected.filter { $0.paper.arxiv == paper } }
         if let method { selected = selected.filter { $0.method == method || $0.baseline == method } }

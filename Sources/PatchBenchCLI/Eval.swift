@@ -34,9 +34,13 @@ struct Eval: ParsableCommand {
               det     linear anchor-free box head, COCO AP
                       (datasets/default/fmnist-scenes-coco.h5)
             The train split fits the probe; the test split (test, else val) is
-            scored once. Features: cls for linear/knn (the patch-token mean for
-            encoders without CLS), the token grid for seg/det. Images are
-            normalised with ImageNet's mean/std; no augmentation.
+            scored once. Features (unless --kind): the token grid for seg/det; for
+            linear/knn the readout the method's authors use, from the method table
+            (`patchbench methods`: e.g. DINO's linear probe reads the CLS tokens of
+            the last 4 blocks, LoMaR and SelfPatch the patch-token mean) for a
+            run's checkpoint or --method, else cls (the patch-token mean for
+            encoders without CLS). The protocol's readout_source says which. Images
+            are normalised with ImageNet's mean/std; no augmentation.
 
             Examples:
               patchbench eval linear --checkpoint runs/tiny/mae/seed0/encoder.h5
@@ -62,7 +66,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Evaluation seed (validation split, head shuffling) and the --random-init seed. Default: the run's seed for a checkpoint in a run directory, else 0.")
     var seed: UInt64?
 
-    @Option(help: "Feature kind: cls, mean, lastk:K (linear/knn) or grid (seg/det). Default: cls, or grid for seg/det.")
+    @Option(help: "Feature kind: cls, mean, lastk:K (linear/knn) or grid (seg/det). Default: the method's readout (patchbench methods), else cls; grid for seg/det.")
     var kind: String?
 
     @Option(help: "Folder for feature caches (reused when the encoder and pack digests match). Default: no cache.")
@@ -84,7 +88,7 @@ struct Eval: ParsableCommand {
     var detCenterRadius: Double?
 
 
-    @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint.")
+    @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint; also picks its readout (patchbench methods).")
     var method: String?
 
     @Option(help: "Budget for the metrics file when no run.json is beside the checkpoint (default: none).")
@@ -120,8 +124,10 @@ struct Eval: ParsableCommand {
         BLAS.setThreads(encoderOptions.resolvedThreads)
         let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
         var runSeed: Int? = nil
+        var runMethod: String? = nil
         if let runDirectory {
-            runSeed = try EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName)).seed
+            let run = try EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName))
+            (runSeed, runMethod) = (run.seed, run.method)
         }
         let evaluationSeed = seed ?? runSeed.map { UInt64(max(0, $0)) } ?? 0
         let source: EncoderSource
@@ -133,6 +139,10 @@ struct Eval: ParsableCommand {
         }
         var options = EvalOptions(probe: probe, dataPath: data ?? Self.defaultPacks[probe]!, seed: evaluationSeed)
         options.kind = try kind.map { try FeatureKind(parsing: $0) }
+        // The method's own readout (the method table) for a run's encoder, or one named by --method.
+        if let name = runMethod ?? method, let m = try? Method.named(name) {
+            options.methodReadout = (m.name, m.readout(for: probe))
+        }
         options.normalization = encoderOptions.normalization
         options.batchSize = encoderOptions.batchSize
         options.cacheDirectory = cacheDir

@@ -13,5 +13,5 @@ struct PatchBench: ParsableCommand {
             count and depend only on the OpenBLAS kernel (see `patchbench info`).
             """,
         subcommands: [Info.self, Bench.self, Convert.self, Inspect.self, MakeDefault.self, Pretrain.self, Features.self,
-                      Eval.self, CocoEval.self, Speed.self, Claims.self, Tables.self, Check.self])
+                      Eval.self, CocoEval.self, Speed.self, Claims.self, Tables.self, Check.self, Methods.self])
 }

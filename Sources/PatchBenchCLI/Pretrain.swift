@@ -16,7 +16,7 @@ struct Pretrain: ParsableCommand {
             (same threads); a completed one is left alone; one with another config is
             refused. A non-finite loss stops the run with a message naming the step and
             the objective; the last good checkpoint stays.
-            Methods: \(Method.names). `random-init` writes the untrained encoder drawn
+            Methods: \(Method.names) (`patchbench methods` lists them). `random-init` writes the untrained encoder drawn
             from the seed's init stream (0 images seen): the floor every method must
             beat.
             Budgets: configs/budgets/{smoke,tiny,small,paper}.json, or a path to a
@@ -47,7 +47,7 @@ struct Pretrain: ParsableCommand {
         let budgetPath = budget.hasSuffix(".json") ? budget : Budget.path(named: budget)
         let b = try Budget.load(path: budgetPath)
         let m = try Method.named(method)
-        let runPath = out ?? RunDirectory.defaultPath(budget: b.name, method: m.rawValue, seed: seed)
+        let runPath = out ?? RunDirectory.defaultPath(budget: b.name, method: m.name, seed: seed)
         let options = Pretraining.Options(method: m, budget: b, seed: seed, dataPath: data ?? b.data.pack, runPath: runPath,
                                           threads: threads, checkpointEvery: checkpointEvery,
                                           progress: ProgressReporter.Mode(rawValue: progress)!)

@@ -39,7 +39,7 @@ struct Speed: ParsableCommand {
 
     func run() throws {
         let b = try Budget.load(path: budget.hasSuffix(".json") ? budget : Budget.path(named: budget))
-        let rows = SpeedComparison.measure(budget: b, grids: parsedGrids, batch: batch, warmup: warmup, steps: steps,
+        let rows = try SpeedComparison.measure(budget: b, grids: parsedGrids, batch: batch, warmup: warmup, steps: steps,
                                            threads: threads) { print($0) }
         try SpeedComparison.write(rows, budget: b.name, to: out)
         print("| grid | image | window | MAE img/s | LoMaR img/s | LoMaR/MAE | paper |")

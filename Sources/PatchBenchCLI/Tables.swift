@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Harness
 import Results
 
 /// `patchbench tables`: results/v<N>/ from the run directories.
@@ -51,7 +52,7 @@ struct Tables: ParsableCommand {
     }
 
     func run() throws {
-        let claimsFile = try ClaimsLoader.load(path: claims)
+        let claimsFile = try ClaimsLoader.load(path: claims, implemented: Method.implemented)
         let collection = try RunCollector.collect(root: runs)
         let choice: ResultsVersioning.Choice = newVersion ? .new : (version.map { .specific($0) } ?? .latest)
         let number = try ResultsVersioning.resolve(choice, outDirectory: out)

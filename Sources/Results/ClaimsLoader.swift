@@ -5,7 +5,8 @@ public enum ClaimsLoader {
     /// Reported method − baseline may differ from the reported delta by rounding of the printed numbers only.
     static let deltaRoundingSlack = 0.0051
 
-    public static func load(path: String) throws -> ClaimsFile {
+    /// `implemented`: the method table's methods (Harness `Method.implemented`).
+    public static func load(path: String, implemented: [ImplementedMethod]) throws -> ClaimsFile {
         let url = URL(fileURLWithPath: path)
         let data: Data
         do {
@@ -13,17 +14,26 @@ public enum ClaimsLoader {
         } catch {
             throw ResultsError("\(path): cannot read claims file: \(error.localizedDescription)")
         }
-        return try parse(data, file: path)
+        return try parse(data, file: path, implemented: implemented)
     }
 
-    public static func parse(_ data: Data, file: String) throws -> ClaimsFile {
-        let claims: ClaimsFile
+    public static func parse(_ data: Data, file: String, implemented: [ImplementedMethod]) throws -> ClaimsFile {
+        var claims: ClaimsFile
         do {
             claims = try JSONDecoder().decode(ClaimsFile.self, from: data)
         } catch {
             throw ResultsError.decoding(error, file: file)
         }
+        claims.implemented = implemented.map(\.name)
         try validate(claims, file: file)
+        for method in implemented {
+            guard let entry = claims.methods.first(where: { $0.name == method.name }) else {
+                throw ResultsError("\(file): implemented method '\(method.name)' is not listed in 'methods'")
+            }
+            guard entry.base == method.base else {
+                throw ResultsError("\(file): method '\(method.name)' has base '\(entry.base)', the method table says '\(method.base)'")
+            }
+        }
         return claims
     }
 
@@ -34,19 +44,14 @@ public enum ClaimsLoader {
         }
         var methodNames: [String] = []
         for entry in file.methods {
-            guard MethodRegistry.baseMethods.contains(entry.base) else {
-                throw ResultsError("\(path): method '\(entry.name)' has unknown base '\(entry.base)'")
-            }
             guard !methodNames.contains(entry.name) else {
                 throw ResultsError("\(path): method '\(entry.name)' is listed twice")
             }
             methodNames.append(entry.name)
         }
-        for base in MethodRegistry.baseMethods where !methodNames.contains(base) {
-            throw ResultsError("\(path): base method '\(base)' is missing from 'methods'")
-        }
-        for name in file.implemented where !methodNames.contains(name) {
-            throw ResultsError("\(path): implemented method '\(name)' is not listed in 'methods'")
+        // A base is a paper's method: listed under its own name, as its own base.
+        for entry in file.methods where !file.methods.contains(where: { $0.name == entry.base && $0.base == entry.base }) {
+            throw ResultsError("\(path): method '\(entry.name)' has base '\(entry.base)', which is not listed as a base method")
         }
         var ids: [String] = []
         for claim in file.claims {

@@ -6,12 +6,24 @@ public struct ClaimsFile: Codable, Equatable, Sendable {
     public var schema: String
     /// Every method name a claim may use: the base methods plus ablation variants (e.g. `randsac-patch-raster`).
     public var methods: [MethodEntry]
-    /// Method names that have an implementation today; the lead updates this list as objectives land.
-    public var implemented: [String]
+    /// Method names that have an implementation: not in the file, but the method table's
+    /// (Harness `Method.all`), given to `ClaimsLoader` by whoever loads the file.
+    public var implemented: [String] = []
     public var claims: [Claim]
 
     enum CodingKeys: String, CodingKey {
-        case schema, methods, implemented, claims
+        case schema, methods, claims
+    }
+}
+
+/// A method the harness can run, as the method table names it: claims.json must list it with
+/// the same base.
+public struct ImplementedMethod: Equatable, Sendable {
+    public var name: String
+    public var base: String
+    public init(name: String, base: String) {
+        self.name = name
+        self.base = base
     }
 }
 

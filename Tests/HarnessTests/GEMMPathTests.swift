@@ -18,7 +18,7 @@ import Testing
             var first: (path: FloatGEMM.Path, bits: [String: [UInt32]], log: String)?
             for path in FloatGEMM.Path.allCases where path.isSupported {
                 FloatGEMM.forcedPath = path
-                let run = dir + "/\(method.rawValue)-\(path.rawValue)"
+                let run = dir + "/\(method.name)-\(path.rawValue)"
                 let options = Pretraining.Options(method: method, budget: budget, seed: 0, dataPath: HarnessFixtures.pack,
                                                   runPath: run, threads: 2, progress: .quiet)
                 #expect(try Pretraining(options).run() == .completed(resumedFrom: nil))
@@ -27,8 +27,8 @@ import Testing
                     .map { line in "\((try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["loss"]!)" }
                     .joined(separator: " ")
                 if let first {
-                    #expect(bits == first.bits, "\(method.rawValue): \(path.rawValue) encoder differs from \(first.path.rawValue)")
-                    #expect(log == first.log, "\(method.rawValue): \(path.rawValue) losses \(log) vs \(first.path.rawValue) \(first.log)")
+                    #expect(bits == first.bits, "\(method.name): \(path.rawValue) encoder differs from \(first.path.rawValue)")
+                    #expect(log == first.log, "\(method.name): \(path.rawValue) losses \(log) vs \(first.path.rawValue) \(first.log)")
                 } else {
                     first = (path, bits, log)
                 }

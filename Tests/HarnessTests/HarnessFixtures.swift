@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Harness
+import Objectives
 import TensorCore
 
 /// Shared test material: a small synthetic pack and a budget small enough for a few seconds.
@@ -41,10 +42,13 @@ enum HarnessFixtures {
         b.batchSize = 16
         b.imagesSeen = 16 * steps
         b.checkpointEvery = 4
-        b.methods.mae.decoderDimension = 16
-        b.methods.mae.decoderHeads = 2
-        (b.methods.dino.outputs, b.methods.dino.hidden, b.methods.dino.bottleneck) = (32, 24, 8)
-        b.methods.dino.localCrops = 2
+        var mae = try b.settings(MAE.Config(), key: "mae")
+        (mae.decoderDimension, mae.decoderHeads) = (16, 2)
+        try b.setSettings(mae, key: "mae")
+        var dino = try b.settings(DINO.Config(), key: "dino")
+        (dino.outputs, dino.hidden, dino.bottleneck) = (32, 24, 8)
+        dino.localCrops = 2
+        try b.setSettings(dino, key: "dino")
         return b
     }
 

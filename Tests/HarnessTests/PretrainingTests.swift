@@ -18,7 +18,7 @@ import Testing
         let dir = HarnessFixtures.temporaryDirectory("contract")
         let budget = try HarnessFixtures.budget(steps: 8)
         for method in [Method.mae, .lomar] {
-            let run = (dir as NSString).appendingPathComponent(method.rawValue)
+            let run = (dir as NSString).appendingPathComponent(method.name)
             #expect(try Pretraining(options(method, budget, run: run)).run() == .completed(resumedFrom: nil))
             let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as! [String: Any]
             #expect(manifest["schema"] as? String == "patchbench.run/1")
@@ -63,15 +63,17 @@ import Testing
         let dir = HarnessFixtures.temporaryDirectory("nonfinite")
         let budget = try HarnessFixtures.budget(steps: 12)
         for method in [Method.mae, .lomar] {
-            let reference = dir + "/\(method.rawValue)-reference", broken = dir + "/\(method.rawValue)-broken"
+            let reference = dir + "/\(method.name)-reference", broken = dir + "/\(method.name)-broken"
             _ = try Pretraining(options(method, budget, run: reference)).run()
             var failing = options(method, budget, run: broken)
-            failing.objectiveOverride = { rng in FailingObjective(method.makeObjective(budget, rng: &rng)!, failAt: 7) }
+            let resolved = try method.resolve(budget)
+            let make = try #require(resolved.makeObjective)
+            failing.objectiveOverride = { rng in FailingObjective(make(&rng), failAt: 7) }
             do {
                 _ = try Pretraining(failing).run()
                 Issue.record("a NaN loss did not stop the run")
             } catch let error as HarnessError {
-                #expect(error.description.contains("step 7 of failing-\(method.rawValue)"), "\(error)")
+                #expect(error.description.contains("step 7 of failing-\(method.name)"), "\(error)")
                 #expect(error.description.contains("step-4.h5"), "\(error)")
             }
             #expect(!FileManager.default.fileExists(atPath: broken + "/encoder.h5"))
@@ -109,7 +111,7 @@ import Testing
         #expect(a == (try HarnessFixtures.encoderBits(dir + "/b/encoder.h5")))
         #expect(a != (try HarnessFixtures.encoderBits(dir + "/c/encoder.h5")))
         var rng = RandomStreams(seed: 3).initialization
-        let expected = VisionTransformer(Method.randomInit.encoderConfig(budget), rng: &rng)
+        let expected = VisionTransformer(try Method.randomInit.resolve(budget).encoder, rng: &rng)
         #expect(a["blocks.0.attn.qkv.weight"] == expected.blocks[0].attn.qkv.weight.floats.map(\.bitPattern))
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/run.json"))) as! [String: Any]
         #expect((manifest["provenance"] as! [String: Any])["images_seen"] as? Int == 0)
@@ -123,7 +125,8 @@ import Testing
         let tiny = try Budget.load(path: Budget.path(named: "tiny", root: HarnessFixtures.root))
         #expect(tiny.encoder.dimension == 192 && tiny.encoder.depth == 6 && tiny.encoder.heads == 3)
         #expect(tiny.encoder.patchSize == 4 && tiny.encoder.imageSize == 32)
-        #expect(tiny.methods.lomar.windowSize == 4 && tiny.methods.lomar.windowCount == 4)
+        let lomar = try tiny.settings(LoMaR.Config(), key: "lomar")
+        #expect(lomar.windowSize == 4 && lomar.windowCount == 4)
         let dir = HarnessFixtures.temporaryDirectory("budgets")
         let text = try String(contentsOfFile: Budget.path(named: "smoke", root: HarnessFixtures.root), encoding: .utf8)
         let missing = dir + "/missing.json"
@@ -174,7 +177,9 @@ import Testing
         }
         #expect(try Pretraining(options(dir + "/epoch0")).run() == .completed(resumedFrom: nil))
         var streams = RandomStreams(seed: 2)
-        let initial = Method.dino.makeObjective(budget, rng: &streams.initialization)!
+        let resolved = try Method.dino.resolve(budget)
+        let make = try #require(resolved.makeObjective)
+        let initial = make(&streams.initialization)
         let initialValues = Dictionary(uniqueKeysWithValues: initial.namedParameters().map { ($0.0, $0.1.floats) })
         let file = try HDF5File(openingForReadAt: dir + "/epoch0/checkpoints/step-16.h5")
         defer { file.close() }

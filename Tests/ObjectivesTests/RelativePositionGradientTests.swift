@@ -29,7 +29,10 @@ import TestSupport
             for t in rpe.tables { for i in 0..<t.count { t.storage[i] = rng.nextNormal() * 0.5 } }
             let tokens = random([2, 10, 8], seed: 4)
             let qkvWeight = vit.blocks[0].attn.qkv.weight
-            let report = gradCheck([tokens, rpe.tables[0], qkvWeight]) { _ in rpe.encode(tokens, encoder: vit, grid: 3) }
+            let report = gradCheck([tokens, rpe.tables[0], qkvWeight]) { _ in
+                var none: RandomStream? = nil
+                return vit.encode(tokens, blockBias: rpe.blockBias(grid: 3), dropPathRNG: &none)
+            }
             print("relative position \(kind.rawValue): \(report)")
             #expect(report.maxError < 1e-6)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Harness
 import Testing
 import Results
 
@@ -8,7 +9,7 @@ import Results
     static let claimsPath = repositoryRoot + "/results/claims.json"
 
     @Test func committedClaimsValidate() throws {
-        let file = try ClaimsLoader.load(path: Self.claimsPath)
+        let file = try ClaimsLoader.load(path: Self.claimsPath, implemented: Method.implemented)
         #expect(file.claims.count == 108)
         // All five papers are present.
         let papers = Set(file.claims.map(\.paper.arxiv))
@@ -24,24 +25,24 @@ import Results
         #expect(order.method == "randsac-patch-random" && order.baseline == "randsac-patch-raster")
         #expect(order.reported.method == 75.53 && order.reported.baseline == 55.53)
         #expect(try #require(byId["densecl_vs_mocov2_pretrain_speed"]).direction == .noSlowdown)
-        // The registry's implemented methods are the Makefile's default METHODS (what
-        // `make reproduce-all` runs): the two lists must not drift apart.
-        let root = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let makefile = try String(contentsOf: root.appendingPathComponent("Makefile"), encoding: .utf8)
-        let line = try #require(makefile.split(separator: "\n").first { $0.hasPrefix("METHODS ?=") })
-        let methods = line.dropFirst("METHODS ?=".count).split(separator: " ").map(String.init)
-        #expect(Set(file.implemented) == Set(methods), "claims.json implemented vs Makefile METHODS")
-        #expect(Set(["lomar", "mae", "random-init", "dino", "dino-ca", "selfpatch"]).isSubset(of: Set(file.implemented)))
+        // What is implemented is the method table's, not the file's; the file lists every
+        // table method under the table's base (the loader checks it).
+        #expect(file.implemented == Method.all.map(\.name))
+        for method in Method.all {
+            #expect(file.methods.first { $0.name == method.name }?.base == method.base, "\(method.name)")
+        }
     }
 
-    func claimsJSON(probe: String = "seg", metric: String = "mIoU", delta: String = "2.9", id: String = "a_claim")
+    static let implemented = [ImplementedMethod(name: "dino", base: "dino"), ImplementedMethod(name: "dino-ca", base: "selfpatch")]
+
+    func claimsJSON(probe: String = "seg", metric: String = "mIoU", delta: String = "2.9", id: String = "a_claim",
+                    methods: [(name: String, base: String)] = [("dino", "dino"), ("selfpatch", "selfpatch"),
+                                                                ("dino-ca", "selfpatch")])
         -> Data
     {
-        let methods = MethodRegistry.baseMethods.map { "{\"name\": \"\($0)\", \"base\": \"\($0)\", \"description\": \"\"}" }
+        let methods = methods.map { "{\"name\": \"\($0.name)\", \"base\": \"\($0.base)\", \"description\": \"\"}" }
         return Data("""
             {"schema": "patchbench.claims/1", "methods": [\(methods.joined(separator: ", "))],
-             "implemented": ["mae"],
              "claims": [{"id": "\(id)", "paper": {"title": "T", "arxiv": "2206.07990", "arxiv_in_spec": false},
                "method": "selfpatch", "baseline": "dino", "dataset": "ADE20K", "metric": "mIoU", "protocol": "p",
                "reported": {"method": 41.2, "baseline": 38.3, "delta": \(delta), "ratio": null},
@@ -52,14 +53,14 @@ import Results
     }
 
     @Test func acceptsAWellFormedClaim() throws {
-        let file = try ClaimsLoader.parse(claimsJSON(), file: "claims.json")
+        let file = try ClaimsLoader.parse(claimsJSON(), file: "claims.json", implemented: Self.implemented)
         #expect(file.claims.count == 1)
     }
 
     @Test func unknownProbeNamesTheClaim() {
-        #expect(throws: ResultsError.self) { try ClaimsLoader.parse(claimsJSON(probe: "depth"), file: "c.json") }
+        #expect(throws: ResultsError.self) { try ClaimsLoader.parse(claimsJSON(probe: "depth"), file: "c.json", implemented: Self.implemented) }
         do {
-            _ = try ClaimsLoader.parse(claimsJSON(probe: "depth"), file: "c.json")
+            _ = try ClaimsLoader.parse(claimsJSON(probe: "depth"), file: "c.json", implemented: Self.implemented)
         } catch {
             #expect("\(error)".contains("a_claim") && "\(error)".contains("depth") && "\(error)".contains("c.json"))
         }
@@ -67,7 +68,7 @@ import Results
 
     @Test func unknownMetricNamesTheClaim() {
         do {
-            _ = try ClaimsLoader.parse(claimsJSON(metric: "top1"), file: "c.json")
+            _ = try ClaimsLoader.parse(claimsJSON(metric: "top1"), file: "c.json", implemented: Self.implemented)
             Issue.record("expected an error")
         } catch {
             #expect("\(error)".contains("claim 'a_claim'") && "\(error)".contains("unknown metric 'top1'"))
@@ -76,7 +77,7 @@ import Results
 
     @Test func inconsistentReportedDeltaIsRejected() {
         do {
-            _ = try ClaimsLoader.parse(claimsJSON(delta: "3.9"), file: "c.json")
+            _ = try ClaimsLoader.parse(claimsJSON(delta: "3.9"), file: "c.json", implemented: Self.implemented)
             Issue.record("expected an error")
         } catch {
             #expect("\(error)".contains("does not match delta"))
@@ -84,12 +85,29 @@ import Results
     }
 
     @Test func nonSnakeCaseIdIsRejected() {
-        #expect(throws: ResultsError.self) { try ClaimsLoader.parse(claimsJSON(id: "Bad-Id"), file: "c.json") }
+        #expect(throws: ResultsError.self) { try ClaimsLoader.parse(claimsJSON(id: "Bad-Id"), file: "c.json", implemented: Self.implemented) }
+    }
+
+    @Test func theMethodTableAndTheFileMustAgree() {
+        // A table method the file does not list, a base that differs, a base that is not a base method.
+        let cases: [([(name: String, base: String)], String)] = [
+            ([("dino", "dino"), ("selfpatch", "selfpatch")], "implemented method 'dino-ca' is not listed"),
+            ([("dino", "dino"), ("selfpatch", "selfpatch"), ("dino-ca", "dino")], "the method table says 'selfpatch'"),
+            ([("dino", "dino"), ("selfpatch", "dino-ca"), ("dino-ca", "selfpatch")], "not listed as a base method"),
+        ]
+        for (methods, message) in cases {
+            do {
+                _ = try ClaimsLoader.parse(claimsJSON(methods: methods), file: "c.json", implemented: Self.implemented)
+                Issue.record("expected an error: \(message)")
+            } catch {
+                #expect("\(error)".contains(message) && "\(error)".contains("c.json"), "\(error)")
+            }
+        }
     }
 
     @Test func malformedClaimsJSONNamesTheFile() {
         do {
-            _ = try ClaimsLoader.parse(Data("{\"schema\": ".utf8), file: "broken-claims.json")
+            _ = try ClaimsLoader.parse(Data("{\"schema\": ".utf8), file: "broken-claims.json", implemented: Self.implemented)
             Issue.record("expected an error")
         } catch {
             #expect("\(error)".contains("broken-claims.json"))

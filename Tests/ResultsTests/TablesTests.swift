@@ -1,9 +1,10 @@
 import Foundation
+import Harness
 import Testing
 import Results
 
 @Suite struct TablesTests {
-    func claims() throws -> ClaimsFile { try ClaimsLoader.load(path: ClaimsTests.claimsPath) }
+    func claims() throws -> ClaimsFile { try ClaimsLoader.load(path: ClaimsTests.claimsPath, implemented: Method.implemented) }
 
     @Test func tablesAreByteIdenticalWhenRunTwice() throws {
         let tree = try FakeRunTree()

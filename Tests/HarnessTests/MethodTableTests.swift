@@ -1,0 +1,93 @@
+import Evaluation
+import Foundation
+import Harness
+import Objectives
+import Results
+import Testing
+
+/// The method table and the budget blocks it reads: a block names only what it overrides, a typo
+/// is an error naming the file, and a run's hash depends on its own method's settings only.
+@Suite struct MethodTableTests {
+    @Test func namesAreUniqueAndEveryArmSharesItsBaseBlock() throws {
+        let names = Method.all.map(\.name)
+        #expect(Set(names).count == names.count)
+        #expect(try Method.named("dino-ca").base == "selfpatch")
+        #expect(Method.dinoCA.configKey == Method.selfpatch.configKey)
+        #expect(Method.lomarRPETable.configKey == Method.lomar.configKey)
+        #expect { try Method.named("dinov2") } throws: { "\($0)".contains("unknown method 'dinov2'") && "\($0)".contains("selfpatch") }
+        #expect(Method.reproduced.map(\.name) == ["random-init", "mae", "lomar", "dino", "dino-ca", "selfpatch"])
+    }
+
+    @Test func readoutsFollowTheAuthorsEvaluation() {
+        #expect(Method.dino.readout(for: .linear) == .lastBlocks(4) && Method.dino.readout(for: .knn) == .cls)
+        #expect(Method.lomar.readout(for: .linear) == .mean && Method.lomar.readout(for: .knn) == .mean)
+        #expect(Method.mae.readout(for: .linear) == .cls)
+        for method in Method.all { #expect(method.readout(for: .seg) == .grid && method.readout(for: .det) == .grid) }
+        #expect(FeatureKind.lastBlocks(4).fitted(depth: 2) == .lastBlocks(2))
+        #expect(FeatureKind.lastBlocks(4).fitted(depth: 6) == .lastBlocks(4) && FeatureKind.cls.fitted(depth: 1) == .cls)
+    }
+
+    /// The Makefile's default METHODS is the table's (through `patchbench methods --make`).
+    @Test func theMakefileReadsTheTable() throws {
+        let makefile = try String(contentsOfFile: HarnessFixtures.root + "/Makefile", encoding: .utf8)
+        #expect(makefile.contains("METHODS ?= $(TABLE_METHODS)"))
+        #expect(makefile.contains("methods --make"))
+        #expect(!makefile.contains("RATE_mae :="), "rates belong to the method table")
+    }
+
+    func budgetFile(_ methods: String, _ name: String) throws -> String {
+        let path = HarnessFixtures.temporaryDirectory("blocks") + "/\(name).json"
+        var text = try String(contentsOfFile: Budget.path(named: "smoke", root: HarnessFixtures.root), encoding: .utf8)
+        let start = try #require(text.range(of: "\"methods\": {"))
+        text = String(text[..<start.lowerBound]) + "\"methods\": \(methods)\n}\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func aBlockOverridesOnlyTheKeysItNames() throws {
+        let budget = try Budget.load(path: try budgetFile(#"{"dino": {"local_crops": 2}, "selfpatch": {"dino": {"outputs": 64}}}"#, "partial"))
+        let dino = try budget.settings(DINO.Config(), key: "dino")
+        var expected = DINO.Config()
+        expected.localCrops = 2
+        #expect(dino == expected)
+        let selfpatch = try budget.settings(SelfPatch.Config(), key: "selfpatch")
+        #expect(selfpatch.dino.outputs == 64 && selfpatch.dino.hidden == DINO.Config().hidden
+                && selfpatch.patchLossWeight == SelfPatch.Config().patchLossWeight)
+        // No block at all: the defaults.
+        #expect(try budget.settings(MAE.Config(), key: "mae") == MAE.Config())
+        // dino reads its own block; the SelfPatch arms read selfpatch.dino.
+        #expect(try Method.dino.resolve(budget).recipe.views.count == 2 + 2)
+        #expect(try Method.dinoCA.resolve(budget).recipe.views.count == 2 + DINO.Config().localCrops)
+    }
+
+    @Test func typosAndBadValuesNameTheFileAndTheKey() throws {
+        let typo = try budgetFile(#"{"dino": {"local_crop": 2}}"#, "typo")
+        #expect { try Budget.load(path: typo) } throws: {
+            "\($0)".contains(typo) && "\($0)".contains("methods.dino: unknown key 'local_crop'") && "\($0)".contains("local_crops")
+        }
+        let nested = try budgetFile(#"{"selfpatch": {"dino": {"tau": 1}}}"#, "nested")
+        #expect { try Budget.load(path: nested) } throws: { "\($0)".contains("methods.selfpatch.dino: unknown key 'tau'") }
+        let method = try budgetFile(#"{"dinov2": {}}"#, "method")
+        #expect { try Budget.load(path: method) } throws: { "\($0)".contains(method) && "\($0)".contains("methods.dinov2 is no method's block") }
+        let type = try budgetFile(#"{"mae": {"mask_ratio": "high"}}"#, "type")
+        #expect { try Budget.load(path: type) } throws: { "\($0)".contains(type) && "\($0)".contains("mask_ratio") }
+        let window = try budgetFile(#"{"lomar": {"window_size": 9}}"#, "window")
+        #expect { try Budget.load(path: window) } throws: { "\($0)".contains(window) && "\($0)".contains("window_size 9") }
+    }
+
+    /// Editing one method's block leaves every other method's config hash alone.
+    @Test func aRunHashesItsOwnSettingsOnly() throws {
+        let budget = try HarnessFixtures.budget()
+        var edited = budget
+        var dino = try edited.settings(DINO.Config(), key: "dino")
+        dino.teacherMomentum = 0.99
+        try edited.setSettings(dino, key: "dino")
+        func hash(_ method: Method, _ b: Budget) throws -> String {
+            ResolvedConfig(method: method, resolved: try method.resolve(b), budget: b, dataPath: "p.h5").hash
+        }
+        #expect(try hash(.mae, budget) == (try hash(.mae, edited)))
+        #expect(try hash(.selfpatch, budget) == (try hash(.selfpatch, edited)))
+        #expect(try hash(.dino, budget) != (try hash(.dino, edited)))
+        #expect(try hash(.dino, budget) != (try hash(.mae, budget)))
+    }
+}
