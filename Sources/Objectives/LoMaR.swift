@@ -148,7 +148,7 @@ public final class LoMaR: SingleViewObjective, Module {
         var p = encoder.namedParameters()
         p += relativePosition.namedParameters()
         p.append(("mask_token", maskToken))
-        p += head.namedParameters(prefix: "head")
+        p += head.namedParameters(prefix: "encoder_pred")  // the official key
         return p
     }
 

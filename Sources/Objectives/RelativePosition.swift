@@ -6,7 +6,8 @@
 //   ρ(Δ) = Δ                                  for |Δ| ≤ α
 //        = sign(Δ)·min(round(α + ln(|Δ|/α)/ln(γ/α)·(β − α)), β) truncated, otherwise
 //          (α, β, γ) = (1.9, 3.8, 15.2): |Δ| 0→0, 1→1, 2–3→2, ≥4→3
-//   contextual: logits_ij = q_i·k_j/√d_h + (q_i/√d_h)·r_b(i,j)   (iRPE scales q first)
+//   contextual: logits_ij = q_i·k_j/√d_h + q_i·r_b(i,j)   (LoMaR's Attention.forward adds
+//               `self.rpe_k(q)` with the UNSCALED q, after scaling q·kᵀ; iRPE's own models scale q first)
 //   table (variant `lomar-rpe-table`): logits_ij = q_i·k_j/√d_h + t_h,b(i,j)
 import Foundation
 import Layers
@@ -72,9 +73,9 @@ public final class RelativePositionBias: Module {
         let buckets = RelativePositionBuckets.buckets(grid: g)
         switch kind {
         case .contextualProduct:
-            // (q/√d_h) [B·H·T, d_h] · r [d_h, 50] → lookup [B·H·T, 50]; pick column b(i, j).
+            // q [B·H·T, d_h] · r [d_h, 50] → lookup [B·H·T, 50]; pick column b(i, j).
             let q = qkv.slice(axis: 2, 0..<d).reshaped([b, t, heads, dh]).permuted([0, 2, 1, 3])
-                .reshaped([b * heads * t, dh]) * (1 / Double(dh).squareRoot())
+                .reshaped([b * heads * t, dh])
             let lookup = Tensor.matmul(q, tables[index].reshaped([dh, nb]))
             var rows = [Int]()
             rows.reserveCapacity(b * heads * t * t)
