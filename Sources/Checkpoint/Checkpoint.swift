@@ -186,9 +186,6 @@ extension JSONEncoder {
 // MARK: Encoder extras
 
 extension Checkpoint {
-    /// Attribute naming the kind of extra encoder tensors (e.g. "contextual_product").
-    public static let relativePositionAttribute = "relative_position"
-
     /// `saveEncoder` plus tensors the ViT does not hold but evaluation needs (LoMaR's
     /// relative-position tables, under `blocks.<i>.attn.rpe_k.lookup_table_weight`).
     public static func saveEncoder(_ encoder: VisionTransformer, to path: String, attributes: [String: String] = [:],

@@ -50,14 +50,20 @@ public enum EncoderSource: Sendable, Equatable {
     public func makeRelativeBias(for encoder: VisionTransformer) throws -> RelativePositionBias? {
         guard case .checkpoint(let path) = self else { return nil }
         let file = try HDF5File(openingForReadAt: path)
-        let kindName = file.hasAttribute(Checkpoint.relativePositionAttribute)
-            ? try file.stringAttribute(Checkpoint.relativePositionAttribute) : nil
-        file.close()
-        guard let kindName else { return nil }
-        guard let kind = RelativePositionKind(rawValue: kindName) else {
-            throw EvaluationError.invalidInput("\(path): unknown relative_position '\(kindName)'")
+        func attribute(_ name: String) throws -> String? {
+            file.hasAttribute(name) ? try file.stringAttribute(name) : nil
         }
-        let bias = RelativePositionBias(kind: kind, encoder: encoder.config)
+        let names = (kind: try attribute(RelativePositionBias.kindAttribute), buckets: try attribute(RelativePositionBias.bucketsAttribute))
+        file.close()
+        guard let kindName = names.kind else { return nil }
+        guard let kind = RelativePositionKind(rawValue: kindName) else {
+            throw EvaluationError.invalidInput("\(path): unknown \(RelativePositionBias.kindAttribute) '\(kindName)'")
+        }
+        let bucketsName = names.buckets ?? "irpe"
+        guard let bucketing = RelativePositionBucketing(bucketsName) else {
+            throw EvaluationError.invalidInput("\(path): unknown \(RelativePositionBias.bucketsAttribute) '\(bucketsName)' (irpe or clip:0…3)")
+        }
+        let bias = RelativePositionBias(kind: kind, bucketing: bucketing, encoder: encoder.config)
         do { try Checkpoint.loadExtraParameters(from: path, into: bias.namedParameters()) } catch {
             throw EvaluationError.invalidInput("\(path): cannot load the relative-position tables: \(error)")
         }

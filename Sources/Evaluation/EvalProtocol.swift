@@ -233,7 +233,8 @@ public enum EvalProtocol {
         if let encoder {
             settings["feature_batch_size"] = .integer(batchSize)
             settings["encoder_config"] = .string(EncoderDigest.configJSON(encoder.config))
-            settings["relative_position_bias"] = .string(relativeBias.map { "\($0.kind.rawValue), every block, on the full grid" } ?? "none")
+            settings["relative_position_bias"] = .string(relativeBias.map {
+                "\($0.kind.rawValue), buckets \($0.bucketing), every block, on the full grid" } ?? "none")
         }
         if case .randomInit(_, let initSeed) = source {
             settings["init_seed"] = .integer(Int(initSeed))

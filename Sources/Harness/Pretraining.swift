@@ -186,8 +186,9 @@ public struct Pretraining {
             }
         }
         let wall = wallBefore + Date().timeIntervalSince(segmentStart)
-        var attributes = ["method": objective.methodName, "config_hash": hash]
-        if let lomar = objective as? LoMaR { attributes[Checkpoint.relativePositionAttribute] = lomar.config.relativePosition.rawValue }
+        var attributes = objective.exportedAttributes()
+        attributes["method"] = objective.methodName
+        attributes["config_hash"] = hash
         let exported = objective.exportedEncoder(state: objectiveState)
         try Checkpoint.saveEncoder(exported.encoder, to: dir.encoder, attributes: attributes, extraParameters: exported.extras)
         try dir.writeManifest(manifest(completed: true, wall: wall, steps: totalSteps,

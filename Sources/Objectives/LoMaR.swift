@@ -36,7 +36,20 @@ public final class LoMaR: SingleViewObjective, Module {
         public var relativePosition: RelativePositionKind = .contextualProduct
         public var windowAssignment: WindowAssignment = .perImage
         public var normPixLoss: Bool = true
+        /// `window` (default): iRPE's offset → bucket mapping where the windows reach its last
+        /// bucket (s ≥ 5), else a clip at s − 1, so no bucket a larger grid uses stays untrained;
+        /// `irpe`: iRPE's mapping always (the official code; with s = 4 half the buckets stay zero).
+        public var buckets: BucketChoice = .window
         public init() {}
+
+        public enum BucketChoice: String, Codable, Sendable {
+            case window, irpe
+        }
+
+        /// The mapping this config trains with.
+        public var bucketing: RelativePositionBucketing {
+            buckets == .irpe ? .irpe : .forWindow(windowSize)
+        }
     }
 
     /// The windows and masks of one step. Masks are per row (image, window) in row order.
@@ -70,7 +83,8 @@ public final class LoMaR: SingleViewObjective, Module {
         methodName = config.relativePosition == .contextualProduct ? "lomar" : "lomar-rpe-table"
         encoder = VisionTransformer(encoderConfig, dtype: dtype, rng: &rng)
         maskToken = Initializer.truncatedNormal([1, 1, encoderConfig.dimension], std: 0.02, dtype: dtype, rng: &rng)
-        relativePosition = RelativePositionBias(kind: config.relativePosition, encoder: encoderConfig, dtype: dtype)
+        relativePosition = RelativePositionBias(kind: config.relativePosition, bucketing: config.bucketing,
+                                                encoder: encoderConfig, dtype: dtype)
         let c = encoderConfig
         head = Linear(c.dimension, c.patchSize * c.patchSize * c.channels, dtype: dtype, rng: &rng)
     }
@@ -143,6 +157,11 @@ public final class LoMaR: SingleViewObjective, Module {
 
     /// The ViT tensors plus the relative-position tables evaluation needs.
     public func encoderExtras() -> [(String, Tensor)] { relativePosition.namedParameters() }
+
+    public func exportedAttributes() -> [String: String] {
+        [RelativePositionBias.kindAttribute: config.relativePosition.rawValue,
+         RelativePositionBias.bucketsAttribute: config.bucketing.description]
+    }
 
     public func namedParameters() -> [(String, Tensor)] {
         var p = encoder.namedParameters()

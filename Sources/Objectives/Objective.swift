@@ -33,6 +33,9 @@ public protocol Objective: AnyObject {
     /// The encoder written to `encoder.h5` and its extra tensors, given the final state (default:
     /// the trained encoder; DINO exports the teacher, as its authors evaluate).
     func exportedEncoder(state: ObjectiveState) -> (encoder: VisionTransformer, extras: [(String, Tensor)])
+    /// Attributes `encoder.h5` needs to be read as it was trained (LoMaR: its relative-position
+    /// kind and bucket mapping); default none.
+    func exportedAttributes() -> [String: String]
 }
 
 extension Objective {
@@ -45,6 +48,8 @@ extension Objective {
     public func exportedEncoder(state: ObjectiveState) -> (encoder: VisionTransformer, extras: [(String, Tensor)]) {
         (encoder, encoderExtras())
     }
+
+    public func exportedAttributes() -> [String: String] { [:] }
 }
 
 /// An objective whose step is one loss on the first view and that keeps no state (MAE, LoMaR).

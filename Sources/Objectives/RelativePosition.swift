@@ -6,6 +6,8 @@
 //   ρ(Δ) = Δ                                  for |Δ| ≤ α
 //        = sign(Δ)·min(round(α + ln(|Δ|/α)/ln(γ/α)·(β − α)), β) truncated, otherwise
 //          (α, β, γ) = (1.9, 3.8, 15.2): |Δ| 0→0, 1→1, 2–3→2, ≥4→3
+//   or, for windows too small to reach the last bucket (side s ≤ 4), ρ(Δ) = sign(Δ)·min(|Δ|, s − 1):
+//          every bucket a larger grid uses is one the windows trained (`RelativePositionBucketing`)
 //   contextual: logits_ij = q_i·k_j/√d_h + q_i·r_b(i,j)   (LoMaR's Attention.forward adds
 //               `self.rpe_k(q)` with the UNSCALED q, after scaling q·kᵀ; iRPE's own models scale q first)
 //   table (variant `lomar-rpe-table`): logits_ij = q_i·k_j/√d_h + t_h,b(i,j)
@@ -18,6 +20,46 @@ public enum RelativePositionKind: String, Codable, Sendable {
     case contextualProduct = "contextual_product"
     /// A learned scalar per head and bucket, [H, 50] per block, zero init (a simpler variant).
     case table
+}
+
+/// How an offset becomes a bucket on each axis.
+public enum RelativePositionBucketing: Equatable, Sendable, CustomStringConvertible {
+    /// iRPE's piecewise mapping (LoMaR's code): |Δ| 0→0, 1→1, 2–3→2, ≥ 4→3.
+    case irpe
+    /// ρ(Δ) = sign(Δ)·min(|Δ|, m): offsets up to m get their own bucket, longer ones share bucket m.
+    case clip(Int)
+
+    /// The mapping for pretraining windows of side s: iRPE's when the window's largest offset
+    /// (s − 1) reaches its last bucket (s ≥ 5, the paper's 7), else a clip at s − 1. With iRPE's
+    /// mapping a 4×4 window trains 25 of the 49 buckets, and on the full 8×8 grid 53 % of the
+    /// token pairs (16×16: 85 %) would fall in buckets that never left zero.
+    public static func forWindow(_ s: Int) -> RelativePositionBucketing {
+        RelativePositionBuckets.piecewise(s - 1) == RelativePositionBuckets.perAxis / 2 ? .irpe : .clip(s - 1)
+    }
+
+    /// `irpe` or `clip:<m>` (the encoder.h5 attribute `relative_position_buckets`).
+    public var description: String {
+        switch self {
+        case .irpe: return "irpe"
+        case .clip(let m): return "clip:\(m)"
+        }
+    }
+
+    public init?(_ text: String) {
+        if text == "irpe" { self = .irpe; return }
+        guard text.hasPrefix("clip:"), let m = Int(text.dropFirst(5)), m >= 0, m <= RelativePositionBuckets.perAxis / 2 else {
+            return nil
+        }
+        self = .clip(m)
+    }
+
+    /// ρ(Δ) for one axis.
+    public func index(_ delta: Int) -> Int {
+        switch self {
+        case .irpe: return RelativePositionBuckets.piecewise(delta)
+        case .clip(let m): return delta < 0 ? -min(-delta, m) : min(delta, m)
+        }
+    }
 }
 
 /// Bucket indices of the product method on a square grid, with a CLS token first.
@@ -37,12 +79,12 @@ public enum RelativePositionBuckets {
     }
 
     /// [T·T] bucket ids, T = 1 + g² (CLS first), row = query, column = key.
-    public static func buckets(grid g: Int) -> [Int] {
+    public static func buckets(grid g: Int, mapping: RelativePositionBucketing = .irpe) -> [Int] {
         let t = g * g + 1, half = perAxis / 2
         var out = [Int](repeating: clsBucket, count: t * t)
         for qi in 0..<(g * g) {
             for ki in 0..<(g * g) {
-                let dy = piecewise(qi / g - ki / g), dx = piecewise(qi % g - ki % g)
+                let dy = mapping.index(qi / g - ki / g), dx = mapping.index(qi % g - ki % g)
                 out[(qi + 1) * t + ki + 1] = (dy + half) * perAxis + (dx + half)
             }
         }
@@ -52,13 +94,22 @@ public enum RelativePositionBuckets {
 
 /// The relative-position tables of every block of one encoder.
 public final class RelativePositionBias: Module {
+    /// encoder.h5 attributes: the kind (`contextual_product`, `table`) and the bucket mapping
+    /// (`irpe`, `clip:<m>`; absent in files written before it existed: `irpe`).
+    public static let kindAttribute = "relative_position"
+    public static let bucketsAttribute = "relative_position_buckets"
+
     public let kind: RelativePositionKind
+    /// The offset → bucket mapping the tables were trained with (evaluation must use the same).
+    public let bucketing: RelativePositionBucketing
     public let heads: Int
     /// contextual: [1, d_h, 50] per block; table: [H, 50] per block.
     public let tables: [Tensor]
 
-    public init(kind: RelativePositionKind, encoder c: ViTConfig, dtype: DType = .float32) {
+    public init(kind: RelativePositionKind, bucketing: RelativePositionBucketing = .irpe, encoder c: ViTConfig,
+                dtype: DType = .float32) {
         self.kind = kind
+        self.bucketing = bucketing
         heads = c.heads
         let shape = kind == .contextualProduct ? [1, c.dimension / c.heads, RelativePositionBuckets.count]
                                                : [c.heads, RelativePositionBuckets.count]
@@ -70,7 +121,7 @@ public final class RelativePositionBias: Module {
     public func bias(block index: Int, qkv: Tensor, grid g: Int) -> Tensor {
         let b = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, dh = d / heads, nb = RelativePositionBuckets.count
         precondition(t == g * g + 1, "relative position: \(t) tokens for a \(g)×\(g) grid with CLS")
-        let buckets = RelativePositionBuckets.buckets(grid: g)
+        let buckets = RelativePositionBuckets.buckets(grid: g, mapping: bucketing)
         switch kind {
         case .contextualProduct:
             // q [B·H·T, d_h] · r [d_h, 50] → lookup [B·H·T, 50]; pick column b(i, j).

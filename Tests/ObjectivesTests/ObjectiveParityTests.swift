@@ -65,6 +65,7 @@ import TestSupport
         config.windowSize = 3
         config.windowCount = 2
         config.windowAssignment = .officialCode
+        config.buckets = .irpe
         var rng = RandomStream(seed: 0)
         let lomar = LoMaR(encoder: Self.lomarEncoder, config: config, rng: &rng)
         try load(lomar.namedParameters(), from: fx)
