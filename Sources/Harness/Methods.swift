@@ -67,7 +67,7 @@ public struct Method: Sendable, CustomStringConvertible {
 
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
-    public static let all: [Method] = [randomInit, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch]
+    public static let all: [Method] = [randomInit, randomInitLoMaR, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch]
 
     /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
     public static let randomInit = Method(
@@ -76,6 +76,17 @@ extension Method {
         configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .cls, knnReadout: .cls,
         exported: "the initial encoder") { budget in
         try Resolved(encoder: budget.vitConfig(positionEmbedding: .sinCos), recipe: budget.recipe, settings: nil as MAE.Config?,
+                     makeObjective: nil)
+    }
+
+    /// LoMaR's floor: its encoder variant (no absolute position; untrained relative-position
+    /// tables are zero, i.e. no bias) from the seed's init stream, read as LoMaR is read.
+    public static let randomInitLoMaR = Method(
+        name: "random-init-lomar", base: ResultsSummary.floorMethod,
+        summary: "untrained encoder of LoMaR's variant (no position embedding, zero relative bias): LoMaR's floor",
+        configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .mean, knnReadout: .mean,
+        exported: "the initial encoder") { budget in
+        try Resolved(encoder: budget.vitConfig(positionEmbedding: .none), recipe: budget.recipe, settings: nil as MAE.Config?,
                      makeObjective: nil)
     }
 

@@ -5,49 +5,64 @@ import Harness
 /// `patchbench speed`: LoMaR's and MAE's pretraining images/s over grid sizes, and their ratio.
 struct Speed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure MAE's and LoMaR's pretraining images/s over grid sizes and write the ratio.",
+        abstract: "Measure MAE's and LoMaR's pretraining images/s over grid sizes, alternating, and write the ratio.",
         discussion: """
             For each grid (patches per side; image = grid x patch size) both objectives
-            run full training steps (forward, backward, AdamW) on synthetic images with
-            the budget's encoder, MAE decoder and LoMaR settings (window 4 on grids
-            below 14, else 7; 4 windows); the rate is batch / median step time after
-            warm-up steps. Writes one row per grid with LoMaR/MAE speedup beside the
-            paper's 3.1x at 448 px (schema patchbench.speed/1). Time on a quiet machine;
-            the numbers are only comparable within one run.
-            Example: patchbench speed --budget tiny --grids 8,16,28 --out
-            runs/speed/lomar-vs-mae.json
+            run full training steps (forward, backward, AdamW) on the same synthetic
+            batch with the budget's encoder: after --warmup untimed steps each, every
+            round times one MAE step and then one LoMaR step (alternating, so drift of
+            the machine falls on both). LoMaR: the budget's window below 14 patches per
+            side, else 7; 4 windows. MAE: with the budget's decoder and with the papers'
+            (512-d, 8 blocks, 16 heads), as --decoders says. Each row has the per-round
+            images/s of both, the LoMaR/MAE ratio of the medians and the FLOP ratio
+            (what a purely compute-bound machine would show). Schema
+            patchbench.speed/2, written to runs/speed/<budget>.json by default, where
+            `patchbench tables` reads it: LoMaR's speed claims get their verdict from
+            the rows at the claim's grid with the papers' decoder (448 px = grid 28,
+            384 px = grid 24 at patch 16), rounds paired as seeds are. Run on a quiet
+            machine; only ratios within one run are comparable.
+            Example: patchbench speed --budget tiny --grids 8,14,24,28
             """)
 
     @Option(help: "Budget name or budget .json path (encoder and method settings).") var budget: String = "tiny"
-    @Option(help: "Comma-separated grid sizes (patches per side).") var grids: String = "8,16,28"
+    @Option(help: "Comma-separated grid sizes (patches per side).") var grids: String = "8,14,24,28"
+    @Option(help: "Comma-separated MAE decoders: budget, paper.") var decoders: String = "budget,paper"
     @Option(help: "Images per step.") var batch: Int = 16
-    @Option(help: "Untimed warm-up steps per method and grid.") var warmup: Int = 2
-    @Option(help: "Timed steps per method and grid (median is reported).") var steps: Int = 5
-    @Option(help: "Threads for OpenBLAS and the kernels.") var threads: Int = 2
-    @Option(help: "Output JSON file.") var out: String = "runs/speed/lomar-vs-mae.json"
+    @Option(help: "Untimed warm-up steps per method, grid and decoder.") var warmup: Int = 2
+    @Option(help: "Timed rounds (one step of each method) per grid and decoder.") var rounds: Int = 5
+    @Option(help: "Threads for the kernels.") var threads: Int = 2
+    @Option(help: "Output JSON file (default runs/speed/<budget name>.json).") var out: String?
 
     func validate() throws {
-        guard batch >= 1, steps >= 1, warmup >= 0, threads >= 1 else {
-            throw ValidationError("--batch, --steps and --threads must be ≥ 1, --warmup ≥ 0")
+        guard batch >= 1, rounds >= 2, warmup >= 0, threads >= 1 else {
+            throw ValidationError("--batch and --threads must be ≥ 1, --rounds ≥ 2, --warmup ≥ 0")
         }
         guard parsedGrids.count > 0, parsedGrids.allSatisfy({ $0 >= 4 }) else {
             throw ValidationError("--grids must be comma-separated integers ≥ 4, got '\(grids)'")
         }
+        guard parsedDecoders != nil else { throw ValidationError("--decoders must list budget and/or paper, got '\(decoders)'") }
     }
 
     var parsedGrids: [Int] { grids.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var parsedDecoders: [SpeedComparison.Decoder]? {
+        let names = decoders.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let parsed = names.compactMap(SpeedComparison.Decoder.init(rawValue:))
+        return parsed.count == names.count && !parsed.isEmpty ? parsed : nil
+    }
 
     func run() throws {
         let b = try Budget.load(path: budget.hasSuffix(".json") ? budget : Budget.path(named: budget))
-        let rows = try SpeedComparison.measure(budget: b, grids: parsedGrids, batch: batch, warmup: warmup, steps: steps,
-                                           threads: threads) { print($0) }
-        try SpeedComparison.write(rows, budget: b.name, to: out)
-        print("| grid | image | window | MAE img/s | LoMaR img/s | LoMaR/MAE | paper |")
-        print("|---|---|---|---|---|---|---|")
+        let rows = try SpeedComparison.measure(budget: b, grids: parsedGrids, decoders: parsedDecoders!, batch: batch,
+                                               warmup: warmup, rounds: rounds, threads: threads) { print($0) }
+        let path = out ?? "runs/speed/\(b.name).json"
+        try SpeedComparison.write(rows, budget: b.name, to: path)
+        print("| grid | image | window | MAE decoder | MAE img/s | LoMaR img/s | LoMaR/MAE | FLOP ratio |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in rows {
-            print("| \(r.grid) | \(r.imageSize) | \(r.windowSize)x\(r.windowCount) | \(r.maeImagesPerSec) | "
-                  + "\(r.lomarImagesPerSec) | \(String(format: "%.2f", r.speedup))x | \(r.paperSpeedup)x at 448 px |")
+            let mae = SpeedComparison.median(r.maeImagesPerSecond), lomar = SpeedComparison.median(r.lomarImagesPerSecond)
+            print("| \(r.grid) | \(r.imageSize) | \(r.windowSize)x\(r.windowCount) | \(r.decoderDimension)x\(r.decoderDepth) | "
+                  + "\(mae) | \(lomar) | \(String(format: "%.2f", r.speedup))x | \(String(format: "%.2f", r.flopRatio))x |")
         }
-        print("wrote \(out)")
+        print("wrote \(path)")
     }
 }

@@ -12,11 +12,18 @@ public enum ClaimsEvaluator {
     public static func evaluate(_ claims: ClaimsFile, runs: RunCollection, budget: String) -> [ClaimResult] {
         claims.claims.map { claim in
             let proxy = claim.proxy
-            let methodValues = runs.values(
-                budget: budget, method: claim.method, probe: proxy.probe, metric: proxy.metric, dataset: proxy.dataset)
-            let baselineValues = runs.values(
-                budget: budget, method: claim.baseline, probe: proxy.probe, metric: proxy.metric,
-                dataset: proxy.dataset)
+            let methodValues: [Int: Double], baselineValues: [Int: Double]
+            if claim.direction.isSpeed, let grid = proxy.grid {
+                // A controlled comparison at the claim's resolution, rounds paired.
+                methodValues = runs.speedValues(budget: budget, method: claim.method, grid: grid)
+                baselineValues = runs.speedValues(budget: budget, method: claim.baseline, grid: grid)
+            } else {
+                methodValues = runs.values(
+                    budget: budget, method: claim.method, probe: proxy.probe, metric: proxy.metric, dataset: proxy.dataset)
+                baselineValues = runs.values(
+                    budget: budget, method: claim.baseline, probe: proxy.probe, metric: proxy.metric,
+                    dataset: proxy.dataset)
+            }
             var evaluation = VerdictCalculator.evaluate(
                 method: methodValues, baseline: baselineValues, direction: claim.direction,
                 reportedDelta: claim.reported.delta, reportedRatio: claim.reported.ratio)

@@ -91,6 +91,7 @@ public enum ClaimsLoader {
             else {
                 throw fail("speed claims must use proxy pretrain/\(ProbeMetricRegistry.imagesPerSecond)")
             }
+            if let grid = claim.proxy.grid, grid < 1 { throw fail("proxy.grid must be a positive number of patches per side") }
             guard let ratio = reported.ratio, ratio > 0 else {
                 throw fail("a speed claim needs a positive reported.ratio")
             }
@@ -99,6 +100,7 @@ public enum ClaimsLoader {
             }
         } else {
             guard reported.ratio == nil else { throw fail("reported.ratio is only for speed claims") }
+            guard claim.proxy.grid == nil else { throw fail("proxy.grid is only for speed claims") }
             if let method = reported.method, let baseline = reported.baseline, let delta = reported.delta {
                 guard abs((method - baseline) - delta) <= deltaRoundingSlack else {
                     throw fail("reported method − baseline = \(method - baseline) does not match delta \(delta)")

@@ -108,9 +108,13 @@ public struct Proxy: Codable, Equatable, Sendable {
     public var dataset: String?
     public var strength: ProxyStrength
     public var note: String
+    /// Speed claims only: the claim's resolution in patches per side (448 px at patch 16 = 28).
+    /// Such a claim is judged on `patchbench speed` rows at that grid (runs/speed/<budget>.json),
+    /// not on the budget's own pretraining throughput.
+    public var grid: Int?
 
     enum CodingKeys: String, CodingKey {
-        case probe, metric, dataset, strength, note
+        case probe, metric, dataset, strength, note, grid
     }
 }
 

@@ -35,7 +35,8 @@ public enum MarkdownTables {
         var text = "# \(key.budget) · \(key.dataset) · \(key.probe)\n\n"
         text += "Mean ± sample standard deviation over seeds (n − 1 denominator); "
         text += key.probe == ProbeMetricRegistry.pretrainProbe
-            ? "final_loss is the last logged loss, images_per_second = images_seen / wall_seconds of pretraining.\n\n"
+            ? "final_loss is the last logged loss, images_per_second = images_seen / wall_seconds of pretraining "
+                + "(the budget's own grid, e.g. 8×8 at tiny; speed at the claims' grids is `patchbench speed`'s).\n\n"
             : "percentages in 0–100.\n\n"
         text += "| method | " + metricKeys.joined(separator: " | ") + " | seeds |\n"
         text += "|---|" + String(repeating: "---:|", count: metricKeys.count) + "---|\n"

@@ -59,10 +59,13 @@ public enum ResultsSummary {
     /// it last so it reads as the bottom line.
     public static let floorMethod = "random-init"
 
-    /// Methods in table order: alphabetical, with the random-init floor last.
+    /// A floor: `random-init` or a floor of one encoder variant (`random-init-lomar`).
+    public static func isFloor(_ method: String) -> Bool { method == floorMethod || method.hasPrefix(floorMethod + "-") }
+
+    /// Methods in table order: alphabetical, with the random-init floors last.
     public static func methodOrder(_ left: String, _ right: String) -> Bool {
-        let leftFloor = left == floorMethod
-        let rightFloor = right == floorMethod
+        let leftFloor = isFloor(left)
+        let rightFloor = isFloor(right)
         if leftFloor != rightFloor { return rightFloor }
         return left < right
     }

@@ -50,6 +50,8 @@ public struct RunCollection: Equatable, Sendable {
     /// Sorted by budget, method, seed.
     public var runs: [CollectedRun]
     public var skipped: [SkippedRun]
+    /// `patchbench speed` files (runs/speed/*.json), sorted by budget.
+    public var speed: [SpeedFile] = []
 
     public var budgets: [String] { Array(Set(runs.map(\.budget))).sorted() }
 
@@ -67,6 +69,11 @@ public struct RunCollection: Equatable, Sendable {
         }
         return values
     }
+
+    /// round → images/s of `method` in the budget's speed file at `grid` (see `SpeedFile`).
+    public func speedValues(budget: String, method: String, grid: Int) -> [Int: Double] {
+        speed.first { $0.budget == budget }?.values(method: method, grid: grid) ?? [:]
+    }
 }
 
 /// Walks runs/<budget>/<method>/seed<k>/ and cross-checks every file against its directory.
@@ -74,6 +81,8 @@ public enum RunCollector {
     static let runFileName = "run.json"
     static let logFileName = "log.jsonl"
     static let evalDirectoryName = "eval"
+    /// runs/speed/: `patchbench speed` files, not a budget.
+    static let speedDirectoryName = "speed"
 
     public static func collect(root: String) throws -> RunCollection {
         let fileManager = FileManager.default
@@ -83,7 +92,7 @@ public enum RunCollector {
         }
         var runs: [CollectedRun] = []
         var skipped: [SkippedRun] = []
-        for budget in try subdirectories(of: root) {
+        for budget in try subdirectories(of: root) where budget != speedDirectoryName {
             let budgetPath = root + "/" + budget
             for method in try subdirectories(of: budgetPath) {
                 let methodPath = budgetPath + "/" + method
@@ -105,7 +114,13 @@ public enum RunCollector {
                 }
             }
         }
-        return RunCollection(runs: runs, skipped: skipped)
+        var speed: [SpeedFile] = []
+        let speedPath = root + "/" + speedDirectoryName
+        if fileManager.fileExists(atPath: speedPath, isDirectory: &isDirectory), isDirectory.boolValue {
+            let names = try fileManager.contentsOfDirectory(atPath: speedPath).filter { $0.hasSuffix(".json") }.sorted()
+            for name in names { speed.append(try SpeedFile.read(speedPath + "/" + name)) }
+        }
+        return RunCollection(runs: runs, skipped: skipped, speed: speed.sorted { $0.budget < $1.budget })
     }
 
     static func collectRun(

@@ -15,7 +15,7 @@ import Testing
         #expect(Method.dinoCA.configKey == Method.selfpatch.configKey)
         #expect(Method.lomarRPETable.configKey == Method.lomar.configKey)
         #expect { try Method.named("dinov2") } throws: { "\($0)".contains("unknown method 'dinov2'") && "\($0)".contains("selfpatch") }
-        #expect(Method.reproduced.map(\.name) == ["random-init", "mae", "lomar", "dino", "dino-ca", "selfpatch"])
+        #expect(Method.reproduced.map(\.name) == ["random-init", "random-init-lomar", "mae", "lomar", "dino", "dino-ca", "selfpatch"])
     }
 
     @Test func readoutsFollowTheAuthorsEvaluation() {
@@ -89,5 +89,24 @@ import Testing
         #expect(try hash(.selfpatch, budget) == (try hash(.selfpatch, edited)))
         #expect(try hash(.dino, budget) != (try hash(.dino, edited)))
         #expect(try hash(.dino, budget) != (try hash(.mae, budget)))
+    }
+}
+
+/// `patchbench speed`'s measurement: one row per grid and decoder, every round timed for both
+/// methods, the papers' decoder where asked (timings themselves are not asserted).
+@Suite struct SpeedComparisonTests {
+    @Test func rowsPerGridAndDecoderWithEveryRound() throws {
+        let budget = try HarnessFixtures.budget()
+        let rows = try SpeedComparison.measure(budget: budget, grids: [4, 6], decoders: [.budget, .paper], batch: 2, warmup: 0,
+                                               rounds: 3, threads: 1)
+        #expect(rows.map(\.grid) == [4, 4, 6, 6] && rows.map(\.decoder) == ["budget", "paper", "budget", "paper"])
+        for row in rows {
+            #expect(row.maeImagesPerSecond.count == 3 && row.lomarImagesPerSecond.count == 3)
+            #expect(row.maeImagesPerSecond.allSatisfy { $0 > 0 } && row.flopRatio > 0)
+        }
+        #expect(rows[1].decoderDimension == 512 && rows[1].decoderDepth == 8)
+        // The paper's decoder costs MAE more FLOPs, so the FLOP-bound ratio grows.
+        #expect(rows[1].flopRatio > rows[0].flopRatio)
+        #expect(rows[0].windowSize == 4 && rows[2].windowSize == 4)
     }
 }

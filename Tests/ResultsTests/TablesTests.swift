@@ -98,11 +98,50 @@ import Results
         #expect(verdict("lomar_vs_mae_ade20k_miou") == .contradicted)
         // No det eval files → not run.
         #expect(verdict("lomar_vs_mae_coco_box_ap") == .notRun)
-        // lomar takes twice the wall time for the same images → speed-up contradicted.
-        #expect(verdict("lomar_vs_mae_pretrain448_speed") == .contradicted)
+        // lomar takes twice the wall time for the same images → a speed claim without a grid
+        // (judged on the runs' throughput) is contradicted; one with a grid needs a speed file.
+        #expect(verdict("lomar_vs_mae_inaturalist_speed") == .contradicted)
+        #expect(verdict("lomar_vs_mae_pretrain448_speed") == .notRun)
         #expect(verdict("selfpatch_vs_dino_ade20k_semfpn_miou") == .notRun)
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
         #expect(markdown.contains("| lomar_vs_mae_imagenet_finetune_224_top1 | lomar vs mae | linear/top1 | +0.50 | +1.05 |"))
+    }
+
+    /// Speed claims with a grid read `patchbench speed` rows at that grid (the papers' decoder),
+    /// rounds paired; other grids, decoders and budgets are not mixed in.
+    @Test func speedClaimsWithAGridReadTheSpeedFile() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        try FileManager.default.createDirectory(atPath: tree.runs + "/speed", withIntermediateDirectories: true)
+        func row(_ grid: Int, _ decoder: String, mae: [Double], lomar: [Double]) -> String {
+            """
+            {"grid": \(grid), "image_size": \(grid * 4), "decoder": "\(decoder)", "decoder_dimension": 512, "decoder_depth": 8,
+             "window_size": 7, "window_count": 4, "batch": 16, "mae_images_per_second": \(mae),
+             "lomar_images_per_second": \(lomar), "speedup": 0, "flop_ratio": 0, "threads": 2}
+            """
+        }
+        let file = """
+            {"schema": "patchbench.speed/2", "budget": "tiny", "methods": {"method": "lomar", "baseline": "mae"},
+             "provenance": {}, "rows": [\(row(28, "budget", mae: [1, 1], lomar: [9, 9])),
+                                        \(row(28, "paper", mae: [10, 20, 10], lomar: [30, 60, 31])),
+                                        \(row(24, "paper", mae: [10, 10, 10], lomar: [5, 6, 5.5]))]}
+            """
+        try file.write(toFile: tree.runs + "/speed/tiny.json", atomically: true, encoding: .utf8)
+        let collection = try RunCollector.collect(root: tree.runs)
+        #expect(collection.budgets == ["tiny"], "runs/speed is not a budget")
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: collection, budget: "tiny")
+        func evaluation(_ id: String) throws -> ClaimEvaluation { try #require(results.first { $0.claim.id == id }).evaluation }
+        let at28 = try evaluation("lomar_vs_mae_pretrain448_speed")
+        #expect(at28.sampleCount == 3 && at28.verdict == .reproduced)
+        #expect(abs(at28.meanRatio! - pow(3.0 * 3.0 * 3.1, 1.0 / 3)) < 1e-9)
+        #expect(try evaluation("lomar_vs_mae_pretrain384_speed").verdict == .contradicted)
+        let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
+        #expect(markdown.contains("| lomar_vs_mae_pretrain448_speed | lomar vs mae | grid 28×28 (patchbench speed) |"))
+        #expect(markdown.contains("| lomar_vs_mae_inaturalist_speed | lomar vs mae | pretraining runs (budget grid) |"))
+        // A file of another schema is refused with its name.
+        try file.replacingOccurrences(of: "speed/2", with: "speed/1").write(toFile: tree.runs + "/speed/tiny.json", atomically: true, encoding: .utf8)
+        #expect { try RunCollector.collect(root: tree.runs) } throws: { "\($0)".contains("speed/tiny.json") && "\($0)".contains("speed/1") }
     }
 
     @Test func malformedMetricsJSONNamesTheFile() throws {
