@@ -43,7 +43,7 @@ SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
 
 help:
 	@echo "PatchBench"
-	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, write results/v<N>/"
+	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, write results/<budget>/v<N>/"
 	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) (what CI runs)"
 	@echo "  make plan           what reproduce-all would run, with a time estimate (make -n shows the commands)"
 	@echo "  make data           build the embedded default packs in datasets/default/"
@@ -102,13 +102,14 @@ $(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(foreach p,$(PROBES),$(eval $(call 
 
 EVALS := $(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json)))
 
-# Tables go into the latest results version (v1 is created the first time); a new version is
-# made explicitly with `patchbench tables --new-version`.
+# Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
+# first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
+# versioned per budget, so a run of one budget never rewrites another budget's results.
 tables: $(EVALS) | build
-	@if ls -d $(RESULTS_DIR)/v[0-9]* >/dev/null 2>&1; then \
-	  $(PATCHBENCH) tables --runs $(RUNS_DIR) --claims $(RESULTS_DIR)/claims.json --out $(RESULTS_DIR); \
+	@if ls -d $(RESULTS_DIR)/$(BUDGET)/v[0-9]* >/dev/null 2>&1; then \
+	  $(PATCHBENCH) tables --budget $(BUDGET) --runs $(RUNS_DIR) --claims $(RESULTS_DIR)/claims.json --out $(RESULTS_DIR); \
 	else \
-	  $(PATCHBENCH) tables --runs $(RUNS_DIR) --claims $(RESULTS_DIR)/claims.json --out $(RESULTS_DIR) --new-version; \
+	  $(PATCHBENCH) tables --budget $(BUDGET) --runs $(RUNS_DIR) --claims $(RESULTS_DIR)/claims.json --out $(RESULTS_DIR) --new-version; \
 	fi
 
 reproduce-all: tables
@@ -140,6 +141,8 @@ plan:
 smoke-check: | build
 	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" $(foreach m,$(METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs
+	rm -rf .smoke-results
+	$(PATCHBENCH) tables --budget smoke --runs .smoke-runs --claims $(RESULTS_DIR)/claims.json --out .smoke-results --new-version
 
 golden: | build
 	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" $(foreach m,$(METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
@@ -152,4 +155,4 @@ bench-anchor: build
 	done
 
 clean:
-	rm -rf .build .smoke-runs
+	rm -rf .build .smoke-runs .smoke-results

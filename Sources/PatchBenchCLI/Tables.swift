@@ -6,28 +6,33 @@ import Results
 /// `patchbench tables`: results/v<N>/ from the run directories.
 struct Tables: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Collect runs into versioned results tables, provenance, claim verdicts and plots.",
+        abstract: "Collect one budget's runs into versioned results tables, provenance, claim verdicts and plots.",
         discussion: """
-            Reads every runs/<budget>/<method>/seed<k>/ (run.json, eval/*.json,
-            log.jsonl; schemas in Documentation/run-layout.md) and writes
-            <out>/v<N>/:
+            Reads every runs/<budget>/<method>/seed<k>/ of --budget (run.json,
+            eval/*.json, log.jsonl; schemas in Documentation/run-layout.md) and
+            runs/speed/<budget>.json (patchbench speed) and writes
+            <out>/<budget>/v<N>/:
               tables/<budget>/<dataset>/<probe>.md  mean ± std over seeds
               results.json        every number, canonical JSON (sorted keys)
               provenance.md/.json commit, config hash, dataset digest, threads,
                                   machine, wall time, images seen, FLOPs, RSS
               claims.md           paired-seed Δ, 95% CI, ratio, verdict
               plots/*.svg         loss curves; measured vs reported Δ
-            Without --new-version the latest version is rewritten (an error if
-            none exists); --new-version creates latest + 1 (v1 if none).
-            --version N only guards that N is the latest. Older versions are
-            never touched. Identical inputs give byte-identical output.
-            Runs whose run.json is missing or has completed = false are skipped
-            and listed in provenance.md. See Documentation/results.md.
+            Versions are per budget: a run of one budget never touches another
+            budget's results. Without --new-version the budget's latest version
+            is rewritten (an error if none exists); --new-version creates latest +
+            1 (v1 if none). --version N only guards that N is the latest. Older
+            versions are never touched. Identical inputs give byte-identical
+            output. Runs whose run.json is missing or has completed = false are
+            skipped and listed in provenance.md. See Documentation/results.md.
 
             Examples:
-              patchbench tables --new-version
-              patchbench tables --runs runs --claims results/claims.json
+              patchbench tables --budget tiny --new-version
+              patchbench tables --budget smoke --runs .smoke-runs --out /tmp/results
             """)
+
+    @Option(help: "The budget whose runs this version holds (runs/<budget>/).")
+    var budget: String
 
     @Option(help: "Root of the run directories (runs/<budget>/<method>/seed<k>/).")
     var runs: String = "runs"
@@ -35,7 +40,7 @@ struct Tables: ParsableCommand {
     @Option(help: "Path of the claims registry JSON.")
     var claims: String = "results/claims.json"
 
-    @Option(help: "Directory that holds the versions v1, v2, ...")
+    @Option(help: "Directory that holds <budget>/v1, <budget>/v2, ...")
     var out: String = "results"
 
     @Option(help: "Rewrite version N; it must be the latest existing version.")
@@ -53,12 +58,16 @@ struct Tables: ParsableCommand {
 
     func run() throws {
         let claimsFile = try ClaimsLoader.load(path: claims, implemented: Method.implemented)
-        let collection = try RunCollector.collect(root: runs)
+        let collection = try RunCollector.collect(root: runs).only(budget: budget)
+        guard !collection.runs.isEmpty || !collection.skipped.isEmpty else {
+            throw ValidationError("\(runs)/\(budget): no runs of budget '\(budget)' to collect")
+        }
+        let folder = ResultsVersioning.budgetDirectory(out: out, budget: budget)
         let choice: ResultsVersioning.Choice = newVersion ? .new : (version.map { .specific($0) } ?? .latest)
-        let number = try ResultsVersioning.resolve(choice, outDirectory: out)
+        let number = try ResultsVersioning.resolve(choice, outDirectory: folder)
         let files = ResultsBundle.build(collection: collection, claims: claimsFile, version: number)
-        try ResultsVersioning.install(files: files, version: number, outDirectory: out)
-        print("wrote \(out)/v\(number): \(files.count) files from \(collection.runs.count) runs "
+        try ResultsVersioning.install(files: files, version: number, outDirectory: folder)
+        print("wrote \(folder)/v\(number): \(files.count) files from \(collection.runs.count) runs "
             + "(\(collection.skipped.count) skipped)")
     }
 }

@@ -12,6 +12,11 @@ public enum ResultsVersioning {
         case specific(Int)
     }
 
+    /// <out>/<budget>: each budget's versions live apart, so one budget's run never rewrites another's.
+    public static func budgetDirectory(out: String, budget: String) -> String {
+        (out as NSString).appendingPathComponent(budget)
+    }
+
     public static func existingVersions(in outDirectory: String) -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: outDirectory)) ?? []
         return names.compactMap { name -> Int? in

@@ -55,6 +55,13 @@ public struct RunCollection: Equatable, Sendable {
 
     public var budgets: [String] { Array(Set(runs.map(\.budget))).sorted() }
 
+    /// The runs, skipped directories and speed file of one budget: what one results version holds.
+    public func only(budget: String) -> RunCollection {
+        RunCollection(runs: runs.filter { $0.budget == budget },
+                      skipped: skipped.filter { $0.relativePath.hasPrefix(budget + "/") },
+                      speed: speed.filter { $0.budget == budget })
+    }
+
     public func runs(budget: String, method: String) -> [CollectedRun] {
         runs.filter { $0.budget == budget && $0.method == method }
     }

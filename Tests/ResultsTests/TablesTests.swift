@@ -107,6 +107,32 @@ import Results
         #expect(markdown.contains("| lomar_vs_mae_imagenet_finetune_224_top1 | lomar vs mae | linear/top1 | +0.50 | +1.05 |"))
     }
 
+    /// One budget's tables never touch another budget's versions (make reproduce-all BUDGET=smoke
+    /// once rewrote the committed tiny results).
+    @Test func aBudgetsVersionsAreItsOwn() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        try tree.addRun(budget: "smoke", method: "mae", seed: 0, top1: 50)
+        let out = tree.root + "/results", claims = try claims()
+        let collection = try RunCollector.collect(root: tree.runs)
+        func write(_ budget: String, _ choice: ResultsVersioning.Choice) throws -> String {
+            let folder = ResultsVersioning.budgetDirectory(out: out, budget: budget)
+            let version = try ResultsVersioning.resolve(choice, outDirectory: folder)
+            let only = collection.only(budget: budget)
+            try ResultsVersioning.install(files: ResultsBundle.build(collection: only, claims: claims, version: version),
+                                          version: version, outDirectory: folder)
+            return folder + "/v\(version)"
+        }
+        let tiny = try write("tiny", .new)
+        let before = try FakeRunTree.contents(of: tiny)
+        #expect(!before.keys.contains { $0.hasPrefix("tables/smoke/") }, "a version holds its own budget only")
+        #expect(try write("smoke", .new).hasSuffix("/smoke/v1"))
+        #expect(try write("smoke", .latest).hasSuffix("/smoke/v1"))
+        #expect(try FakeRunTree.contents(of: tiny) == before)
+        #expect(ResultsVersioning.existingVersions(in: out + "/tiny") == [1])
+    }
+
     /// Speed claims with a grid read `patchbench speed` rows at that grid (the papers' decoder),
     /// rounds paired; other grids, decoders and budgets are not mixed in.
     @Test func speedClaimsWithAGridReadTheSpeedFile() throws {
