@@ -29,6 +29,9 @@ public enum ClaimsEvaluator {
                 reportedDelta: claim.reported.delta, reportedRatio: claim.reported.ratio)
             let methodImplemented = claims.implemented.contains(claim.method)
             let baselineImplemented = claims.implemented.contains(claim.baseline)
+            if evaluation.verdict == .notRun, claim.direction.isSpeed, let grid = proxy.grid {
+                evaluation.reason = "no patchbench speed rounds at grid \(grid) (runs/speed/\(budget).json)"
+            }
             if evaluation.verdict == .notRun {
                 let unimplemented = [claim.method, claim.baseline].filter { !claims.implemented.contains($0) }
                 if !unimplemented.isEmpty {

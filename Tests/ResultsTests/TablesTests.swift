@@ -102,6 +102,8 @@ import Results
         // (judged on the runs' throughput) is contradicted; one with a grid needs a speed file.
         #expect(verdict("lomar_vs_mae_inaturalist_speed") == .contradicted)
         #expect(verdict("lomar_vs_mae_pretrain448_speed") == .notRun)
+        #expect(results.first { $0.claim.id == "lomar_vs_mae_pretrain448_speed" }?.evaluation.reason
+                == "no patchbench speed rounds at grid 28 (runs/speed/tiny.json)")
         #expect(verdict("selfpatch_vs_dino_ade20k_semfpn_miou") == .notRun)
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
         #expect(markdown.contains("| lomar_vs_mae_imagenet_finetune_224_top1 | lomar vs mae | linear/top1 | +0.50 | +1.05 |"))
