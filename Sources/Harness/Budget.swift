@@ -167,8 +167,14 @@ public struct Budget: Codable, Equatable, Sendable {
     }
 
     /// configs/budgets/<name>.json under `root`.
-    public static func path(named name: String, root: String = ".") -> String {
+    public static func path(named name: String, root: String) -> String {
         (root as NSString).appendingPathComponent("configs/budgets/\(name).json")
+    }
+
+    /// A budget name (configs/budgets/<name>.json, in the working folder or else the binary's
+    /// checkout) or a path to a budget .json file.
+    public static func path(for nameOrPath: String) -> String {
+        nameOrPath.hasSuffix(".json") ? nameOrPath : Checkout.resolve("configs/budgets/\(nameOrPath).json")
     }
 
     func validate(file: String) throws {

@@ -16,6 +16,13 @@ extension RunFile.Provenance {
         git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
     )
 
+    /// `patchbench --version`: the checkout's commit (and whether it was dirty) and the float32
+    /// GEMM order, the two things that decide the bits a binary produces.
+    public static var versionText: String {
+        let (commit, dirty) = sourceAtStart
+        return "patchbench \(commit.prefix(12))\(dirty ? "-dirty" : "") (float32 GEMM \(FloatGEMM.order))"
+    }
+
     /// The process's environment now (the source state as at its start); the counters start
     /// at the given values.
     public static func current(threads: Int, wallSeconds: Double, imagesSeen: Int, encoderFlops: Double) -> Provenance {
@@ -26,10 +33,11 @@ extension RunFile.Provenance {
                           encoderFlops: encoderFlops, peakRssMib: ProcessMemory.peakResidentMiB())
     }
 
+    /// git in the binary's checkout (the source it was built from), wherever it is run.
     static func git(_ arguments: [String]) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = arguments
+        process.arguments = (Checkout.root.map { ["-C", $0] } ?? []) + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -35,7 +35,7 @@ struct Claims: ParsableCommand {
     var implementedOnly = false
 
     func run() throws {
-        let file = try ClaimsLoader.load(path: claims, implemented: Method.implemented)
+        let file = try ClaimsLoader.load(path: Checkout.resolve(claims), implemented: Method.implemented)
         var selected = file.claims
         if let paper { selected = selected.filter { $0.paper.arxiv == paper } }
         if let method { selected = selected.filter { $0.method == method || $0.baseline == method } }

@@ -137,7 +137,8 @@ struct Eval: ParsableCommand {
         guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(probe.rawValue).json" }) else {
             throw ValidationError("--out is required unless the checkpoint lies in a run directory (with run.json)")
         }
-        var options = EvalOptions(probe: probe, dataPath: data ?? Self.defaultPacks[probe]!, seed: evaluationSeed)
+        var options = EvalOptions(probe: probe, dataPath: data ?? Checkout.resolve(Self.defaultPacks[probe]!),
+                                  seed: evaluationSeed)
         options.kind = try kind.map { try FeatureKind(parsing: $0) }
         // The method's own readout (the method table) for a run's encoder, or one named by --method.
         if let name = runMethod ?? method, let m = try? Method.named(name) {

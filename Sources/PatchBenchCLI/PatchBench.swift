@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Harness
 
 /// The `patchbench` command: one file per subcommand, registered here.
 @main
@@ -12,6 +13,7 @@ struct PatchBench: ParsableCommand {
             Commands that compute take --threads; results are bit-identical for any thread \
             count and depend only on the OpenBLAS kernel (see `patchbench info`).
             """,
+        version: Provenance.versionText,
         subcommands: [Info.self, Bench.self, Convert.self, Inspect.self, MakeDefault.self, Pretrain.self, Features.self,
                       Eval.self, CocoEval.self, Speed.self, Claims.self, Tables.self, Check.self, Methods.self])
 }

@@ -44,11 +44,11 @@ struct Pretrain: ParsableCommand {
     }
 
     func run() throws {
-        let budgetPath = budget.hasSuffix(".json") ? budget : Budget.path(named: budget)
+        let budgetPath = Budget.path(for: budget)
         let b = try Budget.load(path: budgetPath)
         let m = try Method.named(method)
         let runPath = out ?? RunDirectory.defaultPath(budget: b.name, method: m.name, seed: seed)
-        let options = Pretraining.Options(method: m, budget: b, seed: seed, dataPath: data ?? b.data.pack, runPath: runPath,
+        let options = Pretraining.Options(method: m, budget: b, seed: seed, dataPath: data ?? Checkout.resolve(b.data.pack), runPath: runPath,
                                           threads: threads, checkpointEvery: checkpointEvery,
                                           progress: ProgressReporter.Mode(rawValue: progress)!)
         switch try Pretraining(options).run() {

@@ -51,7 +51,7 @@ struct Speed: ParsableCommand {
     }
 
     func run() throws {
-        let b = try Budget.load(path: budget.hasSuffix(".json") ? budget : Budget.path(named: budget))
+        let b = try Budget.load(path: Budget.path(for: budget))
         let rows = try SpeedComparison.measure(budget: b, grids: parsedGrids, decoders: parsedDecoders!, batch: batch,
                                                warmup: warmup, rounds: rounds, threads: threads) { print($0) }
         let path = out ?? "runs/speed/\(b.name).json"
