@@ -37,13 +37,21 @@ public enum MarkdownTables {
         text += key.probe == ProbeMetricRegistry.pretrainProbe
             ? "final_loss is the last logged loss, images_per_second = images_seen / wall_seconds of pretraining "
                 + "(the budget's own grid, e.g. 8×8 at tiny; speed at the claims' grids is `patchbench speed`'s).\n\n"
-            : "percentages in 0–100.\n\n"
+            : "percentages in 0–100. ▼ = mean below the untrained floor's (`random-init`) on that metric."
+                + (key.probe == "det" ? " Undefined APs (pycocotools' −1: no object of that area) are left out of "
+                    + "means; — = undefined in every seed." : "") + "\n\n"
         text += "| method | " + metricKeys.joined(separator: " | ") + " | seeds |\n"
         text += "|---|" + String(repeating: "---:|", count: metricKeys.count) + "---|\n"
+        let floor = rows.first { $0.method == ResultsSummary.floorMethod }
         for row in rows {
             let cells = metricKeys.map { metric -> String in
                 guard let summary = row.metrics.first(where: { $0.metric == metric }) else { return "—" }
-                return cell(summary, probe: key.probe, rowSeeds: row.seeds.count)
+                var text = cell(summary, probe: key.probe, rowSeeds: row.seeds.count)
+                if row.method != ResultsSummary.floorMethod, ProbeMetricRegistry.isPercentage(probe: key.probe, metric: metric),
+                   let floorMean = floor?.metrics.first(where: { $0.metric == metric })?.mean, summary.mean < floorMean {
+                    text += " ▼"
+                }
+                return text
             }
             let seeds = "\(row.seeds.count) (" + row.seeds.map(String.init).joined(separator: ", ") + ")"
             text += "| \(row.method) | " + cells.joined(separator: " | ") + " | \(seeds) |\n"

@@ -40,6 +40,12 @@ public enum ProbeMetricRegistry {
         metrics(of: probe)?.firstIndex(of: metric) ?? Int.max
     }
 
+    /// pycocotools writes −1 for an AP it cannot define (no ground-truth object in that area range):
+    /// such a value is "undefined", never a number to average or compare.
+    public static func isUndefined(probe: String, value: Double) -> Bool {
+        probe == "det" && value == -1
+    }
+
     /// Whether a metric is a percentage (printed with two decimals) rather than a free-scale number.
     static func isPercentage(probe: String, metric: String) -> Bool {
         if probe == pretrainProbe { return false }

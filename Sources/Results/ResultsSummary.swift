@@ -77,7 +77,9 @@ public enum ResultsSummary {
         for run in collection.runs {
             var sources: [(probe: String, dataset: String, metrics: [(key: String, value: Double)])] = []
             for evaluation in run.evaluations {
+                // Undefined values (COCO's −1) stay out of every mean.
                 let metrics = evaluation.metrics.keys.sorted().map { (key: $0, value: evaluation.metrics[$0]!) }
+                    .filter { !ProbeMetricRegistry.isUndefined(probe: evaluation.probe, value: $0.value) }
                 sources.append((evaluation.probe, evaluation.dataset.name, metrics))
             }
             let pretrain = run.pretrainMetrics

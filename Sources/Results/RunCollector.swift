@@ -31,7 +31,10 @@ public struct CollectedRun: Equatable, Sendable {
         }
         guard let evaluation = evaluations.first(where: { $0.probe == probe }) else { return nil }
         if let dataset, dataset != evaluation.dataset.name { return nil }
-        return evaluation.metrics[metric]
+        guard let value = evaluation.metrics[metric], !ProbeMetricRegistry.isUndefined(probe: probe, value: value) else {
+            return nil
+        }
+        return value
     }
 }
 

@@ -109,6 +109,35 @@ import Results
         #expect(markdown.contains("| lomar_vs_mae_imagenet_finetune_224_top1 | lomar vs mae | linear/top1 | +0.50 | +1.05 |"))
     }
 
+    /// COCO's −1 (undefined) never enters a mean, and a method below the untrained floor is marked.
+    @Test func undefinedValuesStayOutOfMeansAndBelowFloorIsMarked() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        for seed in 0..<2 {
+            try tree.addRun(method: "mae", seed: seed, top1: 30 + Double(seed))     // below the floor's 40
+            try tree.addRun(method: "random-init", seed: seed, top1: 40, imagesSeen: 0)
+            let hash = "c0ffee\("mae".count)\(seed)"
+            let apl = seed == 0 ? "-1" : "5.0"
+            try tree.write(tree.metrics(probe: "det", method: "mae", budget: "tiny", seed: seed, hash: hash,
+                                        metrics: "{\"AP\": 2.0, \"APl\": \(apl), \"APm\": -1}"),
+                           to: "runs/tiny/mae/seed\(seed)/eval/det.json")
+        }
+        let collection = try RunCollector.collect(root: tree.runs)
+        let rows = ResultsSummary.rows(collection)
+        let det = try #require(rows.first { $0.probe == "det" && $0.method == "mae" })
+        let apl = try #require(det.metrics.first { $0.metric == "APl" })
+        #expect(apl.values.map(\.value) == [5.0] && apl.mean == 5.0, "−1 left out")
+        #expect(!det.metrics.contains { $0.metric == "APm" }, "undefined in every seed")
+        #expect(collection.values(budget: "tiny", method: "mae", probe: "det", metric: "APl", dataset: nil) == [1: 5.0])
+        let table = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "det"),
+                                          rows: rows.filter { $0.probe == "det" })
+        #expect(table.contains("5.00 ± – (n=1)") && table.contains("left out of means"))
+        let linear = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"),
+                                           rows: rows.filter { $0.probe == "linear" })
+        #expect(linear.contains("| mae | 30.50 ± 0.71 ▼ |"), "\(linear)")
+        #expect(!linear.contains("| random-init | 40.00 ± 0.00 ▼"))
+    }
+
     /// One budget's tables never touch another budget's versions (make reproduce-all BUDGET=smoke
     /// once rewrote the committed tiny results).
     @Test func aBudgetsVersionsAreItsOwn() throws {
