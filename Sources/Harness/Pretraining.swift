@@ -118,6 +118,7 @@ public struct Pretraining {
             try dir.truncateLog(after: last)
         } else {
             try? FileManager.default.removeItem(atPath: dir.log)
+            try? FileManager.default.removeItem(atPath: dir.csvLog)
         }
 
         let totalSteps = budget.totalSteps, batch = budget.batchSize

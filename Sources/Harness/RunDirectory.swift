@@ -69,6 +69,10 @@ public struct RunManifest: Codable, Sendable {
 public struct RunDirectory: Sendable {
     public static let runFile = "run.json"
     public static let logFile = "log.jsonl"
+    /// The same lines as CSV for spreadsheets and plotting tools (TensorBoard's event format needs
+    /// a protobuf and CRC32C writer that no package here provides; CSV needs none).
+    public static let csvLogFile = "log.csv"
+    static let csvColumns = ["step", "images_seen", "loss", "lr", "images_per_sec", "wall_seconds"]
     public static let encoderFile = "encoder.h5"
     public static let checkpointsFolder = "checkpoints"
 
@@ -82,6 +86,7 @@ public struct RunDirectory: Sendable {
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
     public var runJSON: String { file(Self.runFile) }
     public var log: String { file(Self.logFile) }
+    public var csvLog: String { file(Self.csvLogFile) }
     public var encoder: String { file(Self.encoderFile) }
     public var checkpoints: String { file(Self.checkpointsFolder) }
     public func checkpoint(step: Int) -> String { (checkpoints as NSString).appendingPathComponent("step-\(step).h5") }
@@ -136,6 +141,27 @@ public struct RunDirectory: Sendable {
             if s <= step { kept.append(line) }
         }
         try Self.writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: log)
+        let objects = kept.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        var csv = objects.first.map { Self.csvHeader($0) } ?? ""
+        for object in objects { csv += Self.csvLine(object) }
+        try Self.writeAtomically(Data(csv.utf8), to: csvLog)
+    }
+
+    /// step, images_seen, loss, lr, images_per_sec, wall_seconds, then `term.<name>` per loss term.
+    static func csvHeader(_ object: [String: Any]) -> String {
+        let terms = ((object["terms"] as? [String: Any]) ?? [:]).keys.sorted().map { "term." + $0 }
+        return (csvColumns + terms).joined(separator: ",") + "\n"
+    }
+
+    static func csvLine(_ object: [String: Any]) -> String {
+        func text(_ value: Any?) -> String {
+            guard let number = value as? NSNumber else { return "" }
+            let d = number.doubleValue
+            return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : "\(d)"
+        }
+        let terms = (object["terms"] as? [String: Any]) ?? [:]
+        let cells = csvColumns.map { text(object[$0]) } + terms.keys.sorted().map { text(terms[$0]) }
+        return cells.joined(separator: ",") + "\n"
     }
 
     /// Appends one JSON object (sorted keys) as a line.
@@ -149,6 +175,21 @@ public struct RunDirectory: Sendable {
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: data)
+        try appendCSV(object)
+    }
+
+    func appendCSV(_ object: [String: Any]) throws {
+        let line = Self.csvLine(object)
+        if !FileManager.default.fileExists(atPath: csvLog) {
+            guard FileManager.default.createFile(atPath: csvLog, contents: Data((Self.csvHeader(object) + line).utf8)) else {
+                throw HarnessError("\(csvLog): cannot create the CSV log (is the folder writable and the disk not full?)")
+            }
+            return
+        }
+        guard let handle = FileHandle(forWritingAtPath: csvLog) else { throw HarnessError("\(csvLog): cannot open for appending") }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line.utf8))
     }
 
     /// Writes to a temporary file in the same folder, then renames.

@@ -34,6 +34,9 @@ import Testing
             #expect(lines.count == 8)
             let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
             for key in ["step", "images_seen", "loss", "terms", "lr", "images_per_sec", "flops"] { #expect(last[key] != nil, "log.\(key)") }
+            let csv = try String(contentsOfFile: run + "/log.csv", encoding: .utf8).split(separator: "\n")
+            #expect(csv.count == 1 + 8 && csv[0].hasPrefix("step,images_seen,loss,lr,images_per_sec,wall_seconds,term."))
+            #expect(csv.last!.hasPrefix("8,"))
             _ = try Checkpoint.loadEncoder(from: run + "/encoder.h5")
             #expect(FileManager.default.fileExists(atPath: run + "/checkpoints/step-8.h5"))
         }
@@ -159,6 +162,10 @@ import Testing
             (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["step"] as! Int
         }
         #expect(steps == [1, 2, 3])
+        // log.csv follows log.jsonl, also through the truncation.
+        let csv = try String(contentsOfFile: dir.csvLog, encoding: .utf8).split(separator: "\n")
+        #expect(csv.first == "step,images_seen,loss,lr,images_per_sec,wall_seconds" && csv.count == 4)
+        #expect(csv.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).first! } == ["1", "2", "3"])
         try "{\"step\": 1}\nnot json\n{\"step\": 2}\n".write(toFile: dir.log, atomically: true, encoding: .utf8)
         #expect { try dir.truncateLog(after: 5) } throws: { "\($0)".contains("line 2") && "\($0)".contains(dir.log) }
     }
