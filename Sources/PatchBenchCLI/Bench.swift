@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
             """)
 
     @Option(help: "Workload name (see the discussion).") var workload: String
-    @Option(help: "Threads for OpenBLAS and the kernels.") var threads: Int = 2
+    @Option(help: ArgumentHelp(stringLiteral: CommonHelp.threads)) var threads: Int = 2
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 3
     @Option(help: "Timed steps.") var steps: Int = 15
     /// Measurement only (hidden): times a GEMM path this CPU would not pick, e.g. the AVX2 path on

@@ -8,24 +8,23 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare fresh runs with a committed golden file, or write one from the current runs.",
         discussion: """
-            Check mode (default): every entry of the golden file (method, seed,
-            probe, metric, value, tolerance, bitwise) must be found in the
-            runs of the golden's budget. A bitwise entry must match exactly
-            when the environment equals the golden's (OPENBLAS_CORETYPE of
-            this process, thread count and BLAS string from run.json);
-            otherwise it falls back to its absolute tolerance, and a note says
-            so. Each failure names method/seed/probe/metric, golden, measured
-            and tolerance; missing numbers fail too. Exit status 1 on failure.
+            Check mode (default): every entry of the golden file (method, seed, \
+            probe, metric, value, tolerance, bitwise) must be found in the runs of \
+            the golden's budget. A bitwise entry must match exactly when the \
+            float32 GEMM order and the thread count equal the golden's, whatever \
+            the CPU; the linear probe's entries (float64 OpenBLAS) fall back to \
+            their tolerance when OpenBLAS's kernel differs, and a note says so. \
+            Each failure names method/seed/probe/metric, golden, measured and \
+            tolerance; missing numbers fail too. Exit status 1 on failure.
 
-            Write mode (--write-golden): writes the golden file from the runs
-            of --budget (eval metrics and the final pretraining loss) and
-            records the environment. Entries already in the file keep their
-            tolerance and bitwise flag. See Documentation/results.md.
+            Write mode (--write-golden): writes the golden file from the runs of \
+            --budget (eval metrics and the final pretraining loss) and records the \
+            environment. Entries already in the file keep their tolerance and \
+            bitwise flag. See Documentation/results.md.
 
             Examples:
               patchbench check --golden results/goldens/smoke.json
-              patchbench check --write-golden --budget smoke \
-                --golden results/goldens/smoke.json
+              patchbench check --write-golden --budget smoke --golden results/goldens/smoke.json
             """)
 
     @Option(help: "Golden file to check against (or to write with --write-golden).")

@@ -33,12 +33,12 @@ struct Convert: ParsableCommand {
             objectInfo150.txt); one centred --size crop per image, masks by nearest
             neighbour, label 0 -> 255 (ignore), 1..150 -> 0..149.
 
-            The pack is written to a temporary file beside --output and renamed into
+            The pack is written to a temporary file beside --out and renamed into
             place, so an interrupted or failed conversion never leaves a half-written
             pack. The layout is in Documentation/pack-format.md; `patchbench inspect`
             verifies the result.
 
-            Example: patchbench convert idx --output datasets/fashion-mnist.h5
+            Example: patchbench convert idx --out datasets/fashion-mnist.h5
             """)
 
     @Argument(help: "Source format: \(ConvertFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -47,7 +47,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Input folder or file (meaning depends on the format; idx defaults to Debian's Fashion-MNIST).")
     var input: String?
 
-    @Option(help: "Output pack path (.h5).")
+    @Option(name: [.customLong("out"), .customLong("output")], help: "Output pack path (.h5); its folder is created. (--output is the older spelling.)")
     var output: String
 
     @Option(help: "imagenet: class subset: imagenet100, imagenette, imagewoof, all, or a file of WNIDs.")
@@ -100,6 +100,12 @@ struct Convert: ParsableCommand {
             var options = ADE20KConverter.Options()
             options.size = size
             contents = try ADE20KConverter.convert(root: try requireInput(), options: options)
+        }
+        let folder = (output as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw ValidationError("\(folder): cannot create the output folder (\(error.localizedDescription))")
+            }
         }
         let digest = try contents.write(to: output)
         let counts = contents.splits.map { "\($0.name) \($0.count)" }.joined(separator: ", ")

@@ -19,16 +19,13 @@ struct FrozenEncoderOptions: ParsableArguments {
     @Option(help: "Images per forward pass (default: 256 at the encoder's image size, fewer for larger images).")
     var batchSize: Int?
 
-    @Option(help: "BLAS and kernel threads (default: OPENBLAS_NUM_THREADS, else 2).")
-    var threads: Int?
+    @Option(help: ArgumentHelp(stringLiteral: CommonHelp.threads))
+    var threads: Int = 2
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
-    /// --threads, else OPENBLAS_NUM_THREADS, else 2.
-    var resolvedThreads: Int {
-        threads ?? ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"].flatMap { Int($0) }.map { max(1, $0) } ?? 2
-    }
+    var resolvedThreads: Int { threads }
 }

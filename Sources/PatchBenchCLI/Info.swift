@@ -14,7 +14,7 @@ struct Info: ParsableCommand {
             OPENBLAS_CORETYPE selects). --json prints one JSON object instead of text.
             """)
 
-    @Option(help: "Threads to pin the kernels to before reporting.") var threads: Int = 2
+    @Option(help: ArgumentHelp(stringLiteral: CommonHelp.threads)) var threads: Int = 2
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {

@@ -7,20 +7,26 @@ struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pretrain one method under a fixed ViT budget and write its run directory.",
         discussion: """
-            Writes runs/<budget>/<method>/seed<seed>/ (or --out): run.json (resolved
-            config, its config_hash, dataset digest, provenance), log.jsonl (per logged
-            step: loss and terms, lr, images/s, images seen, FLOPs so far),
-            checkpoints/step-<n>.h5 (latest kept) and, at the end, encoder.h5. See
-            Documentation/harness.md and Documentation/run-layout.md. A directory with a
-            checkpoint resumes from it and ends bit-identical to an uninterrupted run
-            (same threads); a completed one is left alone; one with another config is
-            refused. A non-finite loss stops the run with a message naming the step and
-            the objective; the last good checkpoint stays.
-            Methods: \(Method.names) (`patchbench methods` lists them). `random-init` writes the untrained encoder drawn
-            from the seed's init stream (0 images seen): the floor every method must
-            beat.
-            Budgets: configs/budgets/{smoke,tiny,small,paper}.json, or a path to a
-            budget file.
+            Writes runs/<budget>/<method>/seed<seed>/ (or --out): run.json (resolved \
+            config, its config_hash, dataset digest, provenance), log.jsonl and \
+            log.csv (per logged step: loss and terms, lr, images/s, images seen, \
+            FLOPs so far), checkpoints/step-<n>.h5 (latest kept) and, at the end, \
+            encoder.h5. See Documentation/harness.md and Documentation/run-layout.md.
+
+            A directory with a checkpoint resumes from it and ends bit-identical to \
+            an uninterrupted run (any thread count); a completed one is left alone; \
+            one with another config is refused. A non-finite loss stops the run \
+            with a message naming the step and the objective; the last good \
+            checkpoint stays.
+
+            Methods: \(Method.names) (`patchbench methods` lists them with their \
+            readouts and rates). `random-init` writes the untrained encoder drawn \
+            from the seed's init stream (0 images seen): the floor every method \
+            must beat.
+
+            Budgets: configs/budgets/{smoke,tiny,small,paper}.json (found from any \
+            folder), or a path to a budget file.
+
             Example: patchbench pretrain --method mae --budget tiny --seed 0
             """)
 
@@ -30,12 +36,12 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Pack to pretrain on (default: the budget's data.pack, e.g. datasets/default/fashion-mnist.h5).")
     var data: String?
     @Option(help: "Run directory (default runs/<budget>/<method>/seed<seed>).") var out: String?
-    @Option(help: "Threads for OpenBLAS, the kernels and augmentation (bits depend on it; recorded).") var threads: Int = 2
+    @Option(help: ArgumentHelp(stringLiteral: CommonHelp.threads)) var threads: Int = 2
     @Option(help: "Write a checkpoint every N steps (default: the budget's checkpoint_every).") var checkpointEvery: Int?
     @Option(help: "Progress output: auto (bar on a terminal, lines otherwise), bar, lines, quiet.") var progress: String = "auto"
 
     func validate() throws {
-        _ = try Method.named(method)
+        do { _ = try Method.named(method) } catch { throw ValidationError("\(error)") }
         guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
         if let c = checkpointEvery, c < 1 { throw ValidationError("--checkpoint-every must be ≥ 1") }
         guard ProgressReporter.Mode(rawValue: progress) != nil else {
@@ -51,7 +57,9 @@ struct Pretrain: ParsableCommand {
         let options = Pretraining.Options(method: m, budget: b, seed: seed, dataPath: data ?? Checkout.resolve(b.data.pack), runPath: runPath,
                                           threads: threads, checkpointEvery: checkpointEvery,
                                           progress: ProgressReporter.Mode(rawValue: progress)!)
-        switch try Pretraining(options).run() {
+        let outcome = try Pretraining(options).run()
+        guard options.progress != .quiet else { return }
+        switch outcome {
         case .alreadyComplete: print("\(runPath): already complete; left alone")
         case .completed(let resumed):
             print("\(runPath): complete" + (resumed.map { " (resumed from step \($0))" } ?? ""))

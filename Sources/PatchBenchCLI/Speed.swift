@@ -30,7 +30,7 @@ struct Speed: ParsableCommand {
     @Option(help: "Images per step.") var batch: Int = 16
     @Option(help: "Untimed warm-up steps per method, grid and decoder.") var warmup: Int = 2
     @Option(help: "Timed rounds (one step of each method) per grid and decoder.") var rounds: Int = 5
-    @Option(help: "Threads for the kernels.") var threads: Int = 2
+    @Option(help: ArgumentHelp(stringLiteral: CommonHelp.threads)) var threads: Int = 2
     @Option(help: "Output JSON file (default runs/speed/<budget name>.json).") var out: String?
 
     func validate() throws {
