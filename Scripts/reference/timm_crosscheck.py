@@ -10,7 +10,8 @@ Usage: python3 Scripts/reference/timm_crosscheck.py ENCODER.h5 INPUT.pbfx FEATUR
 Prints the max absolute difference and exits 0 when it is below 1e-4, 1 otherwise,
 2 when a dependency is missing (the calling test skips then).
 
-Needs torch, timm and h5py. timm imports torchvision only for layers that VisionTransformer
+Strict load: since encoder.h5 also holds a fixed sin-cos table as `pos_embed`, MAE-style
+encoders load without `strict=False`. Needs torch, timm and h5py. timm imports torchvision only for layers that VisionTransformer
 does not use; where no CPU torchvision is installed (PyPI's wheel needs CUDA torch), a stub
 stub package answers every `torchvision.*` import with placeholder classes, so that
 `import timm` works; nothing of it is used by VisionTransformer.
@@ -97,29 +98,32 @@ def main():
         except Exception as e:
             print("missing dependency: timm (%s)" % e)
             return 2
+    from functools import partial
     from timm.models.vision_transformer import VisionTransformer
 
     enc_path, in_path, feat_path = sys.argv[1:4]
+    # The README's loading recipe, as written there (any timm version with VisionTransformer).
     with h5py.File(enc_path, "r") as f:
         cfg = json.loads(f.attrs["vit_config_json"])
-        state = {k: torch.from_numpy(np.array(f[k])) for k in f.keys() if isinstance(f[k], h5py.Dataset)}
-    if cfg.get("positionEmbedding", "learned") != "learned":
-        print("only learned position embeddings map onto timm's pos_embed parameter")
+        state = {k: torch.from_numpy(f[k][()]) for k in f.keys()}
+    if cfg.get("positionEmbedding", "learned") == "none" or not cfg.get("clsToken", True):
+        print("timm's VisionTransformer has no relative-position tables (LoMaR) and this recipe assumes a CLS token")
         return 2
     model = VisionTransformer(
         img_size=cfg["imageSize"], patch_size=cfg["patchSize"], in_chans=cfg.get("channels", 3),
         embed_dim=cfg["dimension"], depth=cfg["depth"], num_heads=cfg["heads"], mlp_ratio=cfg.get("mlpRatio", 4),
-        qkv_bias=True, class_token=cfg.get("clsToken", True), num_classes=0, global_pool="token",
-        norm_layer=lambda d, **kw: torch.nn.LayerNorm(d, eps=cfg.get("layerNormEps", 1e-6), **kw))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        print("key mismatch: missing", missing, "unexpected", unexpected)
-        return 1
+        qkv_bias=True, num_classes=0, norm_layer=partial(torch.nn.LayerNorm, eps=cfg.get("layerNormEps", 1e-6)))
+    model.load_state_dict(state)  # strict: every key of the file and of the model matches
     model.eval()
     x = torch.from_numpy(load_pbfx(in_path)["input"].copy())
     ours = load_pbfx(feat_path)["tokens"]
     with torch.no_grad():
-        theirs = model.forward_features(x).numpy()
+        theirs = model.forward_features(x)
+        if theirs.dim() == 2:  # timm < 0.6 returns the CLS only; the tokens are its own modules in order
+            t = model.patch_embed(x)
+            t = torch.cat([model.cls_token.expand(t.shape[0], -1, -1), t], dim=1) + model.pos_embed
+            theirs = model.norm(model.blocks(t))
+        theirs = theirs.numpy()
     diff = float(np.abs(theirs - ours).max())
     print("timm vs PatchBench tokens: shape", theirs.shape, "max abs diff %.3g" % diff)
     return 0 if diff < 1e-4 else 1

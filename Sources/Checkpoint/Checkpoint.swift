@@ -82,13 +82,20 @@ public enum Checkpoint {
     // MARK: Encoders
 
     /// Writes the encoder with timm key names and shapes.
-    public static func saveEncoder(_ encoder: VisionTransformer, to path: String, attributes: [String: String] = [:]) throws {
+    /// `extraParameters`: tensors the ViT does not hold but evaluation needs (LoMaR's relative-position
+    /// tables, under `blocks.<i>.attn.rpe_k.lookup_table_weight`). A fixed sin-cos position table
+    /// is written as `pos_embed` too (it is no parameter), so the file is a complete timm state
+    /// dict: `load_state_dict` needs no `strict=False`.
+    public static func saveEncoder(_ encoder: VisionTransformer, to path: String, attributes: [String: String] = [:],
+                                   extraParameters: [(String, Tensor)] = []) throws {
         let config = String(decoding: try JSONEncoder.sorted.encode(encoder.config), as: UTF8.self)
+        var tensors = encoder.namedParameters()
+        if encoder.config.positionEmbedding == .sinCos, let table = encoder.positionEmbedding { tensors.append(("pos_embed", table)) }
         try HDF5File.writeAtomically(to: path) { file in
             try file.setAttribute(formatAttribute, encoderFormat)
             try file.setAttribute(configAttribute, config)
             for key in attributes.keys.sorted() { try file.setAttribute(key, attributes[key]!) }
-            try writeParameters(file, encoder.namedParameters(), prefix: "", patch: encoder.config.patchSize)
+            try writeParameters(file, tensors + extraParameters, prefix: "", patch: encoder.config.patchSize)
         }
     }
 
@@ -186,20 +193,6 @@ extension JSONEncoder {
 // MARK: Encoder extras
 
 extension Checkpoint {
-    /// `saveEncoder` plus tensors the ViT does not hold but evaluation needs (LoMaR's
-    /// relative-position tables, under `blocks.<i>.attn.rpe_k.lookup_table_weight`).
-    public static func saveEncoder(_ encoder: VisionTransformer, to path: String, attributes: [String: String] = [:],
-                                   extraParameters: [(String, Tensor)]) throws {
-        let config = String(decoding: try JSONEncoder.sorted.encode(encoder.config), as: UTF8.self)
-        try HDF5File.writeAtomically(to: path) { file in
-            try file.setAttribute(formatAttribute, encoderFormat)
-            try file.setAttribute(configAttribute, config)
-            for key in attributes.keys.sorted() { try file.setAttribute(key, attributes[key]!) }
-            try writeParameters(file, encoder.namedParameters() + extraParameters, prefix: "",
-                                patch: encoder.config.patchSize)
-        }
-    }
-
     /// Reads extra encoder tensors (shapes must match `into`) from an encoder file.
     public static func loadExtraParameters(from path: String, into params: [(String, Tensor)]) throws {
         let file = try HDF5File(openingForReadAt: path)
