@@ -29,28 +29,10 @@ public enum ClaimsReport {
                 counts.append("\(verdict.rawValue): \(count)")
             }
             text += counts.joined(separator: " · ") + "\n\n"
+            text += paperSummary(results)
             let accuracy = results.filter { !$0.claim.direction.isSpeed }
             let speed = results.filter { $0.claim.direction.isSpeed }
-            if !accuracy.isEmpty {
-                text += "| claim | method vs baseline | proxy | reported Δ | measured Δ | 95% CI | n | ratio | verdict |\n"
-                text += "|---|---|---|---:|---:|---|---:|---:|---|\n"
-                for result in accuracy {
-                    let claim = result.claim
-                    let evaluation = result.evaluation
-                    let interval = evaluation.lower.map { lower in
-                        let upper = NumberFormatting.signed(evaluation.upper!, digits: 2)
-                        return "[\(NumberFormatting.signed(lower, digits: 2)), \(upper)]"
-                    } ?? "—"
-                    let cells = [
-                        claim.id + (claim.verified ? "" : " [R]"), "\(claim.method) vs \(claim.baseline)",
-                        proxyLabel(claim.proxy), optionalFixed(claim.reported.delta, signed: true),
-                        optionalFixed(evaluation.meanDifference, signed: true), interval,
-                        String(evaluation.sampleCount), optionalFixed(evaluation.ratioToReported),
-                        verdictLabel(evaluation),
-                    ]
-                    text += "| " + cells.joined(separator: " | ") + " |\n"
-                }
-            }
+            text += accuracySection(accuracy)
             if !speed.isEmpty {
                 text += "\nSpeed claims with a grid are measured by `patchbench speed` at that grid (n = alternating "
                     + "rounds, MAE with the papers' 512-d 8-block decoder); the others by the budget's own pretraining "
@@ -76,13 +58,104 @@ public enum ClaimsReport {
         return text
     }
 
+    /// Claims that are one measurement: same method, baseline, proxy and direction.
+    struct Measurement {
+        var claims: [ClaimResult]
+        var first: ClaimResult { claims[0] }
+    }
+
+    static func measurements(_ results: [ClaimResult]) -> [Measurement] {
+        var groups: [Measurement] = []
+        for result in results {
+            let c = result.claim
+            if let i = groups.firstIndex(where: {
+                let f = $0.first.claim
+                return f.method == c.method && f.baseline == c.baseline && f.proxy.probe == c.proxy.probe
+                    && f.proxy.metric == c.proxy.metric && f.proxy.dataset == c.proxy.dataset && f.direction == c.direction
+            }) {
+                groups[i].claims.append(result)
+            } else {
+                groups.append(Measurement(claims: [result]))
+            }
+        }
+        return groups
+    }
+
+    /// Per paper: how many of its claims were tested, and their verdicts (weak proxies apart).
+    static func paperSummary(_ results: [ClaimResult]) -> String {
+        var papers: [String] = []
+        for r in results where !papers.contains(r.claim.paper.arxiv) { papers.append(r.claim.paper.arxiv) }
+        var text = "| paper | claims | tested | reproduced | contradicted | inconclusive | of which on weak proxies |\n"
+        text += "|---|---:|---:|---:|---:|---:|---:|\n"
+        for arxiv in papers {
+            let rows = results.filter { $0.claim.paper.arxiv == arxiv }
+            let tested = rows.filter { $0.evaluation.verdict != .notRun }
+            func count(_ v: Verdict) -> Int { tested.filter { $0.evaluation.verdict == v }.count }
+            let title = rows[0].claim.paper.title
+            text += "| \(title) (\(arxiv)) | \(rows.count) | \(tested.count) | \(count(.reproduced)) | "
+                + "\(count(.contradicted)) | \(count(.inconclusive)) | \(tested.filter { $0.claim.proxy.strength == .weak }.count) |\n"
+        }
+        return text + "\n"
+    }
+
+    /// Tested measurements first (one row per measurement, every claim it answers listed in it,
+    /// with its proxy strength; notes below the table), then the claims not run, in one line each.
+    static func accuracySection(_ accuracy: [ClaimResult]) -> String {
+        guard !accuracy.isEmpty else { return "" }
+        let groups = measurements(accuracy)
+        let tested = groups.filter { $0.first.evaluation.verdict != .notRun }
+        var text = ""
+        if !tested.isEmpty {
+            text += "### Tested\n\n"
+            text += "| # | method vs baseline | proxy | claims (proxy strength): paper protocol, reported Δ | measured Δ | 95% CI | n "
+                + "| ratio | verdict |\n"
+            text += "|---:|---|---|---|---:|---|---:|---:|---|\n"
+            var notes: [String] = []
+            for (number, group) in tested.enumerated() {
+                let first = group.first, evaluation = first.evaluation
+                let interval = evaluation.lower.map { lower in
+                    "[\(NumberFormatting.signed(lower, digits: 2)), \(NumberFormatting.signed(evaluation.upper!, digits: 2))]"
+                } ?? "—"
+                let claims = group.claims.map { r in
+                    "\(r.claim.id)\(r.claim.verified ? "" : " [R]") (\(r.claim.proxy.strength.rawValue)): \(r.claim.evaluationProtocol), "
+                        + optionalFixed(r.claim.reported.delta, signed: true)
+                }.joined(separator: "<br>")
+                let ratios = group.claims.map { optionalFixed($0.evaluation.ratioToReported) }.joined(separator: "<br>")
+                let cells = [
+                    String(number + 1), "\(first.claim.method) vs \(first.claim.baseline)",
+                    proxyLabel(first.claim.proxy), claims,
+                    optionalFixed(evaluation.meanDifference, signed: true), interval, String(evaluation.sampleCount), ratios,
+                    verdictLabel(evaluation, strength: group.claims.allSatisfy { $0.claim.proxy.strength == .weak } ? .weak : .proxy),
+                ]
+                text += "| " + cells.joined(separator: " | ") + " |\n"
+                let note = first.claim.proxy.note.trimmingCharacters(in: .whitespaces)
+                if !note.isEmpty { notes.append("\(number + 1). \(note)") }
+            }
+            if !notes.isEmpty { text += "\nProxy notes (from the claims registry), by row:\n\n" + notes.joined(separator: "\n") + "\n" }
+        }
+        let notRun = groups.filter { $0.first.evaluation.verdict == .notRun }
+        if !notRun.isEmpty {
+            text += "\n### Not run (\(notRun.reduce(0) { $0 + $1.claims.count }) claims)\n\n"
+            for group in notRun {
+                let ids = group.claims.map { $0.claim.id + ($0.claim.verified ? "" : " [R]") }.joined(separator: ", ")
+                text += "- \(group.first.claim.method) vs \(group.first.claim.baseline), \(proxyLabel(group.first.claim.proxy)): "
+                    + "\(ids) — \(group.first.evaluation.reason ?? "not run")\n"
+            }
+        }
+        return text
+    }
+
     static func proxyLabel(_ proxy: Proxy) -> String {
         "\(proxy.probe)/\(proxy.metric)" + (proxy.dataset.map { " on \($0)" } ?? "")
     }
 
-    static func verdictLabel(_ evaluation: ClaimEvaluation) -> String {
-        guard let reason = evaluation.reason else { return evaluation.verdict.rawValue }
-        return "\(evaluation.verdict.rawValue) (\(reason.trimmingCharacters(in: .whitespaces)))"
+    /// A verdict on a weak proxy (a different task, e.g. a frozen linear probe for a fine-tuning
+    /// claim) is the proxy's verdict only: it is labelled so and never reads as the claim's.
+    static func verdictLabel(_ evaluation: ClaimEvaluation, strength: ProxyStrength = .direct) -> String {
+        var label = evaluation.verdict.rawValue
+        if strength == .weak && evaluation.verdict != .notRun { label += " on the weak proxy only" }
+        guard let reason = evaluation.reason else { return label }
+        return "\(label) (\(reason.trimmingCharacters(in: .whitespaces)))"
     }
 
     public static func json(_ resultsByBudget: [(budget: String, results: [ClaimResult])]) -> JSONValue {

@@ -106,7 +106,14 @@ import Results
                 == "no patchbench speed rounds at grid 28 (runs/speed/tiny.json)")
         #expect(verdict("selfpatch_vs_dino_ade20k_semfpn_miou") == .notRun)
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
-        #expect(markdown.contains("| lomar_vs_mae_imagenet_finetune_224_top1 | lomar vs mae | linear/top1 | +0.50 | +1.05 |"))
+        // One row per measurement: the five linear-probe claims of LoMaR share one, on a weak proxy.
+        let row = try #require(markdown.split(separator: "\n").first { $0.contains("lomar_vs_mae_imagenet_finetune_224_top1 (weak): ViT-B/16, 224 px, +0.50") })
+        #expect(row.contains("| lomar vs mae | linear/top1 |") && row.contains("| +1.05 |"))
+        #expect(row.contains("lomar_vs_mae_imagenet_finetune_384_top1 (weak)") && row.contains("reproduced on the weak proxy only"))
+        // Tested measurements come before the claims not run; each paper has a summary line.
+        let tested = try #require(markdown.range(of: "### Tested")), notRun = try #require(markdown.range(of: "### Not run"))
+        #expect(tested.lowerBound < notRun.lowerBound)
+        #expect(markdown.contains("| Efficient Self-supervised Vision Pretraining with Local Masked Reconstruction (2206.00790) | 11 |"))
     }
 
     /// COCO's −1 (undefined) never enters a mean, and a method below the untrained floor is marked.
