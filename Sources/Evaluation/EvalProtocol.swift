@@ -46,6 +46,14 @@ public struct EvalOptions: Sendable {
     public var segmentation = SegmentationProbe.Configuration()
     public var detection = DetectionProbe.Configuration()
 
+    /// `all` or e.g. `first 6000 train / 2000 test images` (--train-limit / --test-limit): recorded
+    /// in the protocol and shown by every table built from such files.
+    public static func subsetText(train: Int?, test: Int?) -> String {
+        guard train != nil || test != nil else { return "all" }
+        return "first " + [train.map { "\($0) train" } ?? "all train", test.map { "\($0) test" } ?? "all test"]
+            .joined(separator: " / ") + " images"
+    }
+
     public init(probe: EvalProbe, dataPath: String, seed: UInt64) {
         self.probe = probe
         self.dataPath = dataPath
@@ -226,6 +234,7 @@ public enum EvalProtocol {
             "seed_stream": .string("RandomStreams(seed).evaluation"),
             "train_split": .string(trainName), "test_split": .string(testName),
             "train_count": .integer(train.count), "test_count": .integer(test.count),
+            "subset": .string(EvalOptions.subsetText(train: options.trainLimit, test: options.testLimit)),
             "image_size": .list([.integer(train.height), .integer(train.width)]),
             "feature_shape": .list(trainFeatures.shape.dropFirst().map { .integer($0) }),
             "classes": .integer(classes),

@@ -40,6 +40,12 @@ public enum MarkdownTables {
             : "percentages in 0–100. ▼ = mean below the untrained floor's (`random-init`) on that metric."
                 + (key.probe == "det" ? " Undefined APs (pycocotools' −1: no object of that area) are left out of "
                     + "means; — = undefined in every seed." : "") + "\n\n"
+        var limited: [String] = []
+        for row in rows { for subset in row.subsets where !limited.contains(subset) { limited.append(subset) } }
+        if !limited.isEmpty {
+            text += "**Evaluated on a subset** (--train-limit / --test-limit): " + limited.sorted().joined(separator: "; ")
+                + ". Not comparable with evaluations on every image.\n\n"
+        }
         text += "| method | " + metricKeys.joined(separator: " | ") + " | seeds |\n"
         text += "|---|" + String(repeating: "---:|", count: metricKeys.count) + "---|\n"
         let floor = rows.first { $0.method == ResultsSummary.floorMethod }

@@ -65,6 +65,7 @@ public enum ResultsBundle {
             return .object([
                 "budget": .string(row.budget), "dataset": .string(row.dataset), "probe": .string(row.probe),
                 "method": .string(row.method), "seeds": .array(row.seeds.map { .integer($0) }),
+                "subsets": .array(row.subsets.map { .string($0) }),
                 "metrics": .object(metrics),
             ])
         }

@@ -30,6 +30,9 @@ public struct TableRow: Equatable, Sendable {
     public var seeds: [Int]
     /// In the probe's display order, unknown keys after known ones alphabetically.
     public var metrics: [MetricSummary]
+    /// The images the evaluations used, when not all (`first 6000 train / 2000 test images`);
+    /// several when seeds differ.
+    public var subsets: [String] = []
 }
 
 /// The key of one Markdown table.
@@ -74,6 +77,7 @@ public enum ResultsSummary {
     public static func rows(_ collection: RunCollection) -> [TableRow] {
         // (table key, method) → seed-ordered (seed, metric key, value) triples; runs are already seed-sorted.
         var entries: [TableKey: [String: [(seed: Int, key: String, value: Double)]]] = [:]
+        var subsets: [TableKey: [String: [String]]] = [:]
         for run in collection.runs {
             var sources: [(probe: String, dataset: String, metrics: [(key: String, value: Double)])] = []
             for evaluation in run.evaluations {
@@ -81,6 +85,10 @@ public enum ResultsSummary {
                 let metrics = evaluation.metrics.keys.sorted().map { (key: $0, value: evaluation.metrics[$0]!) }
                     .filter { !ProbeMetricRegistry.isUndefined(probe: evaluation.probe, value: $0.value) }
                 sources.append((evaluation.probe, evaluation.dataset.name, metrics))
+                let key = TableKey(budget: run.budget, dataset: evaluation.dataset.name, probe: evaluation.probe)
+                if evaluation.subset != "all", !(subsets[key]?[run.method] ?? []).contains(evaluation.subset) {
+                    subsets[key, default: [:]][run.method, default: []].append(evaluation.subset)
+                }
             }
             let pretrain = run.pretrainMetrics
             if !pretrain.isEmpty { sources.append((ProbeMetricRegistry.pretrainProbe, run.run.dataset.name, pretrain)) }
@@ -110,7 +118,7 @@ public enum ResultsSummary {
                 let seeds = Array(Set(triples.map(\.seed))).sorted()
                 rows.append(
                     TableRow(budget: key.budget, dataset: key.dataset, probe: key.probe, method: method, seeds: seeds,
-                        metrics: summaries))
+                        metrics: summaries, subsets: (subsets[key]?[method] ?? []).sorted()))
             }
         }
         return rows

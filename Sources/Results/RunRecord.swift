@@ -105,9 +105,20 @@ public struct MetricsFile: Codable, Equatable, Sendable {
     /// The evaluating checkout's commit and dirty flag (absent in older files).
     public var gitCommit: String?
     public var gitDirty: Bool?
+    /// The part of the protocol tables show: which images were used (`all`, or the first N of a
+    /// split with --train-limit / --test-limit). Absent in older files.
+    public var protocolSubset: ProtocolSubset?
+
+    public struct ProtocolSubset: Codable, Equatable, Sendable {
+        public var subset: String?
+    }
+
+    /// `all` unless the evaluation used only part of a split.
+    public var subset: String { protocolSubset?.subset ?? "all" }
 
     enum CodingKeys: String, CodingKey {
         case schema, probe, dataset, encoder, metrics
+        case protocolSubset = "protocol"
         case wallSeconds = "wall_seconds"
         case threads
         case gitCommit = "git_commit"

@@ -145,6 +145,23 @@ import Results
         #expect(!linear.contains("| random-init | 40.00 ± 0.00 ▼"))
     }
 
+    /// Evaluations limited to part of a split say so in their table and in results.json.
+    @Test func limitedEvaluationsAreShown() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addRun(method: "mae", seed: 0, top1: 70)
+        let limited = tree.metrics(probe: "linear", method: "mae", budget: "tiny", seed: 0, hash: "c0ffee30", metrics: "{\"top1\": 70}")
+            .replacingOccurrences(of: "\"protocol\": {", with: "\"protocol\": {\"subset\": \"first 6000 train / 2000 test images\", ")
+        try tree.write(limited, to: "runs/tiny/mae/seed0/eval/linear.json")
+        let rows = ResultsSummary.rows(try RunCollector.collect(root: tree.runs))
+        let linear = rows.filter { $0.probe == "linear" }
+        #expect(linear.first?.subsets == ["first 6000 train / 2000 test images"])
+        let table = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: linear)
+        #expect(table.contains("**Evaluated on a subset** (--train-limit / --test-limit): first 6000 train / 2000 test images"))
+        #expect(!MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "pretrain"),
+                                       rows: rows.filter { $0.probe == "pretrain" }).contains("subset"))
+    }
+
     /// One budget's tables never touch another budget's versions (make reproduce-all BUDGET=smoke
     /// once rewrote the committed tiny results).
     @Test func aBudgetsVersionsAreItsOwn() throws {
