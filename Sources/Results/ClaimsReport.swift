@@ -200,30 +200,53 @@ public enum ClaimsReport {
         }
     }
 
-    /// Measured vs reported Δ for every accuracy claim with at least one paired seed.
-    public static func deltaPlot(budget: String, results: [ClaimResult]) -> String {
-        let rows = results.filter { !$0.claim.direction.isSpeed && $0.evaluation.sampleCount > 0 }.map { result in
-            SVGPlot.IntervalRow(
-                label: result.claim.id, measured: result.evaluation.meanDifference, lower: result.evaluation.lower,
-                upper: result.evaluation.upper, reported: result.claim.reported.delta,
-                colour: colour(result.evaluation.verdict))
+    static let verdictLegend: [(colour: String, label: String)] = [
+        (colour(.reproduced), "reproduced"), (colour(.contradicted), "contradicted"), (colour(.inconclusive), "inconclusive"),
+    ]
+
+    /// Measured vs reported Δ for the accuracy claims with at least one paired seed, one plot per
+    /// proxy metric (top-1, AP and mIoU points are not on one scale), keyed "<probe>-<metric>".
+    public static func deltaPlots(budget: String, results: [ClaimResult]) -> [(metric: String, svg: String)] {
+        let measured = results.filter { !$0.claim.direction.isSpeed && $0.evaluation.sampleCount > 0 }
+        var keys: [String] = []
+        for r in measured where !keys.contains("\(r.claim.proxy.probe)-\(r.claim.proxy.metric)") {
+            keys.append("\(r.claim.proxy.probe)-\(r.claim.proxy.metric)")
         }
-        return SVGPlot.intervalPlot(
-            title: "Measured vs reported Δ (\(budget))", axisLabel: "Δ = method − baseline (proxy metric points)",
-            rows: rows, zero: 0, tickLabel: { NumberFormatting.significant($0, digits: 3) })
+        return keys.sorted().map { key in
+            let rows = measured.filter { "\($0.claim.proxy.probe)-\($0.claim.proxy.metric)" == key }.map { result in
+                SVGPlot.IntervalRow(
+                    label: result.claim.id + (result.claim.proxy.strength == .weak ? " (weak)" : ""),
+                    measured: result.evaluation.meanDifference, lower: result.evaluation.lower,
+                    upper: result.evaluation.upper, reported: result.claim.reported.delta,
+                    colour: colour(result.evaluation.verdict))
+            }
+            let proxy = measured.first { "\($0.claim.proxy.probe)-\($0.claim.proxy.metric)" == key }!.claim.proxy
+            let svg = SVGPlot.intervalPlot(
+                title: "Measured vs reported Δ on \(proxy.probe)/\(proxy.metric) (\(budget))",
+                axisLabel: "Δ = method − baseline (\(proxy.probe)/\(proxy.metric) points)",
+                rows: rows, zero: 0, tickLabel: { NumberFormatting.significant($0, digits: 3) }, legend: verdictLegend)
+            return (key, svg)
+        }
     }
 
     /// Measured vs reported throughput ratio for every speed claim with a paired seed, on a log axis.
     public static func speedPlot(budget: String, results: [ClaimResult]) -> String {
         let rows = results.filter { $0.claim.direction.isSpeed && $0.evaluation.sampleCount > 0 }.map { result in
             SVGPlot.IntervalRow(
-                label: result.claim.id, measured: result.evaluation.meanDifference, lower: result.evaluation.lower,
+                label: result.claim.id + (result.claim.proxy.grid.map { " (grid \($0))" } ?? " (budget grid)"),
+                measured: result.evaluation.meanDifference, lower: result.evaluation.lower,
                 upper: result.evaluation.upper, reported: result.claim.reported.ratio.map { log($0) },
                 colour: colour(result.evaluation.verdict))
         }
         return SVGPlot.intervalPlot(
             title: "Measured vs reported speed ratio (\(budget))",
             axisLabel: "throughput ratio method / baseline (log axis)",
-            rows: rows, zero: 0, tickLabel: { "×" + NumberFormatting.significant(exp($0), digits: 3) })
+            rows: rows, zero: 0, tickLabel: { "×" + NumberFormatting.significant(exp($0), digits: 3) },
+            tickValues: { _, low, high in
+                // Powers of 2 of the ratio, so the labels read ×0.5, ×1, ×2, ×4.
+                let first = Int((low / log(2)).rounded(.down)), last = Int((high / log(2)).rounded(.up))
+                let step = max(1, (last - first) / 6)
+                return stride(from: first, through: last, by: step).map { Double($0) * log(2) }
+            }, legend: verdictLegend)
     }
 }

@@ -28,20 +28,24 @@ public enum ResultsBundle {
         files.append(("results.json", resultsJSON(rows: rows, claimResults: claimResults, version: version)))
         for (budget, results) in claimResults {
             let name = MarkdownTables.safeComponent(budget)
-            files.append(("plots/claims-\(name).svg", ClaimsReport.deltaPlot(budget: budget, results: results)))
+            for (metric, plot) in ClaimsReport.deltaPlots(budget: budget, results: results) {
+                files.append(("plots/claims-\(name)-\(MarkdownTables.safeComponent(metric)).svg", plot))
+            }
             files.append(("plots/speed-\(name).svg", ClaimsReport.speedPlot(budget: budget, results: results)))
             let methods = Array(Set(collection.runs.filter { $0.budget == budget }.map(\.method)))
                 .sorted(by: ResultsSummary.methodOrder)
             for method in methods {
                 let runs = collection.runs(budget: budget, method: method).filter { !$0.log.isEmpty }
                 if runs.isEmpty { continue }
+                // A moving average over about 1/50 of the logged steps.
                 let series = runs.map { run in
-                    SVGPlot.Series(
-                        label: "seed \(run.seed)", points: run.log.map { (x: Double($0.imagesSeen), y: $0.loss) })
+                    SVGPlot.Series(label: "seed \(run.seed)",
+                                   points: SVGPlot.smoothed(run.log.map { (x: Double($0.imagesSeen), y: $0.loss) },
+                                                            window: max(1, run.log.count / 50)))
                 }
                 let plot = SVGPlot.linePlot(
-                    title: "\(method) pretraining loss (\(budget))", xLabel: "images seen", yLabel: "loss",
-                    series: series)
+                    title: "\(method) pretraining loss (\(budget)), moving average", xLabel: "images seen", yLabel: "loss",
+                    series: series, xTickLabel: SVGPlot.countLabel)
                 files.append(("plots/loss-\(name)-\(MarkdownTables.safeComponent(method)).svg", plot))
             }
         }

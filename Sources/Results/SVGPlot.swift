@@ -66,7 +66,8 @@ public enum SVGPlot {
     }
 
     /// A line plot with a legend, e.g. training loss against images seen, one series per seed.
-    public static func linePlot(title: String, xLabel: String, yLabel: String, series: [Series]) -> String {
+    public static func linePlot(title: String, xLabel: String, yLabel: String, series: [Series],
+                                xTickLabel: (Double) -> String = { NumberFormatting.significant($0) }) -> String {
         let (width, height) = (640.0, 400.0)
         let (left, right, top, bottom) = (70.0, 150.0, 40.0, 50.0)
         let plotWidth = width - left - right
@@ -80,7 +81,7 @@ public enum SVGPlot {
         var svg = header(width: width, height: height, title: title)
         svg += axes(left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight, xLabel: xLabel, yLabel: yLabel)
         for tick in ticks(low: xLow, high: xHigh) {
-            svg += tickX(px(tick), y: top + plotHeight, label: NumberFormatting.significant(tick))
+            svg += tickX(px(tick), y: top + plotHeight, label: xTickLabel(tick))
         }
         for tick in ticks(low: yLow, high: yHigh) {
             svg += tickY(py(tick), x: left, label: NumberFormatting.significant(tick))
@@ -104,8 +105,11 @@ public enum SVGPlot {
 
     /// Rows of measured mean ± CI (dot and whisker) beside the reported value (hollow diamond) on one axis,
     /// with a dashed line at `zero`. `tickLabel` maps an axis value to its label (e.g. a log ratio to "×2").
+    /// `tickValues` replaces the round ticks (e.g. log(×0.5), log(×1), log(×2) on a log axis);
+    /// `legend` adds (colour, meaning) entries, e.g. what each verdict colour means.
     public static func intervalPlot(
-        title: String, axisLabel: String, rows: [IntervalRow], zero: Double, tickLabel: (Double) -> String
+        title: String, axisLabel: String, rows: [IntervalRow], zero: Double, tickLabel: (Double) -> String,
+        tickValues: (([Double], Double, Double) -> [Double])? = nil, legend: [(colour: String, label: String)] = []
     ) -> String {
         let rowHeight = 22.0
         let (left, right, top, bottom) = (330.0, 30.0, 40.0, 60.0)
@@ -119,7 +123,7 @@ public enum SVGPlot {
         var svg = header(width: width, height: height, title: title)
         let plotHeight = height - top - bottom
         svg += axes(left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight, xLabel: axisLabel, yLabel: "")
-        for tick in ticks(low: low, high: high) {
+        for tick in tickValues?(values, low, high) ?? ticks(low: low, high: high) where tick >= low && tick <= high {
             svg += tickX(px(tick), y: top + plotHeight, label: tickLabel(tick))
         }
         svg += "<line x1=\"\(coordinate(px(zero)))\" y1=\"\(coordinate(top))\" x2=\"\(coordinate(px(zero)))\" "
@@ -152,7 +156,31 @@ public enum SVGPlot {
             + "\(coordinate(left + 205)),\(coordinate(legendY - 4)) \(coordinate(left + 200)),\(coordinate(legendY + 1)) "
             + "\(coordinate(left + 195)),\(coordinate(legendY - 4))\" fill=\"none\" stroke=\"#000000\"/>\n"
         svg += text(x: left + 212, y: legendY, "reported", anchor: "start")
+        for (index, entry) in legend.enumerated() {
+            let x = left + 290 + Double(index) * 95
+            svg += "<rect x=\"\(coordinate(x))\" y=\"\(coordinate(legendY - 9))\" width=\"10\" height=\"10\" fill=\"\(entry.colour)\"/>\n"
+            svg += text(x: x + 14, y: legendY, entry.label, anchor: "start")
+        }
         return svg + "</svg>\n"
+    }
+
+    /// 240000 → "240k", 2.4e6 → "2.4M": counts read as counts, not as 2.4e+05.
+    public static func countLabel(_ value: Double) -> String {
+        let a = abs(value)
+        if a >= 1e6 { return NumberFormatting.significant(value / 1e6, digits: 3) + "M" }
+        if a >= 1e3 { return NumberFormatting.significant(value / 1e3, digits: 3) + "k" }
+        return NumberFormatting.significant(value, digits: 3)
+    }
+
+    /// A centred moving average over `window` points (shorter at the ends): the per-step loss is
+    /// noisy, its trend is what a reader looks for.
+    public static func smoothed(_ points: [(x: Double, y: Double)], window: Int) -> [(x: Double, y: Double)] {
+        guard window > 1, points.count > window else { return points }
+        let half = window / 2
+        return points.indices.map { i in
+            let slice = points[max(0, i - half)...min(points.count - 1, i + half)]
+            return (points[i].x, slice.reduce(0) { $0 + $1.y } / Double(slice.count))
+        }
     }
 
     static func header(width: Double, height: Double, title: String) -> String {

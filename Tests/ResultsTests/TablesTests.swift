@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Harness
 import Testing
 import Results
@@ -26,7 +29,14 @@ import Results
         #expect(first == second)
         #expect(first.keys.sorted().contains("tables/tiny/fashion-mnist/linear.md"))
         #expect(first["plots/loss-tiny-mae.svg"] != nil)
-        #expect(first["plots/claims-tiny.svg"] != nil)
+        #expect(first["plots/claims-tiny-linear-top1.svg"] != nil && first["plots/claims-tiny-seg-mIoU.svg"] != nil)
+        // Every plot is well-formed XML; counts read as counts; verdict colours are explained.
+        for (path, data) in first where path.hasSuffix(".svg") {
+            #expect(XMLParser(data: data).parse(), "\(path) is not well-formed XML")
+        }
+        let loss = String(decoding: first["plots/loss-tiny-mae.svg"]!, as: UTF8.self)
+        #expect(!loss.contains("e+") && loss.contains("moving average"))
+        #expect(String(decoding: first["plots/claims-tiny-linear-top1.svg"]!, as: UTF8.self).contains(">contradicted<"))
         // A new version leaves v1 untouched.
         #expect(try generate(.new) == 2)
         #expect(try FakeRunTree.contents(of: out + "/v1") == first)
