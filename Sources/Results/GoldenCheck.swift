@@ -28,18 +28,18 @@ public enum GoldenCheck {
 
     /// Every golden-able number of a budget's runs: eval metrics and the final loss (not throughput, which is timing).
     static func measuredEntries(_ collection: RunCollection, budget: String)
-        -> [(method: String, seed: Int, probe: String, metric: String, value: Double)]
+        -> [(method: String, seed: Int, probe: String, metric: String, value: Double, subset: String?)]
     {
-        var entries: [(method: String, seed: Int, probe: String, metric: String, value: Double)] = []
+        var entries: [(method: String, seed: Int, probe: String, metric: String, value: Double, subset: String?)] = []
         for run in collection.runs where run.budget == budget {
             for evaluation in run.evaluations {
                 for key in evaluation.metrics.keys.sorted() {
-                    entries.append((run.method, run.seed, evaluation.probe, key, evaluation.metrics[key]!))
+                    entries.append((run.method, run.seed, evaluation.probe, key, evaluation.metrics[key]!, evaluation.subset))
                 }
             }
             if let last = run.log.last {
                 entries.append((run.method, run.seed, ProbeMetricRegistry.pretrainProbe, ProbeMetricRegistry.finalLoss,
-                    last.loss))
+                    last.loss, nil))
             }
         }
         return entries.sorted { ($0.method, $0.seed, $0.probe, $0.metric) < ($1.method, $1.seed, $1.probe, $1.metric) }
@@ -85,18 +85,23 @@ public enum GoldenCheck {
                 + "every other entry still compares bitwise")
         }
         let measured = measuredEntries(collection, budget: golden.budget)
-        func find(_ entry: GoldenFile.Entry) -> Double? {
+        func find(_ entry: GoldenFile.Entry) -> (value: Double, subset: String?)? {
             measured.first {
                 $0.method == entry.method && $0.seed == entry.seed && $0.probe == entry.probe && $0.metric == entry.metric
-            }?.value
+            }.map { ($0.value, $0.subset) }
         }
         for entry in golden.entries {
             let where_ = "\(golden.budget)/\(entry.label)"
-            guard let value = find(entry) else {
+            guard let (value, subset) = find(entry) else {
                 report.failures.append("\(where_): missing from the runs (golden \(entry.value) ± \(entry.tolerance))")
                 continue
             }
             report.checkedCount += 1
+            if let goldenSubset = entry.subset, let subset, goldenSubset != subset {
+                report.failures.append("\(where_): protocol mismatch, not a measured difference: evaluated on \(subset), "
+                    + "the golden on \(goldenSubset) (use the golden's --train-limit / --test-limit)")
+                continue
+            }
             if entry.bitwise && exactAllowed(entry) {
                 if GoldenFile.bits(value) != entry.valueBits {
                     report.failures.append("\(where_): measured \(value) (\(GoldenFile.bits(value))) is not bit-identical "
@@ -138,7 +143,7 @@ public enum GoldenCheck {
             return GoldenFile.Entry(
                 method: item.method, seed: item.seed, probe: item.probe, metric: item.metric, value: item.value,
                 valueBits: GoldenFile.bits(item.value), tolerance: old?.tolerance ?? (isLoss ? lossTolerance : tolerance),
-                bitwise: old?.bitwise ?? bitwise)
+                bitwise: old?.bitwise ?? bitwise, subset: item.subset)
         }
         return GoldenFile(schema: GoldenFile.schemaName, budget: budget, environment: environment, entries: entries)
     }

@@ -46,11 +46,14 @@ public struct GoldenFile: Codable, Equatable, Sendable {
         public var tolerance: Double
         /// Exact equality when the environment matches the one recorded.
         public var bitwise: Bool
+        /// The evaluation's image subset (`all`, `first 6000 train / 2000 test images`); nil for the
+        /// pretraining loss and in older files. A different subset is a protocol mismatch.
+        public var subset: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case method, seed, probe, metric, value
             case valueBits = "value_bits"
-            case tolerance, bitwise
+            case tolerance, bitwise, subset
         }
 
         var label: String { "\(method)/seed\(seed) \(probe)/\(metric)" }
@@ -102,11 +105,13 @@ public struct GoldenFile: Codable, Equatable, Sendable {
     /// Canonical JSON text (sorted keys), so regenerating an unchanged golden gives an identical file.
     public func canonicalText() -> String {
         let values: [JSONValue] = entries.map { entry in
-            .object([
+            var fields: [String: JSONValue] = [
                 "method": .string(entry.method), "seed": .integer(entry.seed), "probe": .string(entry.probe),
                 "metric": .string(entry.metric), "value": .number(entry.value), "value_bits": .string(entry.valueBits),
                 "tolerance": .number(entry.tolerance), "bitwise": .bool(entry.bitwise),
-            ])
+            ]
+            if let subset = entry.subset { fields["subset"] = .string(subset) }
+            return .object(fields)
         }
         return JSONValue.object([
             "schema": .string(schema), "budget": .string(budget),

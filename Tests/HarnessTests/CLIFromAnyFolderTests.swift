@@ -25,7 +25,7 @@ import Testing
         #expect(claims.status == 0, "\(claims.output)")
         #expect(claims.output.contains("lomar_vs_mae_pretrain448_speed"))
         let pretrain = try run(["pretrain", "--method", "random-init", "--budget", "smoke", "--out", folder + "/run",
-                                "--progress", "quiet"], in: folder)
+                                "--data", HarnessFixtures.pack, "--progress", "quiet"], in: folder)
         #expect(pretrain.status == 0, "\(pretrain.output)")
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/run/run.json")))
         let commit = ((manifest as? [String: Any])?["provenance"] as? [String: Any])?["git_commit"] as? String

@@ -85,6 +85,22 @@ import Results
         #expect(order.notes.first?.contains("float32 GEMM order fixed-order-fma/1 → OpenBLAS or mixed") == true)
     }
 
+    /// A golden made on a subset of the images and runs evaluated on all of them (or the reverse)
+    /// differ in protocol: the report says so instead of "measured differs".
+    @Test func aSubsetMismatchIsReportedAsProtocol() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        var (golden, collection) = try makeGolden(tree)
+        let linear = golden.entries.indices.filter { golden.entries[$0].probe == "linear" }
+        #expect(linear.allSatisfy { golden.entries[$0].subset == "all" })
+        #expect(golden.entries.filter { $0.probe == "pretrain" }.allSatisfy { $0.subset == nil })
+        golden.entries[linear[0]].subset = "first 6000 train / 2000 test images"
+        let report = GoldenCheck.check(golden, against: collection, environment: golden.environment)
+        #expect(report.failures.count == 1)
+        #expect(report.failures.first?.contains("protocol mismatch, not a measured difference: evaluated on all, "
+            + "the golden on first 6000 train / 2000 test images") == true, "\(report.failures)")
+    }
+
     @Test func missingNumberFails() throws {
         let tree = try FakeRunTree()
         defer { tree.remove() }
