@@ -67,7 +67,8 @@ public struct Method: Sendable, CustomStringConvertible {
 
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
-    public static let all: [Method] = [randomInit, randomInitLoMaR, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch]
+    public static let all: [Method] = [randomInit, randomInitLoMaR, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
+                                        densecl]
 
     /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
     public static let randomInit = Method(
@@ -175,6 +176,53 @@ extension Method {
                 SelfPatch(encoder: encoder, config: settings, methodName: name, rng: &$0)
             }
         }
+    }
+
+    /// MoCo-v2 (Chen et al.) on the ViT: the global feature is the mean of the patch tokens
+    /// (ResNet's GAP, spec §5 b), so both probes read it; the query encoder is exported
+    /// (`encoder_q`, what MoCo's `main_lincls.py` and DenseCL's detection configs load).
+    public static let mocov2 = Method(
+        name: "mocov2", base: "mocov2", summary: "MoCo-v2: InfoNCE between two views with an EMA key encoder and a queue",
+        configKey: "mocov2", reproduced: true, tinyImagesPerSecond: nil, linearReadout: .mean, knnReadout: .mean,
+        exported: "the query encoder") { budget in
+        let settings = try mocoSettings(budget)
+        let encoder = budget.vitConfig(positionEmbedding: .sinCos)
+        return try Resolved(encoder: encoder, recipe: mocoRecipe(budget), settings: settings) {
+            MoCoV2(encoder: encoder, config: settings, rng: &$0)
+        }
+    }
+
+    /// DenseCL (Wang et al.): MoCo-v2's settings (the `mocov2` block, so the pair cannot differ
+    /// outside the dense branch) plus its own `densecl` block.
+    public static let densecl = Method(
+        name: "densecl", base: "densecl",
+        summary: "DenseCL: MoCo-v2 plus a dense InfoNCE between backbone-matched patch tokens of the two views",
+        configKey: "densecl", reproduced: true, tinyImagesPerSecond: nil, linearReadout: .mean, knnReadout: .mean,
+        exported: "the query encoder") { budget in
+        var settings = try budget.settings(DenseCL.Config(), key: "densecl")
+        try require(settings.moco == MoCoV2.Config(),
+                    "methods.densecl.moco: set MoCo-v2's settings in methods.mocov2, which both arms read")
+        settings.moco = try mocoSettings(budget)
+        try require(settings.denseLossWeight >= 0 && settings.denseLossWeight <= 1, "dense_loss_weight must be in [0, 1]")
+        try require(settings.denseWarmupSteps >= 0, "dense_warmup_steps must be ≥ 0")
+        let encoder = budget.vitConfig(positionEmbedding: .sinCos)
+        return try Resolved(encoder: encoder, recipe: mocoRecipe(budget), settings: settings) {
+            DenseCL(encoder: encoder, config: settings, rng: &$0)
+        }
+    }
+
+    static func mocoSettings(_ budget: Budget) throws -> MoCoV2.Config {
+        let settings = try budget.settings(MoCoV2.Config(), key: "mocov2")
+        try require(settings.queueSize > 0 && settings.queueSize % budget.batchSize == 0,
+                    "mocov2.queue_size \(settings.queueSize) must be a positive multiple of batch_size \(budget.batchSize)")
+        try require(settings.temperature > 0, "mocov2.temperature must be > 0")
+        try require(settings.momentum >= 0 && settings.momentum < 1, "mocov2.momentum must be in [0, 1)")
+        try require(settings.hidden > 0 && settings.outputs > 0, "mocov2.hidden and outputs must be > 0")
+        return settings
+    }
+
+    static func mocoRecipe(_ budget: Budget) -> MultiCropRecipe {
+        MoCoV2.recipe(size: budget.augmentation.size, mean: budget.augmentation.mean, std: budget.augmentation.std)
     }
 
     static func dinoRecipe(_ settings: DINO.Config, _ budget: Budget) throws -> MultiCropRecipe {

@@ -116,3 +116,49 @@ public enum EMA {
         }
     }
 }
+
+/// MoCo-v2's and DenseCL's projection: Linear → ReLU → Linear (keys `0.*`, `2.*`, as the
+/// authors' `nn.Sequential`). On tokens [..., in] it is DenseCL's 1×1-conv dense head, which a
+/// ViT applies per token (spec selfpatch-densecl.md §5 c).
+public final class ReLUProjection: Module {
+    /// How the authors initialise it.
+    public enum Initialisation: Sendable {
+        /// mmcv `kaiming_init(mode='fan_in', nonlinearity='relu')`: N(0, 2/fan_in), bias 0 (the
+        /// necks' `init_weights(init_linear='kaiming')` for every nn.Linear).
+        case kaimingNormal
+        /// PyTorch's default for nn.Linear / nn.Conv2d: weight and bias U(±1/√fan_in) (DenseCL's
+        /// 1×1 convs, which `init_weights` leaves alone).
+        case torchDefault
+    }
+
+    public let first: Linear
+    public let second: Linear
+
+    public init(inputs: Int, hidden: Int, outputs: Int, initialisation: Initialisation, dtype: DType = .float32,
+                rng: inout RandomStream) {
+        func layer(_ fanIn: Int, _ fanOut: Int) -> Linear {
+            let n = fanIn * fanOut
+            switch initialisation {
+            case .kaimingNormal:
+                let std = (2.0 / Double(fanIn)).squareRoot()
+                return Linear(weight: Tensor((0..<n).map { _ in rng.nextNormal() * std }, shape: [fanOut, fanIn], dtype: dtype,
+                                             requiresGrad: true),
+                              bias: Initializer.constant(0, [fanOut], dtype: dtype))
+            case .torchDefault:
+                let bound = 1 / Double(fanIn).squareRoot()
+                let weight = Tensor((0..<n).map { _ in rng.uniform(-bound, bound) }, shape: [fanOut, fanIn], dtype: dtype,
+                                    requiresGrad: true)
+                let bias = Tensor((0..<fanOut).map { _ in rng.uniform(-bound, bound) }, shape: [fanOut], dtype: dtype,
+                                  requiresGrad: true)
+                return Linear(weight: weight, bias: bias)
+            }
+        }
+        first = layer(inputs, hidden)
+        second = layer(hidden, outputs)
+    }
+
+    /// x [..., in] → [..., out]
+    public func callAsFunction(_ x: Tensor) -> Tensor { second(first(x).relu()) }
+
+    public func namedParameters() -> [(String, Tensor)] { first.namedParameters(prefix: "0") + second.namedParameters(prefix: "2") }
+}

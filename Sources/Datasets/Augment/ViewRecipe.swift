@@ -12,6 +12,24 @@ public struct CropGeometry: Equatable, Sendable {
         self.flipped = flipped
         self.outputSize = outputSize
     }
+
+    /// The source-pixel rectangle a patch of a `grid`×`grid` token grid on this view shows
+    /// (row-major patch index; the flip mirrors the columns): rows top..<bottom, columns
+    /// left..<right, fractional where the crop was resized.
+    public func sourceRectangle(patch: Int, grid: Int) -> (top: Double, left: Double, bottom: Double, right: Double) {
+        precondition(grid > 0 && patch >= 0 && patch < grid * grid, "patch \(patch) is not on a \(grid)×\(grid) grid")
+        let row = Double(patch / grid), column = Double(patch % grid), g = Double(grid)
+        let (x0, x1) = flipped ? ((g - column - 1) / g, (g - column) / g) : (column / g, (column + 1) / g)
+        let sy = Double(box.height), sx = Double(box.width)
+        return (Double(box.top) + row / g * sy, Double(box.left) + x0 * sx,
+                Double(box.top) + (row + 1) / g * sy, Double(box.left) + x1 * sx)
+    }
+
+    /// Whether a patch of this view and a patch of `other` show a common area of the source.
+    public func overlaps(patch: Int, of other: CropGeometry, patch otherPatch: Int, grid: Int) -> Bool {
+        let a = sourceRectangle(patch: patch, grid: grid), b = other.sourceRectangle(patch: otherPatch, grid: grid)
+        return min(a.bottom, b.bottom) > max(a.top, b.top) && min(a.right, b.right) > max(a.left, b.left)
+    }
 }
 
 /// One view of a multi-crop pipeline, in torchvision's order: RandomResizedCrop, horizontal

@@ -1,0 +1,120 @@
+import Datasets
+import Foundation
+import Harness
+import Layers
+import Objectives
+import Optim
+import TensorCore
+import Testing
+import TestSupport
+
+/// MoCo-v2 and DenseCL against the authors' code: Tests/ObjectivesTests/Fixtures/{mocov2,densecl}_tiny.pbfx,
+/// written by Scripts/reference/make_moco_densecl_fixtures.py from WXinlong/DenseCL's own `MOCO`,
+/// `DenseCL`, `NonLinearNeckV1`, `DenseCLNeck` and `ContrastiveHead`, the ResNet replaced by a timm
+/// ViT that returns its normed patch tokens as a map. Two full steps through the harness's update:
+/// loss and its terms, the correspondence, every gradient, the query encoder after AdamW, the key
+/// encoder after its momentum update, both queues and their pointers (K = 8, B = 4: the pointer
+/// wraps in step 2). Tolerances as the DINO parity test's.
+@Suite struct MoCoDenseCLParityTests {
+    static let folder = HarnessFixtures.root + "/Tests/ObjectivesTests/Fixtures/"
+    static let batch = 4
+
+    static func encoder() -> ViTConfig {
+        ViTConfig(imageSize: 16, patchSize: 4, dimension: 32, depth: 2, heads: 2, positionEmbedding: .learned, layerNormEps: 1e-6)
+    }
+
+    static func mocoConfig() -> MoCoV2.Config {
+        var c = MoCoV2.Config()
+        (c.hidden, c.outputs, c.queueSize, c.temperature, c.momentum) = (24, 16, 8, 0.2, 0.99)
+        return c
+    }
+
+    static func views(_ fx: Fixture, step s: Int) throws -> TrainingBatch {
+        TrainingBatch(views: try (0..<2).map { v in
+            TrainingBatch.View(images: try fx.tensor("step\(s).view.\(v)"), geometry: (0..<batch).map { _ in
+                CropGeometry(box: CropBox(top: 0, left: 0, height: 16, width: 16), flipped: false, outputSize: 16)
+            })
+        })
+    }
+
+    /// `noiseFloor`: DenseCL's gradient is a sum over B·S² dense rows that cancel more; an element of
+    /// |g| = 3.1e-8 (1.3e-6 of its tensor's largest) differs by 2.4e-9 between the two
+    /// implementations (1e-7 of the largest, as elsewhere), which Adam's first step turns into a
+    /// 1.3e-5 difference of the weight. Such elements are left out as noise (1e-5 of the largest).
+    func twoSteps(_ objective: Objective, fixture name: String, queues: [String], noiseFloor: Double = 1e-6) throws {
+        let fx = try Fixture(path: Self.folder + name)
+        let params = objective.namedParameters()
+        try ParityChecks.loadInitial(params, from: fx)
+        var state = objective.initialState()
+        for queue in queues {   // the official random queue
+            let index = try #require(state.tensors.firstIndex { $0.0 == queue })
+            state.tensors[index].1 = try fx.tensor("init.\(queue)")
+        }
+        let steps = 4
+        let plan = OptimizerPlan(learningRate: [Double](repeating: 1e-3, count: steps), weightDecay: 0.05, batchSize: Self.batch,
+                                 context: StepContext(step: 0, stepsPerEpoch: steps, totalSteps: steps))
+        let groups = try Pretraining.resolve(objective.parameterGroups(plan), parameters: params, method: objective.methodName,
+                                             totalSteps: steps)
+        let adamw = AdamW(beta1: 0.9, beta2: 0.95, eps: 1e-8)
+        var optimizer = adamw.initialState(for: params)
+        var rng = RandomStream(seed: 1)
+        for s in 1...2 {
+            let context = StepContext(step: s - 1, stepsPerEpoch: steps, totalSteps: steps)
+            for (_, p) in params { p.zeroGrad() }
+            let out = objective.step(try Self.views(fx, step: s), context: context, state: state, rng: &rng)
+            let loss = Double(try fx.values("step\(s).loss")[0])
+            print("\(name) step \(s): loss \(out.loss.item) vs official \(loss); terms \(out.terms)")
+            #expect(abs(out.loss.item - loss) < 1e-5 * max(1, abs(loss)), "step \(s) loss")
+            let global = try #require(out.terms.first { $0.0 == "global" || $0.0 == "contrast" }).1
+            #expect(abs(global - Double(try fx.values("step\(s).loss_global")[0])) < 1e-5, "step \(s) global term")
+            if let dense = out.terms.first(where: { $0.0 == "dense" })?.1 {
+                #expect(abs(dense - Double(try fx.values("step\(s).loss_dense")[0])) < 1e-5, "step \(s) dense term")
+            }
+            out.loss.backward()
+            var worst = (0.0, "")
+            for (key, p) in params {
+                let g = try #require(p.grad, "step \(s): no gradient for \(key)")
+                let error = ParityChecks.relativeError((0..<g.count).map { Float(g[$0]) }, try fx.values("step\(s).grad.\(key)"))
+                if error > worst.0 { worst = (error, key) }
+                #expect(error < 2e-4, "step \(s) gradient \(key): \(error)")
+            }
+            print("\(name) step \(s): worst gradient error \(worst.0) at \(worst.1)")
+            optimizer = Pretraining.update(params, groups: groups, optimizer: optimizer, adamw: adamw, step: context.step)
+            state = out.nextState()
+            try ParityChecks.parametersAfterStep(s, fixture: fx, parameters: params, state: state, label: name,
+                                                 names: ("grad", "query", "key"), noiseFloor: noiseFloor)
+            for queue in queues {
+                #expect(ParityChecks.absoluteError(state[queue]!.floats, try fx.values("step\(s).\(queue)")) < 1e-6,
+                        "step \(s) \(queue)")
+                #expect(state["\(queue)_pointer"]!.floats == (try fx.values("step\(s).\(queue)_pointer")), "step \(s) \(queue) pointer")
+            }
+        }
+        #expect(state["queue_pointer"]!.floats == [0], "K = 8, B = 4: the pointer wrapped after 2 steps")
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: folder + "mocov2_tiny.pbfx"), "mocov2_tiny.pbfx missing"))
+    func mocoTwoStepsMatchTheOfficialCode() throws {
+        var rng = RandomStream(seed: 0)
+        try twoSteps(MoCoV2(encoder: Self.encoder(), config: Self.mocoConfig(), rng: &rng), fixture: "mocov2_tiny.pbfx",
+                     queues: ["queue"])
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: folder + "densecl_tiny.pbfx"), "densecl_tiny.pbfx missing"))
+    func denseCLTwoStepsMatchTheOfficialCode() throws {
+        var config = DenseCL.Config()
+        config.moco = Self.mocoConfig()
+        var rng = RandomStream(seed: 0)
+        let densecl = DenseCL(encoder: Self.encoder(), config: config, rng: &rng)
+        // The correspondence of both steps, from the fixture's weights (a step changes them).
+        let fx = try Fixture(path: Self.folder + "densecl_tiny.pbfx")
+        try ParityChecks.loadInitial(densecl.namedParameters(), from: fx)
+        let batch = try Self.views(fx, step: 1)
+        let matches = Tensor.withoutGrad {
+            DenseCL.correspondence(queryTokens: MomentumContrast.patchTokens(densecl.encoder, batch.views[0].images),
+                                   keyTokens: MomentumContrast.patchTokens(densecl.encoder, batch.views[1].images))
+        }
+        let official = try fx.values("step1.matches")
+        #expect(matches.flatMap { $0 }.map(Float.init) == official, "step 1 correspondence \(matches) vs \(official)")
+        try twoSteps(densecl, fixture: "densecl_tiny.pbfx", queues: ["queue", "queue2"], noiseFloor: 1e-5)
+    }
+}
