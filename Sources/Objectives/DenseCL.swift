@@ -41,9 +41,10 @@ public final class DenseCL: Objective, Module {
     /// `DenseCLNeck.mlp` (global, Kaiming as MoCo-v2's) and `mlp2` (dense, PyTorch's default init).
     public let neck: ReLUProjection
     public let denseNeck: ReLUProjection
-    let keyEncoder: VisionTransformer
-    let keyNeck: ReLUProjection
-    let keyDenseNeck: ReLUProjection
+    /// The key encoder's modules (the state's `key.*` tensors are loaded into them; never trained).
+    public let keyEncoder: VisionTransformer
+    public let keyNeck: ReLUProjection
+    public let keyDenseNeck: ReLUProjection
     let initialQueues: (global: Tensor, dense: Tensor)
 
     public init(encoder encoderConfig: ViTConfig, config: Config = Config(), dtype: DType = .float32,

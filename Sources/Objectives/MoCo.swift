@@ -39,8 +39,10 @@ public final class MoCoV2: Objective, Module {
     public let encoder: VisionTransformer
     /// The global projection (`NonLinearNeckV1.mlp`).
     public let neck: ReLUProjection
-    let keyEncoder: VisionTransformer
-    let keyNeck: ReLUProjection
+    /// The key encoder's modules: the state's `key.*` tensors are loaded into them for the key
+    /// forward; never trained.
+    public let keyEncoder: VisionTransformer
+    public let keyNeck: ReLUProjection
     /// Unit-norm random keys the queue starts from (`torch.randn(feat_dim, K)` normalised).
     let initialQueue: Tensor
 
@@ -87,16 +89,20 @@ public final class MoCoV2: Objective, Module {
         precondition(batch.views.count == 2, "MoCo-v2 contrasts 2 views, got \(batch.views.count)")
         let (queue, pointer) = MomentumContrast.queue("queue", in: state)
         let key = MomentumContrast.updatedKey(state, query: namedParameters(), momentum: config.momentum)   // Eq. (1)
-        EMA.apply(key.map(\.1), to: ModuleList((keyEncoder.namedParameters() + keyNeck.namedParameters()).map(\.1)))
-
         let q = neck(MomentumContrast.patchTokens(encoder, batch.views[0].images).mean(axes: [1])).l2Normalized()  // Eq. (2)
-        let k = Tensor.withoutGrad {
-            keyNeck(MomentumContrast.patchTokens(keyEncoder, batch.views[1].images).mean(axes: [1])).l2Normalized()
-        }
+        let k = keys(batch.views[1].images, keyEncoder: key)
         let loss = MomentumContrast.infoNCE(query: q, positive: k, queue: queue, temperature: config.temperature)  // Eq. (3)
         let nextQueue = MomentumContrast.enqueue(k, into: queue, at: pointer)                            // Eq. (4)
         return ObjectiveStep(loss: loss, terms: [("contrast", loss.item)]) {
             ObjectiveState(key) + MomentumContrast.queueState("queue", nextQueue.queue, pointer: nextQueue.pointer)
+        }
+    }
+
+    /// The unit keys [B, C] of `images` by the key encoder `key` (`key.<name>` tensors), no gradient.
+    public func keys(_ images: Tensor, keyEncoder key: [(String, Tensor)]) -> Tensor {
+        EMA.apply(key.map(\.1), to: ModuleList((keyEncoder.namedParameters() + keyNeck.namedParameters()).map(\.1)))
+        return Tensor.withoutGrad {
+            keyNeck(MomentumContrast.patchTokens(keyEncoder, images).mean(axes: [1])).l2Normalized()
         }
     }
 
@@ -122,7 +128,7 @@ public enum MomentumContrast {
     }
 
     /// `torch.randn(C, K)` normalised along C, stored as K rows of C: [K, C].
-    static func randomQueue(size: Int, width: Int, dtype: DType, rng: inout RandomStream) -> Tensor {
+    public static func randomQueue(size: Int, width: Int, dtype: DType, rng: inout RandomStream) -> Tensor {
         Tensor((0..<(size * width)).map { _ in rng.nextNormal() }, shape: [size, width], dtype: dtype).l2Normalized()
     }
 
@@ -136,7 +142,7 @@ public enum MomentumContrast {
         ObjectiveState([(name, queue), ("\(name)_pointer", Tensor([Double(pointer)], shape: [1], dtype: queue.dtype))])
     }
 
-    static func queue(_ name: String, in state: ObjectiveState) -> (queue: Tensor, pointer: Int) {
+    public static func queue(_ name: String, in state: ObjectiveState) -> (queue: Tensor, pointer: Int) {
         guard let queue = state[name], let pointer = state["\(name)_pointer"] else {
             preconditionFailure("the state has no \(name) or \(name)_pointer")
         }
@@ -146,7 +152,7 @@ public enum MomentumContrast {
     }
 
     /// Eq. (1): `key.<name>` ← m·key + (1 − m)·query, as new tensors in the state's order.
-    static func updatedKey(_ state: ObjectiveState, query: [(String, Tensor)], momentum: Double) -> [(String, Tensor)] {
+    public static func updatedKey(_ state: ObjectiveState, query: [(String, Tensor)], momentum: Double) -> [(String, Tensor)] {
         let key = state.group("key")
         precondition(key.map(\.0) == query.map(\.0), "the key encoder's tensors do not match the query encoder's")
         let updated = EMA.updated(teacher: key.map(\.1), student: query.map(\.1), momentum: momentum)

@@ -49,6 +49,9 @@ enum HarnessFixtures {
         (dino.outputs, dino.hidden, dino.bottleneck) = (32, 24, 8)
         dino.localCrops = 2
         try b.setSettings(dino, key: "dino")
+        var moco = try b.settings(MoCoV2.Config(), key: "mocov2")
+        (moco.hidden, moco.outputs, moco.queueSize) = (48, 16, 64)
+        try b.setSettings(moco, key: "mocov2")
         return b
     }
 

@@ -25,13 +25,14 @@ import Testing
         return p
     }
 
-    /// MAE (stateless) and DINO (EMA teacher, centre and a frozen-last-layer group in the state
-    /// and optimizer): both resume bit-identically.
+    /// MAE (stateless), DINO (EMA teacher, centre and a frozen-last-layer group in the state
+    /// and optimizer) and DenseCL (key encoder, two queues with their pointers, which wrap every
+    /// 4 steps here): each resumes bit-identically.
     @Test(.enabled(if: executable != nil, "patchbench executable not built (swift build -c release); skipping"),
-          arguments: ["mae", "dino"])
+          arguments: ["mae", "dino", "densecl"])
     func sigkillMidRunThenResumeIsBitIdentical(method: String) throws {
         let dir = HarnessFixtures.temporaryDirectory("kill-\(method)")
-        let budget = try HarnessFixtures.budget(steps: method == "dino" ? 150 : 400)
+        let budget = try HarnessFixtures.budget(steps: method == "mae" ? 400 : 150)
         try HarnessFixtures.write(budget, to: dir + "/budget.json")
         func arguments(_ out: String) -> [String] {
             ["pretrain", "--method", method, "--budget", dir + "/budget.json", "--seed", "5", "--data", HarnessFixtures.pack,
