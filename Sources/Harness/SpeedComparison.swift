@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Layers
 import Objectives
@@ -5,12 +6,13 @@ import Optim
 import Results
 import TensorCore
 
-/// LoMaR's speed claims (3.1× faster than MAE pretraining at 448 px, 2.5× at 384 px) tested the
-/// only way a CPU can: the budget's encoder on grids of g × g patches (the claims' 28 × 28 and
-/// 24 × 24 included), full training steps (forward, backward, AdamW) of both objectives on the
-/// same synthetic N(0, 1) batch, in one process, **alternating** one MAE step and one LoMaR step
-/// per round so that drift of the machine falls on both. MAE runs with the budget's decoder and
-/// with the papers' (512-d, 8 blocks, 16 heads), the baseline both papers time.
+/// Speed claims tested the only way a CPU can: full training steps (forward, backward, AdamW) of
+/// a method and its baseline on the same synthetic N(0, 1) batch, in one process, **alternating**
+/// one baseline step and one method step per round so that drift of the machine falls on both.
+/// LoMaR's claims (3.1× faster than MAE at 448 px, 2.5× at 384 px): the budget's encoder on grids
+/// of g × g patches (the claims' 28 × 28 and 24 × 24 included), MAE with the budget's decoder and
+/// with the papers' (512-d, 8 blocks, 16 heads), the baseline both papers time. DenseCL's
+/// ("< 1 % slower" than MoCo-v2): both arms at the budget's settings, two views each.
 public enum SpeedComparison {
     /// MAE's decoder in a comparison.
     public enum Decoder: String, Codable, CaseIterable, Sendable {
@@ -57,20 +59,12 @@ public enum SpeedComparison {
                 var maeConfig = budgetMAE
                 if decoder == .paper { (maeConfig.decoderDimension, maeConfig.decoderDepth, maeConfig.decoderHeads) = (512, 8, 16) }
                 let mae = MAE(encoder: b.vitConfig(positionEmbedding: .sinCos), config: maeConfig, rng: &rng)
-                var maeTimer = StepTimer(mae), lomarTimer = StepTimer(lomar)
-                for _ in 0..<warmup {
-                    _ = maeTimer.step(images)
-                    _ = lomarTimer.step(images)
-                }
-                var maeRates: [Double] = [], lomarRates: [Double] = []
-                for _ in 0..<rounds {
-                    maeRates.append(round(Double(batch) / maeTimer.step(images)))
-                    lomarRates.append(round(Double(batch) / lomarTimer.step(images)))
-                }
+                let views = TrainingBatch(views: [view(images)])
+                let (maeRates, lomarRates) = alternate(StepTimer(mae), StepTimer(lomar), views, warmup: warmup, rounds: rounds)
                 let row = Row(grid: g, imageSize: size, decoder: decoder.rawValue,
                               decoderDimension: maeConfig.decoderDimension, decoderDepth: maeConfig.decoderDepth,
                               windowSize: lomarConfig.windowSize, windowCount: lomarConfig.windowCount, batch: batch,
-                              maeImagesPerSecond: maeRates, lomarImagesPerSecond: lomarRates,
+                              baselineImagesPerSecond: maeRates, methodImagesPerSecond: lomarRates,
                               speedup: round(median(lomarRates) / median(maeRates)),
                               flopRatio: round(mae.flopsPerImage.total / lomar.flopsPerImage.total), threads: threads)
                 log("grid \(g), \(decoder.rawValue) decoder: MAE \(median(maeRates)) img/s, LoMaR \(median(lomarRates)) img/s, "
@@ -81,37 +75,100 @@ public enum SpeedComparison {
         return rows
     }
 
-    /// Times full training steps of one objective (its own AdamW state, a fixed mask stream).
+    /// DenseCL against MoCo-v2 at the budget's settings on `grids` (default: the budget's grid).
+    public static func measureDenseCL(budget: Budget, grids: [Int], batch: Int, warmup: Int, rounds: Int, threads: Int,
+                                      log: (String) -> Void = { _ in }) throws -> [Row] {
+        BLAS.setThreads(threads)
+        var rows: [Row] = []
+        for g in grids {
+            var b = budget
+            b.encoder.imageSize = g * budget.encoder.patchSize
+            b.batchSize = batch
+            guard case let (moco?, densecl?) = (try Method.mocov2.resolve(b).makeObjective,
+                                                try Method.densecl.resolve(b).makeObjective) else {
+                throw HarnessError("mocov2 and densecl must be trained methods")
+            }
+            var rng = RandomStream(seed: UInt64(g))
+            let baseline = moco(&rng), method = densecl(&rng)
+            let size = b.encoder.imageSize
+            let views = TrainingBatch(views: (0..<2).map { _ in
+                view(Tensor((0..<(batch * 3 * size * size)).map { _ in rng.nextNormal() }, shape: [batch, 3, size, size]))
+            })
+            let (mocoRates, denseRates) = alternate(StepTimer(baseline), StepTimer(method), views, warmup: warmup, rounds: rounds)
+            let row = Row(grid: g, imageSize: size, batch: batch, baselineImagesPerSecond: mocoRates,
+                          methodImagesPerSecond: denseRates, speedup: round(median(denseRates) / median(mocoRates)),
+                          flopRatio: round(baseline.flopsPerImage.total / method.flopsPerImage.total), threads: threads)
+            log("grid \(g): MoCo-v2 \(median(mocoRates)) img/s, DenseCL \(median(denseRates)) img/s, DenseCL/MoCo-v2 "
+                + "\(row.speedup) (FLOP ratio \(row.flopRatio))")
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// A view of whole, unflipped images (the geometry only feeds diagnostics).
+    static func view(_ images: Tensor) -> TrainingBatch.View {
+        let size = images.shape[2]
+        return TrainingBatch.View(images: images, geometry: (0..<images.shape[0]).map { _ in
+            CropGeometry(box: CropBox(top: 0, left: 0, height: size, width: size), flipped: false, outputSize: size)
+        })
+    }
+
+    /// `warmup` untimed steps of each, then `rounds` rounds of one baseline step and one method
+    /// step: images/s per round of each.
+    static func alternate(_ baseline: StepTimer, _ method: StepTimer, _ batch: TrainingBatch, warmup: Int, rounds: Int)
+        -> (baseline: [Double], method: [Double])
+    {
+        var (a, b) = (baseline, method)
+        for _ in 0..<warmup {
+            _ = a.step(batch)
+            _ = b.step(batch)
+        }
+        var rates: (baseline: [Double], method: [Double]) = ([], [])
+        for _ in 0..<rounds {
+            rates.baseline.append(round(Double(batch.count) / a.step(batch)))
+            rates.method.append(round(Double(batch.count) / b.step(batch)))
+        }
+        return rates
+    }
+
+    /// Times full training steps of one objective (its own AdamW and objective state, a fixed
+    /// stream): what a pretraining step does, without data loading.
     struct StepTimer {
-        let objective: any SingleViewObjective
+        let objective: any Objective
         let params: [(String, Tensor)]
         let adamw = AdamW(beta1: 0.9, beta2: 0.95)
         var state: AdamW.State
+        var objectiveState: ObjectiveState
         var rng = RandomStream(seed: 1)
+        var steps = 0
 
-        init(_ objective: any SingleViewObjective) {
+        init(_ objective: any Objective) {
             self.objective = objective
             params = objective.namedParameters()
             state = adamw.initialState(for: params)
+            objectiveState = objective.initialState()
         }
 
         /// Seconds of one step.
-        mutating func step(_ images: Tensor) -> Double {
+        mutating func step(_ batch: TrainingBatch) -> Double {
             let t0 = DispatchTime.now().uptimeNanoseconds
             for (_, p) in params { p.zeroGrad() }
-            let out = objective.loss(images: images, rng: &rng)
+            let out = objective.step(batch, context: StepContext(step: steps, stepsPerEpoch: 1_000_000, totalSteps: 1_000_000),
+                                     state: objectiveState, rng: &rng)
             out.loss.backward()
             state = adamw.step(params, state: state, learningRate: 1e-4, weightDecay: 0.05)
+            objectiveState = out.nextState()
+            steps += 1
             return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }
     }
 
     /// The file `patchbench tables` reads (`SpeedFile` in Results): the rows, the budget and
     /// where they were measured. Written to a temporary file and renamed.
-    public static func write(_ rows: [Row], budget: String, to path: String) throws {
+    public static func write(_ rows: [Row], budget: String, methods: SpeedFile.Methods, to path: String) throws {
         struct File: Codable {
             var schema = SpeedFile.schemaName
-            var methods = SpeedFile.Methods(method: "lomar", baseline: "mae")
+            var methods: SpeedFile.Methods
             var budget: String
             var provenance: Provenance
             var rows: [Row]
@@ -119,7 +176,7 @@ public enum SpeedComparison {
         let encoder = Budget.encoderJSON
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let threads = rows.first?.threads ?? 1
-        let file = File(budget: budget, provenance: .current(threads: threads, wallSeconds: 0, imagesSeen: 0, encoderFlops: 0),
+        let file = File(methods: methods, budget: budget, provenance: .current(threads: threads, wallSeconds: 0, imagesSeen: 0, encoderFlops: 0),
                         rows: rows)
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }

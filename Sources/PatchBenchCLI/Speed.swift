@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import Harness
+import Results
 
-/// `patchbench speed`: LoMaR's and MAE's pretraining images/s over grid sizes, and their ratio.
+/// `patchbench speed`: a method's and its baseline's pretraining images/s, alternating, and their ratio.
 struct Speed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure MAE's and LoMaR's pretraining images/s over grid sizes, alternating, and write the ratio.",
+        abstract: "Measure a method's and its baseline's pretraining images/s, alternating, and write the ratio.",
         discussion: """
-            For each grid (patches per side; image = grid x patch size) both objectives
+            --pair lomar (default): LoMaR against MAE. For each grid (patches per side;
+            image = grid x patch size) both objectives
             run full training steps (forward, backward, AdamW) on the same synthetic
             batch with the budget's encoder: after --warmup untimed steps each, every
             round times one MAE step and then one LoMaR step (alternating, so drift of
@@ -15,17 +17,24 @@ struct Speed: ParsableCommand {
             side, else 7; 4 windows. MAE: with the budget's decoder and with the papers'
             (512-d, 8 blocks, 16 heads), as --decoders says. Each row has the per-round
             images/s of both, the LoMaR/MAE ratio of the medians and the FLOP ratio
-            (what a purely compute-bound machine would show). Schema
-            patchbench.speed/2, written to runs/speed/<budget>.json by default, where
-            `patchbench tables` reads it: LoMaR's speed claims get their verdict from
-            the rows at the claim's grid with the papers' decoder (448 px = grid 28,
-            384 px = grid 24 at patch 16), rounds paired as seeds are. Run on a quiet
-            machine; only ratios within one run are comparable.
-            Example: patchbench speed --budget tiny --grids 8,14,24,28
+            (what a purely compute-bound machine would show). Written to
+            runs/speed/<budget>.json by default, where `patchbench tables` reads it:
+            LoMaR's speed claims get their verdict from the rows at the claim's grid
+            with the papers' decoder (448 px = grid 28, 384 px = grid 24 at patch 16),
+            rounds paired as seeds are.
+            --pair densecl: DenseCL against MoCo-v2 at the budget's settings (two views,
+            both queues), on the budget's grid unless --grids is given; written to
+            runs/speed/<budget>-densecl.json, where DenseCL's "< 1 % slower" claim reads
+            it. Schema patchbench.speed/3. Run on a quiet machine; only ratios within
+            one run are comparable.
+            Examples: patchbench speed --budget tiny --grids 8,14,24,28
+                      patchbench speed --pair densecl --budget tiny --rounds 20
             """)
 
+    @Option(help: "The pair: lomar (against mae) or densecl (against mocov2).") var pair: String = "lomar"
     @Option(help: "Budget name or budget .json path (encoder and method settings).") var budget: String = "tiny"
-    @Option(help: "Comma-separated grid sizes (patches per side).") var grids: String = "8,14,24,28"
+    @Option(help: "Comma-separated grid sizes (patches per side); lomar default 8,14,24,28, densecl the budget's.")
+    var grids: String?
     @Option(help: "Comma-separated MAE decoders: budget, paper.") var decoders: String = "budget,paper"
     @Option(help: "Images per step.") var batch: Int = 16
     @Option(help: "Untimed warm-up steps per method, grid and decoder.") var warmup: Int = 2
@@ -37,13 +46,16 @@ struct Speed: ParsableCommand {
         guard batch >= 1, rounds >= 2, warmup >= 0, threads >= 1 else {
             throw ValidationError("--batch and --threads must be ≥ 1, --rounds ≥ 2, --warmup ≥ 0")
         }
-        guard parsedGrids.count > 0, parsedGrids.allSatisfy({ $0 >= 4 }) else {
+        guard ["lomar", "densecl"].contains(pair) else { throw ValidationError("--pair must be lomar or densecl, got '\(pair)'") }
+        if let grids, parsedGrids(grids).isEmpty || !parsedGrids(grids).allSatisfy({ $0 >= 4 }) {
             throw ValidationError("--grids must be comma-separated integers ≥ 4, got '\(grids)'")
         }
         guard parsedDecoders != nil else { throw ValidationError("--decoders must list budget and/or paper, got '\(decoders)'") }
     }
 
-    var parsedGrids: [Int] { grids.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    func parsedGrids(_ text: String) -> [Int] {
+        text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
     var parsedDecoders: [SpeedComparison.Decoder]? {
         let names = decoders.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let parsed = names.compactMap(SpeedComparison.Decoder.init(rawValue:))
@@ -52,16 +64,31 @@ struct Speed: ParsableCommand {
 
     func run() throws {
         let b = try Budget.load(path: Budget.path(for: budget))
-        let rows = try SpeedComparison.measure(budget: b, grids: parsedGrids, decoders: parsedDecoders!, batch: batch,
-                                               warmup: warmup, rounds: rounds, threads: threads) { print($0) }
-        let path = out ?? "runs/speed/\(b.name).json"
-        try SpeedComparison.write(rows, budget: b.name, to: path)
+        let path = out ?? "runs/speed/\(SpeedFile.fileName(budget: b.name, method: pair))"
+        if pair == "densecl" {
+            let rows = try SpeedComparison.measureDenseCL(budget: b, grids: parsedGrids(grids ?? "\(b.encoder.imageSize / b.encoder.patchSize)"),
+                                                          batch: batch, warmup: warmup, rounds: rounds, threads: threads) { print($0) }
+            try SpeedComparison.write(rows, budget: b.name, methods: SpeedFile.Methods(method: "densecl", baseline: "mocov2"), to: path)
+            print("| grid | image | MoCo-v2 img/s | DenseCL img/s | DenseCL/MoCo-v2 | FLOP ratio |")
+            print("|---|---|---|---|---|---|")
+            for r in rows {
+                let moco = SpeedComparison.median(r.baselineImagesPerSecond), dense = SpeedComparison.median(r.methodImagesPerSecond)
+                print("| \(r.grid) | \(r.imageSize) | \(moco) | \(dense) | \(String(format: "%.3f", r.speedup))x | "
+                      + "\(String(format: "%.3f", r.flopRatio))x |")
+            }
+            print("wrote \(path)")
+            return
+        }
+        let rows = try SpeedComparison.measure(budget: b, grids: parsedGrids(grids ?? "8,14,24,28"), decoders: parsedDecoders!,
+                                               batch: batch, warmup: warmup, rounds: rounds, threads: threads) { print($0) }
+        try SpeedComparison.write(rows, budget: b.name, methods: SpeedFile.Methods(method: "lomar", baseline: "mae"), to: path)
         print("| grid | image | window | MAE decoder | MAE img/s | LoMaR img/s | LoMaR/MAE | FLOP ratio |")
         print("|---|---|---|---|---|---|---|---|")
         for r in rows {
-            let mae = SpeedComparison.median(r.maeImagesPerSecond), lomar = SpeedComparison.median(r.lomarImagesPerSecond)
-            print("| \(r.grid) | \(r.imageSize) | \(r.windowSize)x\(r.windowCount) | \(r.decoderDimension)x\(r.decoderDepth) | "
-                  + "\(mae) | \(lomar) | \(String(format: "%.2f", r.speedup))x | \(String(format: "%.2f", r.flopRatio))x |")
+            let mae = SpeedComparison.median(r.baselineImagesPerSecond), lomar = SpeedComparison.median(r.methodImagesPerSecond)
+            print("| \(r.grid) | \(r.imageSize) | \(r.windowSize ?? 0)x\(r.windowCount ?? 0) | "
+                  + "\(r.decoderDimension ?? 0)x\(r.decoderDepth ?? 0) | \(mae) | \(lomar) | \(String(format: "%.2f", r.speedup))x | "
+                  + "\(String(format: "%.2f", r.flopRatio))x |")
         }
         print("wrote \(path)")
     }

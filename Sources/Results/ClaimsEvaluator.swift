@@ -15,8 +15,10 @@ public enum ClaimsEvaluator {
             let methodValues: [Int: Double], baselineValues: [Int: Double]
             if claim.direction.isSpeed, let grid = proxy.grid {
                 // A controlled comparison at the claim's resolution, rounds paired.
-                methodValues = runs.speedValues(budget: budget, method: claim.method, grid: grid)
-                baselineValues = runs.speedValues(budget: budget, method: claim.baseline, grid: grid)
+                methodValues = runs.speedValues(budget: budget, method: claim.method, baseline: claim.baseline, grid: grid,
+                                                of: claim.method)
+                baselineValues = runs.speedValues(budget: budget, method: claim.method, baseline: claim.baseline, grid: grid,
+                                                  of: claim.baseline)
             } else {
                 methodValues = runs.values(
                     budget: budget, method: claim.method, probe: proxy.probe, metric: proxy.metric, dataset: proxy.dataset)
@@ -30,7 +32,7 @@ public enum ClaimsEvaluator {
             let methodImplemented = claims.implemented.contains(claim.method)
             let baselineImplemented = claims.implemented.contains(claim.baseline)
             if evaluation.verdict == .notRun, claim.direction.isSpeed, let grid = proxy.grid {
-                evaluation.reason = "no patchbench speed rounds at grid \(grid) (runs/speed/\(budget).json)"
+                evaluation.reason = "no patchbench speed rounds at grid \(grid) (runs/speed/\(SpeedFile.fileName(budget: budget, method: claim.method)))"
             }
             if evaluation.verdict == .notRun {
                 let unimplemented = [claim.method, claim.baseline].filter { !claims.implemented.contains($0) }

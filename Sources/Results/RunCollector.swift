@@ -80,9 +80,11 @@ public struct RunCollection: Equatable, Sendable {
         return values
     }
 
-    /// round → images/s of `method` in the budget's speed file at `grid` (see `SpeedFile`).
-    public func speedValues(budget: String, method: String, grid: Int) -> [Int: Double] {
-        speed.first { $0.budget == budget }?.values(method: method, grid: grid) ?? [:]
+    /// round → images/s of `method` at `grid` in the budget's speed file that times `method`
+    /// against `baseline` (see `SpeedFile`).
+    public func speedValues(budget: String, method: String, baseline: String, grid: Int, of name: String) -> [Int: Double] {
+        speed.first { $0.budget == budget && $0.methods == SpeedFile.Methods(method: method, baseline: baseline) }?
+            .values(method: name, grid: grid) ?? [:]
     }
 }
 

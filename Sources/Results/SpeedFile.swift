@@ -1,11 +1,12 @@
 import Foundation
 
-/// A `patchbench speed` file (runs/speed/<budget>.json, schema "patchbench.speed/2"): a controlled
-/// comparison of two methods' training steps on g × g grids, alternating one step of each per
-/// round. Speed claims with a `proxy.grid` get their verdict from the rows at that grid with the
-/// papers' MAE decoder, rounds paired as seeds are.
+/// A `patchbench speed` file (runs/speed/<budget>.json for LoMaR vs MAE, <budget>-densecl.json for
+/// DenseCL vs MoCo-v2; schema "patchbench.speed/3"): a controlled comparison of two methods'
+/// training steps on g × g grids, alternating one step of each per round. Speed claims with a
+/// `proxy.grid` get their verdict from the rows at that grid of the file that times their pair
+/// (for MAE: with the papers' decoder), rounds paired as seeds are.
 public struct SpeedFile: Codable, Equatable, Sendable {
-    public static let schemaName = "patchbench.speed/2"
+    public static let schemaName = "patchbench.speed/3"
     /// The decoder a claim's verdict reads (MAE's and LoMaR's papers time this one).
     public static let claimDecoder = "paper"
 
@@ -22,22 +23,26 @@ public struct SpeedFile: Codable, Equatable, Sendable {
     public struct Row: Codable, Equatable, Sendable {
         public var grid: Int
         public var imageSize: Int
-        public var decoder: String
-        public var decoderDimension: Int
-        public var decoderDepth: Int
-        public var windowSize: Int
-        public var windowCount: Int
+        /// MAE's decoder ("budget" or "paper") and its size; nil for a pair without one.
+        public var decoder: String?
+        public var decoderDimension: Int?
+        public var decoderDepth: Int?
+        /// LoMaR's windows; nil for other pairs.
+        public var windowSize: Int?
+        public var windowCount: Int?
         public var batch: Int
-        /// images/s per round, the baseline's (MAE) and the method's (LoMaR).
-        public var maeImagesPerSecond: [Double]
-        public var lomarImagesPerSecond: [Double]
+        /// images/s per round, the baseline's and the method's (`methods`).
+        public var baselineImagesPerSecond: [Double]
+        public var methodImagesPerSecond: [Double]
+        /// Median method images/s over median baseline images/s.
         public var speedup: Double
+        /// Baseline FLOPs per image over the method's: the speedup a compute-bound machine shows.
         public var flopRatio: Double
         public var threads: Int
 
-        public init(grid: Int, imageSize: Int, decoder: String, decoderDimension: Int, decoderDepth: Int, windowSize: Int,
-                    windowCount: Int, batch: Int, maeImagesPerSecond: [Double], lomarImagesPerSecond: [Double],
-                    speedup: Double, flopRatio: Double, threads: Int) {
+        public init(grid: Int, imageSize: Int, decoder: String? = nil, decoderDimension: Int? = nil, decoderDepth: Int? = nil,
+                    windowSize: Int? = nil, windowCount: Int? = nil, batch: Int, baselineImagesPerSecond: [Double],
+                    methodImagesPerSecond: [Double], speedup: Double, flopRatio: Double, threads: Int) {
             self.grid = grid
             self.imageSize = imageSize
             self.decoder = decoder
@@ -46,12 +51,17 @@ public struct SpeedFile: Codable, Equatable, Sendable {
             self.windowSize = windowSize
             self.windowCount = windowCount
             self.batch = batch
-            self.maeImagesPerSecond = maeImagesPerSecond
-            self.lomarImagesPerSecond = lomarImagesPerSecond
+            self.baselineImagesPerSecond = baselineImagesPerSecond
+            self.methodImagesPerSecond = methodImagesPerSecond
             self.speedup = speedup
             self.flopRatio = flopRatio
             self.threads = threads
         }
+    }
+
+    /// runs/speed/<this>: `<budget>.json` for LoMaR vs MAE (the first pair), `<budget>-<method>.json` for the others.
+    public static func fileName(budget: String, method: String) -> String {
+        method == "lomar" ? "\(budget).json" : "\(budget)-\(method).json"
     }
 
     public var schema: String
@@ -70,19 +80,22 @@ public struct SpeedFile: Codable, Equatable, Sendable {
         guard file.schema == schemaName else {
             throw ResultsError("\(path): schema is '\(file.schema)', expected '\(schemaName)' (rerun patchbench speed)")
         }
-        for row in file.rows where row.maeImagesPerSecond.count != row.lomarImagesPerSecond.count {
-            throw ResultsError("\(path): grid \(row.grid) has \(row.maeImagesPerSecond.count) MAE rounds and "
-                + "\(row.lomarImagesPerSecond.count) LoMaR rounds")
+        for row in file.rows where row.baselineImagesPerSecond.count != row.methodImagesPerSecond.count {
+            throw ResultsError("\(path): grid \(row.grid) has \(row.baselineImagesPerSecond.count) \(file.methods.baseline) rounds "
+                + "and \(row.methodImagesPerSecond.count) \(file.methods.method) rounds")
         }
         return file
     }
 
-    /// round → images/s of `method` at `grid` with the claims' decoder; empty when not measured.
+    /// round → images/s of `method` at `grid` (with the claims' decoder where the pair has one);
+    /// empty when not measured.
     public func values(method name: String, grid: Int) -> [Int: Double] {
-        guard let row = rows.first(where: { $0.grid == grid && $0.decoder == Self.claimDecoder }) else { return [:] }
+        guard let row = rows.first(where: { $0.grid == grid && ($0.decoder == nil || $0.decoder == Self.claimDecoder) }) else {
+            return [:]
+        }
         let rates: [Double]
-        if name == methods.method { rates = row.lomarImagesPerSecond }
-        else if name == methods.baseline { rates = row.maeImagesPerSecond }
+        if name == methods.method { rates = row.methodImagesPerSecond }
+        else if name == methods.baseline { rates = row.baselineImagesPerSecond }
         else { return [:] }
         return Dictionary(uniqueKeysWithValues: rates.enumerated().map { ($0.offset, $0.element) })
     }

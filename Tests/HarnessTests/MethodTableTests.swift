@@ -101,12 +101,21 @@ import Testing
                                                rounds: 3, threads: 1)
         #expect(rows.map(\.grid) == [4, 4, 6, 6] && rows.map(\.decoder) == ["budget", "paper", "budget", "paper"])
         for row in rows {
-            #expect(row.maeImagesPerSecond.count == 3 && row.lomarImagesPerSecond.count == 3)
-            #expect(row.maeImagesPerSecond.allSatisfy { $0 > 0 } && row.flopRatio > 0)
+            #expect(row.baselineImagesPerSecond.count == 3 && row.methodImagesPerSecond.count == 3)
+            #expect(row.baselineImagesPerSecond.allSatisfy { $0 > 0 } && row.flopRatio > 0)
         }
         #expect(rows[1].decoderDimension == 512 && rows[1].decoderDepth == 8)
         // The paper's decoder costs MAE more FLOPs, so the FLOP-bound ratio grows.
         #expect(rows[1].flopRatio > rows[0].flopRatio)
         #expect(rows[0].windowSize == 4 && rows[2].windowSize == 4)
+    }
+
+    @Test func denseCLAgainstMoCoEveryRound() throws {
+        let rows = try SpeedComparison.measureDenseCL(budget: try HarnessFixtures.budget(), grids: [8], batch: 4, warmup: 1,
+                                                      rounds: 3, threads: 1)
+        #expect(rows.count == 1 && rows[0].grid == 8 && rows[0].decoder == nil && rows[0].windowSize == nil)
+        #expect(rows[0].baselineImagesPerSecond.count == 3 && rows[0].methodImagesPerSecond.allSatisfy { $0 > 0 })
+        // DenseCL adds the dense head and contrast to MoCo-v2's step: more FLOPs per image.
+        #expect(rows[0].flopRatio < 1)
     }
 }

@@ -208,12 +208,12 @@ import Results
         func row(_ grid: Int, _ decoder: String, mae: [Double], lomar: [Double]) -> String {
             """
             {"grid": \(grid), "image_size": \(grid * 4), "decoder": "\(decoder)", "decoder_dimension": 512, "decoder_depth": 8,
-             "window_size": 7, "window_count": 4, "batch": 16, "mae_images_per_second": \(mae),
-             "lomar_images_per_second": \(lomar), "speedup": 0, "flop_ratio": 0, "threads": 2}
+             "window_size": 7, "window_count": 4, "batch": 16, "baseline_images_per_second": \(mae),
+             "method_images_per_second": \(lomar), "speedup": 0, "flop_ratio": 0, "threads": 2}
             """
         }
         let file = """
-            {"schema": "patchbench.speed/2", "budget": "tiny", "methods": {"method": "lomar", "baseline": "mae"},
+            {"schema": "patchbench.speed/3", "budget": "tiny", "methods": {"method": "lomar", "baseline": "mae"},
              "provenance": {}, "rows": [\(row(28, "budget", mae: [1, 1], lomar: [9, 9])),
                                         \(row(28, "paper", mae: [10, 20, 10], lomar: [30, 60, 31])),
                                         \(row(24, "paper", mae: [10, 10, 10], lomar: [5, 6, 5.5]))]}
@@ -230,8 +230,19 @@ import Results
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
         #expect(markdown.contains("| lomar_vs_mae_pretrain448_speed | lomar vs mae | grid 28×28 (patchbench speed) |"))
         #expect(markdown.contains("| lomar_vs_mae_inaturalist_speed | lomar vs mae | pretraining runs (budget grid) |"))
+        #expect(try evaluation("densecl_vs_mocov2_pretrain_speed").verdict == .notRun, "the LoMaR file does not time DenseCL")
+        // DenseCL's pair has its own file (no decoder, no windows), read at the claim's grid only.
+        let densecl = """
+            {"schema": "patchbench.speed/3", "budget": "tiny", "methods": {"method": "densecl", "baseline": "mocov2"},
+             "provenance": {}, "rows": [{"grid": 8, "image_size": 32, "batch": 16, "baseline_images_per_second": [100, 100, 100],
+              "method_images_per_second": [80, 82, 81], "speedup": 0.81, "flop_ratio": 0.9, "threads": 2}]}
+            """
+        try densecl.write(toFile: tree.runs + "/speed/tiny-densecl.json", atomically: true, encoding: .utf8)
+        let withDenseCL = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
+        let slower = try #require(withDenseCL.first { $0.claim.id == "densecl_vs_mocov2_pretrain_speed" }).evaluation
+        #expect(slower.sampleCount == 3 && slower.verdict == .contradicted, "19 % slower is not '< 1 % slower'")
         // A file of another schema is refused with its name.
-        try file.replacingOccurrences(of: "speed/2", with: "speed/1").write(toFile: tree.runs + "/speed/tiny.json", atomically: true, encoding: .utf8)
+        try file.replacingOccurrences(of: "speed/3", with: "speed/1").write(toFile: tree.runs + "/speed/tiny.json", atomically: true, encoding: .utf8)
         #expect { try RunCollector.collect(root: tree.runs) } throws: { "\($0)".contains("speed/tiny.json") && "\($0)".contains("speed/1") }
     }
 
