@@ -98,14 +98,7 @@ import TestSupport
             print("DINO step \(s): loss \(out.loss.item) vs official \(loss)")
             #expect(abs(out.loss.item - loss) < 1e-5 * max(1, abs(loss)), "step \(s) loss")
             out.loss.backward()
-            var worst = (0.0, "")
-            for (key, p) in params {
-                let g = try #require(p.grad, "step \(s): no gradient for \(key)")
-                let error = Self.relativeError((0..<g.count).map { Float(g[$0]) }, try fx.values("step\(s).grad.\(key)"))
-                if error > worst.0 { worst = (error, key) }
-                #expect(error < 2e-4, "step \(s) gradient \(key): \(error)")
-            }
-            print("DINO step \(s): worst raw gradient error \(worst.0) at \(worst.1)")
+            try ParityChecks.rawGradients(s, fixture: fx, parameters: params, label: "DINO")
             optimizer = Pretraining.update(params, groups: groups, optimizer: optimizer, adamw: adamw, step: context.step)
             for (key, p) in params {
                 let expected = try fx.values("step\(s).clipped_grad.\(key)")

@@ -71,14 +71,7 @@ import TestSupport
                 #expect(abs(dense - Double(try fx.values("step\(s).loss_dense")[0])) < 1e-5, "step \(s) dense term")
             }
             out.loss.backward()
-            var worst = (0.0, "")
-            for (key, p) in params {
-                let g = try #require(p.grad, "step \(s): no gradient for \(key)")
-                let error = ParityChecks.relativeError((0..<g.count).map { Float(g[$0]) }, try fx.values("step\(s).grad.\(key)"))
-                if error > worst.0 { worst = (error, key) }
-                #expect(error < 2e-4, "step \(s) gradient \(key): \(error)")
-            }
-            print("\(name) step \(s): worst gradient error \(worst.0) at \(worst.1)")
+            try ParityChecks.rawGradients(s, fixture: fx, parameters: params, label: name)
             optimizer = Pretraining.update(params, groups: groups, optimizer: optimizer, adamw: adamw, step: context.step)
             state = out.nextState()
             try ParityChecks.parametersAfterStep(s, fixture: fx, parameters: params, state: state, label: name,

@@ -18,6 +18,19 @@ enum ParityChecks {
         zip(a, b).map { abs(Double($0) - Double($1)) }.max() ?? 0
     }
 
+    /// After the backward of step `s`: every parameter's gradient against `step<s>.grad.<key>`, to
+    /// 2e-4 of the tensor's largest official |g|; prints the worst.
+    static func rawGradients(_ s: Int, fixture fx: Fixture, parameters params: [(String, Tensor)], label: String) throws {
+        var worst = (0.0, "")
+        for (key, p) in params {
+            let g = try #require(p.grad, "step \(s): no gradient for \(key)")
+            let error = relativeError((0..<g.count).map { Float(g[$0]) }, try fx.values("step\(s).grad.\(key)"))
+            if error > worst.0 { worst = (error, key) }
+            #expect(error < 2e-4, "\(label) step \(s) gradient \(key): \(error)")
+        }
+        print("\(label) step \(s): worst raw gradient error \(worst.0) at \(worst.1)")
+    }
+
     /// Writes the fixture's `init.<key>` values into the parameters (official state-dict keys;
     /// the patch weight [D, C, p, p] has the same element order as PatchBench's).
     static func loadInitial(_ params: [(String, Tensor)], from fx: Fixture) throws {

@@ -112,14 +112,7 @@ import TestSupport
                 #expect(abs(out.terms.first { $0.0 == term }!.1 - official) < 1e-5 * max(1, abs(official)), "step \(s) \(entry)")
             }
             out.loss.backward()
-            var worst = (0.0, "")
-            for (key, p) in params {
-                let g = try #require(p.grad, "step \(s): no gradient for \(key)")
-                let error = Self.relativeError((0..<g.count).map { Float(g[$0]) }, try fx.values("step\(s).grad.\(key)"))
-                if error > worst.0 { worst = (error, key) }
-                #expect(error < 2e-4, "step \(s) gradient \(key): \(error)")
-            }
-            print("SelfPatch step \(s): worst raw gradient error \(worst.0) at \(worst.1)")
+            try ParityChecks.rawGradients(s, fixture: fx, parameters: params, label: "SelfPatch")
             optimizer = Pretraining.update(params, groups: groups, optimizer: optimizer, adamw: adamw, step: context.step)
             state = out.nextState()
             #expect(Self.relativeError(state["center"]!.floats, try fx.values("step\(s).center")) < 1e-5, "step \(s) centre")
