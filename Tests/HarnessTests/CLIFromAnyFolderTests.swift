@@ -33,4 +33,15 @@ import Testing
         let version = try run(["--version"], in: folder)
         #expect(version.status == 0 && version.output.hasPrefix("patchbench ") && version.output.contains("fixed-order-fma"))
     }
+
+    /// A mistyped option is named as unknown, with the closest one, instead of a missing --method.
+    @Test(.enabled(if: KillResumeTests.executable != nil, "patchbench executable not built (swift build -c release); skipping"))
+    func aMistypedOptionIsNamed() throws {
+        let folder = HarnessFixtures.temporaryDirectory("typo")
+        let typo = try run(["pretrain", "--methd", "mae", "--budget", "smoke"], in: folder)
+        #expect(typo.status == 64 && typo.output.contains("unknown option '--methd'")
+                && typo.output.contains("did you mean '--method'?"), "\(typo.output)")
+        let fine = try run(["claims", "--method", "lomar"], in: folder)
+        #expect(fine.status == 0, "known options still parse: \(fine.output)")
+    }
 }
