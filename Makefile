@@ -39,13 +39,14 @@ GOLDEN ?= $(RESULTS_DIR)/goldens/smoke.json
 EVAL_FLAGS ?=
 SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
 
-.PHONY: help setup build test unit-test smoke-check reproduce-all plan data tables bench-anchor golden clean FORCE
+.PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations data tables bench-anchor golden clean FORCE
 
 help:
 	@echo "PatchBench"
 	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, write results/<budget>/v<N>/"
 	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) (what CI runs)"
 	@echo "  make plan           what reproduce-all would run, with a time estimate (make -n shows the commands)"
+	@echo "  make reproduce-ablations  RandSAC's serialization arms, ABLATION_SEEDS='$(ABLATION_SEEDS)' (plan-ablations estimates it)"
 	@echo "  make data           build the embedded default packs in datasets/default/"
 	@echo "  make setup          install the Debian packages PatchBench needs (idempotent)"
 	@echo "  make bench-anchor   patchbench bench next to the PyTorch anchor (needs torch)"
@@ -114,6 +115,15 @@ tables: $(EVALS) | build
 
 reproduce-all: tables
 
+# RandSAC's serialization study (Tables 1-6 of the paper): its ablation arms, ABLATION_SEEDS seeds
+# each, into the same runs/ and results version as reproduce-all. `make plan-ablations` estimates it.
+ABLATION_SEEDS ?= 0 1
+reproduce-ablations: | build $(METHODS_MK)
+	$(MAKE) --no-print-directory reproduce-all METHODS="$(ABLATION_METHODS)" SEEDS="$(ABLATION_SEEDS)"
+
+plan-ablations: | build $(METHODS_MK)
+	@$(MAKE) --no-print-directory plan METHODS="$(ABLATION_METHODS)" SEEDS="$(ABLATION_SEEDS)"
+
 # Pretraining rates come from the method table (RATE_<name>, images/s at tiny on 2 cores, Zen 5);
 # a method without a measured rate is estimated at the slowest measured one.
 EVAL_MINUTES_PER_RUN := 7
@@ -132,6 +142,7 @@ plan:
 	  t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s$$note"; \
 	  minutes=$$(( minutes + t * $(words $(SEEDS)) )); \
 	done; \
+	$(foreach m,$(NOTED_METHODS),echo "  $(m)$(if $(filter $(m),$(METHODS)),, (not in METHODS, run only by naming it)): $(NOTE_$(m))";) \
 	echo "  estimate: ~$$minutes min of pretraining + ~$$(( n_runs * $(EVAL_MINUTES_PER_RUN) )) min of feature extraction and probes"; \
 	echo "  (2 cores, quiet machine, tiny-sized packs; smaller budgets scale with images seen). Finished steps are skipped."; \
 	echo "Commands (make -n):"; $(MAKE) -s -n reproduce-all | grep -E "patchbench (make-default|pretrain|eval|tables)" | sed 's/^/  /'

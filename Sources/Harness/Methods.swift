@@ -30,6 +30,10 @@ public struct Method: Sendable, CustomStringConvertible {
     public let knnReadout: FeatureKind
     /// Which network `encoder.h5` holds.
     public let exported: String
+    /// Part of `make reproduce-ablations` (an ablation arm's own target) rather than reproduce-all.
+    public var ablation: Bool = false
+    /// A line `make plan` prints under the method's estimate (e.g. that it does not fit a budget).
+    public var planNote: String? = nil
     let resolveSettings: @Sendable (Budget) throws -> Resolved
 
     /// A method resolved against one budget: what a run of it is.
@@ -68,7 +72,7 @@ public struct Method: Sendable, CustomStringConvertible {
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
     public static let all: [Method] = [randomInit, randomInitLoMaR, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
-                                        densecl]
+                                        densecl] + randsacArms
 
     /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
     public static let randomInit = Method(
@@ -213,6 +217,74 @@ extension Method {
         }
     }
 
+    /// RandSAC (Hua et al.) and the arms of its serialization study (Tables 1–6): one builder,
+    /// each arm its serialization (and the pixel arm its token size). Every arm keeps the skip
+    /// mix so that two arms differ in their serialization only; `randsac-vanilla-decoder`
+    /// isolates the decoder. No CLS: both probes read the mean of the patch tokens.
+    public static let randsacArms: [Method] = {
+        typealias Rule = SerializationRule
+        func blob(_ k: Int, _ p: Int = 1) -> Rule { Rule(segments: .blob, blobCount: k, partitions: p, order: .random) }
+        func shuffled(_ k: Int) -> Rule { Rule(segments: .shuffled, blobCount: k, order: .random) }
+        func square(_ m: Int, _ p: Int = 1, _ order: Rule.Order = .random) -> Rule {
+            Rule(segments: .square, squareSize: m, partitions: p, order: order)
+        }
+        var arms: [Method] = [
+            // Rates (every arm but the pixel one costs the same: all encode 64 tokens and decode 64
+            // queries; only the masks differ): MAE's 320 × the RandSAC/MAE step ratio of `patchbench
+            // speed --pair randsac --budget tiny --batch 64 --rounds 6` (0.35 with the skip mix, 0.38
+            // without; 174 vs 499 images/s of training steps, quiet Zen 5, 2 threads).
+            randsacArm("randsac", square(2, 4), reproduced: true,
+                       summary: "RandSAC: autoregress 2x2-token squares in a random hierarchical order (16 -> 4), skip-mixed decoder"),
+            randsacArm("randsac-blob", blob(11, 5), reproduced: true,
+                       summary: "RandSAC with 11 Gaussian blobs in 5 partitions (11 -> 5)"),
+            randsacArm("randsac-vanilla-decoder", square(2, 4), skipMix: false, tinyImagesPerSecond: 120,
+                       summary: "RandSAC 16 -> 4 whose decoder reads the encoder output only (no skip mix)"),
+            // 1,024 tokens per image: 4.6 images/s of training steps at batch 8 against MAE's 287 in
+            // the same run (0.016×; FLOP ratio 0.011), peak RSS 2.9 GB.
+            randsacArm("randsac-pixel-raster", square(1, 1, .raster), tokenPatch: 1, tinyImagesPerSecond: 5,
+                       planNote: "does not fit the tiny budget on 2 cores: 1,024 tokens per image run at 1.6% of MAE's step "
+                           + "(~13 h per seed); its claims stay not run unless it is trained on a bigger machine",
+                       summary: "RandSAC ablation T1: pixel tokens (patch 1), raster order"),
+            randsacArm("randsac-patch-raster", square(1, 1, .raster), summary: "RandSAC ablation T1/T2: one token per segment, raster order"),
+            randsacArm("randsac-patch-random", square(1), summary: "RandSAC ablation T2/T3: one token per segment, random order"),
+            randsacArm("randsac-square-random", square(2), summary: "RandSAC ablation T3/T4/T6: 16 flat 2x2-token squares, random order"),
+            randsacArm("randsac-square4-random", square(4), summary: "RandSAC ablation T3/T6: 4 flat 4x4-token squares, random order"),
+        ]
+        for k in [3, 4, 5, 7, 9, 11, 16] {
+            arms.append(randsacArm("randsac-blob\(k)-random", blob(k), summary: "RandSAC ablation T5/T6: \(k) flat blobs, random order"))
+        }
+        for k in [3, 5, 7, 9, 11] {
+            arms.append(randsacArm("randsac-blob\(k)-shuffled", shuffled(k),
+                                   summary: "RandSAC ablation T5: \(k) segments of blob sizes, tokens shuffled (non-coherent)"))
+        }
+        arms.append(randsacArm("randsac-blob7to3-random", blob(7, 3), summary: "RandSAC ablation T6: 7 blobs in 3 partitions"))
+        arms.append(randsacArm("randsac-blob16to4-random", blob(16, 4), summary: "RandSAC ablation T6: 16 blobs in 4 partitions"))
+        return arms
+    }()
+
+    /// An arm with a plan note (one that does not fit the tiny budget) is run only by naming it.
+    static func randsacArm(_ name: String, _ rule: SerializationRule, tokenPatch: Int? = nil, skipMix: Bool = true,
+                           reproduced: Bool = false, tinyImagesPerSecond: Int = 110, planNote: String? = nil,
+                           summary: String) -> Method {
+        Method(name: name, base: "randsac", summary: summary, configKey: "randsac", reproduced: reproduced,
+               tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean, exported: "the encoder",
+               ablation: !reproduced && planNote == nil, planNote: planNote) { budget in
+            var settings = try budget.settings(RandSAC.Config(), key: "randsac")
+            settings.serialization = rule
+            settings.skipMix = settings.skipMix && skipMix
+            var encoder = budget.vitConfig(positionEmbedding: .sinCos)
+            encoder.clsToken = false
+            if let tokenPatch { encoder.patchSize = tokenPatch }
+            if let problem = rule.problem(grid: encoder.grid) { throw HarnessError("\(name): \(problem)") }
+            try require(settings.decoderDepth >= 1 && settings.decoderDimension % settings.decoderHeads == 0,
+                        "randsac: decoder_depth must be ≥ 1 and decoder_dimension divisible by decoder_heads")
+            let targetPatch = budget.encoder.patchSize
+            return try Resolved(encoder: encoder, recipe: budget.recipe, settings: settings) {
+                RandSAC(encoder: encoder, config: settings, targetPatch: targetPatch, methodName: name, rng: &$0)
+            }
+        }
+    }
+
     static func mocoSettings(_ budget: Budget) throws -> MoCoV2.Config {
         let settings = try budget.settings(MoCoV2.Config(), key: "mocov2")
         try require(settings.queueSize > 0 && settings.queueSize % budget.batchSize == 0,
@@ -249,6 +321,9 @@ extension Method {
     /// The default METHODS of `make reproduce-all`.
     public static var reproduced: [Method] { all.filter(\.reproduced) }
 
+    /// The METHODS of `make reproduce-ablations`.
+    public static var ablations: [Method] { all.filter(\.ablation) }
+
     public static func named(_ name: String) throws -> Method {
         guard let m = all.first(where: { $0.name == name }) else {
             throw HarnessError("unknown method '\(name)'; choose one of \(names)")
@@ -257,5 +332,5 @@ extension Method {
     }
 
     /// What Results' claims loader checks claims.json against: every method the table can run.
-    public static var implemented: [ImplementedMethod] { all.map { ImplementedMethod(name: $0.name, base: $0.base) } }
+    public static var implemented: [ImplementedMethod] { all.map { ImplementedMethod(name: $0.name, base: $0.base, note: $0.planNote) } }
 }

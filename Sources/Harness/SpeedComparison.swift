@@ -12,7 +12,8 @@ import TensorCore
 /// LoMaR's claims (3.1× faster than MAE at 448 px, 2.5× at 384 px): the budget's encoder on grids
 /// of g × g patches (the claims' 28 × 28 and 24 × 24 included), MAE with the budget's decoder and
 /// with the papers' (512-d, 8 blocks, 16 heads), the baseline both papers time. DenseCL's
-/// ("< 1 % slower" than MoCo-v2): both arms at the budget's settings, two views each.
+/// ("< 1 % slower" than MoCo-v2): both arms at the budget's settings, two views each. RandSAC's
+/// arms (no speed claim; what each costs): against MAE's step, one view each.
 public enum SpeedComparison {
     /// MAE's decoder in a comparison.
     public enum Decoder: String, Codable, CaseIterable, Sendable {
@@ -75,31 +76,35 @@ public enum SpeedComparison {
         return rows
     }
 
-    /// DenseCL against MoCo-v2 at the budget's settings on `grids` (default: the budget's grid).
-    public static func measureDenseCL(budget: Budget, grids: [Int], batch: Int, warmup: Int, rounds: Int, threads: Int,
-                                      log: (String) -> Void = { _ in }) throws -> [Row] {
+    /// `method` against `baseline`, both from the method table at the budget's settings, on
+    /// `grids` (default: the budget's grid), each step on `views` views of one synthetic batch:
+    /// DenseCL against MoCo-v2 (two views), a RandSAC arm against MAE (one view).
+    public static func measurePair(method: Method, baseline: Method, views viewCount: Int, budget: Budget, grids: [Int],
+                                   batch: Int, warmup: Int, rounds: Int, threads: Int,
+                                   log: (String) -> Void = { _ in }) throws -> [Row] {
         BLAS.setThreads(threads)
         var rows: [Row] = []
         for g in grids {
             var b = budget
             b.encoder.imageSize = g * budget.encoder.patchSize
             b.batchSize = batch
-            guard case let (moco?, densecl?) = (try Method.mocov2.resolve(b).makeObjective,
-                                                try Method.densecl.resolve(b).makeObjective) else {
-                throw HarnessError("mocov2 and densecl must be trained methods")
+            guard case let (makeBaseline?, makeMethod?) = (try baseline.resolve(b).makeObjective,
+                                                           try method.resolve(b).makeObjective) else {
+                throw HarnessError("\(baseline) and \(method) must be trained methods")
             }
             var rng = RandomStream(seed: UInt64(g))
-            let baseline = moco(&rng), method = densecl(&rng)
+            let first = makeBaseline(&rng), second = makeMethod(&rng)
             let size = b.encoder.imageSize
-            let views = TrainingBatch(views: (0..<2).map { _ in
+            let views = TrainingBatch(views: (0..<viewCount).map { _ in
                 view(Tensor((0..<(batch * 3 * size * size)).map { _ in rng.nextNormal() }, shape: [batch, 3, size, size]))
             })
-            let (mocoRates, denseRates) = alternate(StepTimer(baseline), StepTimer(method), views, warmup: warmup, rounds: rounds)
-            let row = Row(grid: g, imageSize: size, batch: batch, baselineImagesPerSecond: mocoRates,
-                          methodImagesPerSecond: denseRates, speedup: round(median(denseRates) / median(mocoRates)),
-                          flopRatio: round(baseline.flopsPerImage.total / method.flopsPerImage.total), threads: threads)
-            log("grid \(g): MoCo-v2 \(median(mocoRates)) img/s, DenseCL \(median(denseRates)) img/s, DenseCL/MoCo-v2 "
-                + "\(row.speedup) (FLOP ratio \(row.flopRatio))")
+            let (baselineRates, methodRates) = alternate(StepTimer(first), StepTimer(second), views, warmup: warmup, rounds: rounds)
+            let row = Row(grid: g, imageSize: size, batch: batch, baselineImagesPerSecond: baselineRates,
+                          methodImagesPerSecond: methodRates, speedup: round(median(methodRates) / median(baselineRates)),
+                          flopRatio: round(first.flopsPerImage.total / second.flopsPerImage.total), threads: threads)
+            log("grid \(g): \(baseline) \(String(format: "%.1f", median(baselineRates))) img/s, \(method) "
+                + "\(String(format: "%.1f", median(methodRates))) img/s, "
+                + "\(method)/\(baseline) \(row.speedup) (FLOP ratio \(row.flopRatio))")
             rows.append(row)
         }
         return rows

@@ -25,13 +25,19 @@ struct Speed: ParsableCommand {
             --pair densecl: DenseCL against MoCo-v2 at the budget's settings (two views,
             both queues), on the budget's grid unless --grids is given; written to
             runs/speed/<budget>-densecl.json, where DenseCL's "< 1 % slower" claim reads
-            it. Schema patchbench.speed/3. Run on a quiet machine; only ratios within
-            one run are comparable.
+            it. --pair randsac: each of --arms against MAE at the budget's settings
+            (one view), one file per arm, runs/speed/<budget>-<arm>.json: what each
+            arm costs (RandSAC makes no speed claim). Schema patchbench.speed/3. Run on
+            a quiet machine; only ratios within one run are comparable.
             Examples: patchbench speed --budget tiny --grids 8,14,24,28
                       patchbench speed --pair densecl --budget tiny --rounds 20
+                      patchbench speed --pair randsac --arms randsac,randsac-blob --budget tiny
             """)
 
-    @Option(help: "The pair: lomar (against mae) or densecl (against mocov2).") var pair: String = "lomar"
+    @Option(help: "The pair: lomar (against mae), densecl (against mocov2) or randsac (its arms against mae).")
+    var pair: String = "lomar"
+    @Option(help: "With --pair randsac: comma-separated RandSAC arms (patchbench methods lists them).")
+    var arms: String = "randsac,randsac-blob"
     @Option(help: "Budget name or budget .json path (encoder and method settings).") var budget: String = "tiny"
     @Option(help: "Comma-separated grid sizes (patches per side); lomar default 8,14,24,28, densecl the budget's.")
     var grids: String?
@@ -46,12 +52,21 @@ struct Speed: ParsableCommand {
         guard batch >= 1, rounds >= 2, warmup >= 0, threads >= 1 else {
             throw ValidationError("--batch and --threads must be ≥ 1, --rounds ≥ 2, --warmup ≥ 0")
         }
-        guard ["lomar", "densecl"].contains(pair) else { throw ValidationError("--pair must be lomar or densecl, got '\(pair)'") }
+        guard ["lomar", "densecl", "randsac"].contains(pair) else {
+            throw ValidationError("--pair must be lomar, densecl or randsac, got '\(pair)'")
+        }
+        if pair == "randsac" {
+            for arm in parsedArms where (try? Method.named(arm))?.base != "randsac" {
+                throw ValidationError("--arms: '\(arm)' is not a RandSAC arm (patchbench methods lists them)")
+            }
+        }
         if let grids, parsedGrids(grids).isEmpty || !parsedGrids(grids).allSatisfy({ $0 >= 4 }) {
             throw ValidationError("--grids must be comma-separated integers ≥ 4, got '\(grids)'")
         }
         guard parsedDecoders != nil else { throw ValidationError("--decoders must list budget and/or paper, got '\(decoders)'") }
     }
+
+    var parsedArms: [String] { arms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func parsedGrids(_ text: String) -> [Int] {
         text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -65,18 +80,30 @@ struct Speed: ParsableCommand {
     func run() throws {
         let b = try Budget.load(path: Budget.path(for: budget))
         let path = out ?? "runs/speed/\(SpeedFile.fileName(budget: b.name, method: pair))"
-        if pair == "densecl" {
-            let rows = try SpeedComparison.measureDenseCL(budget: b, grids: parsedGrids(grids ?? "\(b.encoder.imageSize / b.encoder.patchSize)"),
-                                                          batch: batch, warmup: warmup, rounds: rounds, threads: threads) { print($0) }
-            try SpeedComparison.write(rows, budget: b.name, methods: SpeedFile.Methods(method: "densecl", baseline: "mocov2"), to: path)
-            print("| grid | image | MoCo-v2 img/s | DenseCL img/s | DenseCL/MoCo-v2 | FLOP ratio |")
-            print("|---|---|---|---|---|---|")
-            for r in rows {
-                let moco = SpeedComparison.median(r.baselineImagesPerSecond), dense = SpeedComparison.median(r.methodImagesPerSecond)
-                print("| \(r.grid) | \(r.imageSize) | \(moco) | \(dense) | \(String(format: "%.3f", r.speedup))x | "
+        if pair != "lomar" {
+            let arms = pair == "densecl" ? ["densecl"] : parsedArms
+            let baseline = pair == "densecl" ? Method.mocov2 : Method.mae
+            let grid = parsedGrids(grids ?? "\(b.encoder.imageSize / b.encoder.patchSize)")
+            var table: [(String, SpeedComparison.Row)] = []
+            for name in arms {
+                let method = try Method.named(name)
+                let rows = try SpeedComparison.measurePair(method: method, baseline: baseline, views: pair == "densecl" ? 2 : 1,
+                                                           budget: b, grids: grid, batch: batch, warmup: warmup, rounds: rounds,
+                                                           threads: threads) { print($0) }
+                let file = arms.count == 1 ? path : "runs/speed/\(SpeedFile.fileName(budget: b.name, method: name))"
+                try SpeedComparison.write(rows, budget: b.name, methods: SpeedFile.Methods(method: name, baseline: baseline.name),
+                                          to: file)
+                print("wrote \(file)")
+                table += rows.map { (name, $0) }
+            }
+            print("| method | grid | image | \(baseline) img/s | method img/s | method/\(baseline) | FLOP ratio |")
+            print("|---|---|---|---|---|---|---|")
+            for (name, r) in table {
+                let base = SpeedComparison.median(r.baselineImagesPerSecond), rate = SpeedComparison.median(r.methodImagesPerSecond)
+                print("| \(name) | \(r.grid) | \(r.imageSize) | \(String(format: "%.1f", base)) | \(String(format: "%.1f", rate)) | "
+                      + "\(String(format: "%.3f", r.speedup))x | "
                       + "\(String(format: "%.3f", r.flopRatio))x |")
             }
-            print("wrote \(path)")
             return
         }
         let rows = try SpeedComparison.measure(budget: b, grids: parsedGrids(grids ?? "8,14,24,28"), decoders: parsedDecoders!,

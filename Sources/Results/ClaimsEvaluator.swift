@@ -40,6 +40,9 @@ public enum ClaimsEvaluator {
                     evaluation.reason = (evaluation.reason ?? "") + "; not implemented: "
                         + unimplemented.joined(separator: ", ")
                 }
+                for name in [claim.method, claim.baseline] {
+                    if let note = claims.notes[name] { evaluation.reason = (evaluation.reason.map { $0 + "; " } ?? "") + "\(name) \(note)" }
+                }
             }
             return ClaimResult(
                 claim: claim, budget: budget, evaluation: evaluation, methodImplemented: methodImplemented,

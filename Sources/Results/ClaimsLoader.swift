@@ -25,6 +25,7 @@ public enum ClaimsLoader {
             throw ResultsError.decoding(error, file: file)
         }
         claims.implemented = implemented.map(\.name)
+        for method in implemented { if let note = method.note { claims.notes[method.name] = note } }
         try validate(claims, file: file)
         for method in implemented {
             guard let entry = claims.methods.first(where: { $0.name == method.name }) else {

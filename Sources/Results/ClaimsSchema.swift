@@ -9,6 +9,9 @@ public struct ClaimsFile: Codable, Equatable, Sendable {
     /// Method names that have an implementation: not in the file, but the method table's
     /// (Harness `Method.all`), given to `ClaimsLoader` by whoever loads the file.
     public var implemented: [String] = []
+    /// What the method table says of a method that cannot run at every budget (the pixel-token
+    /// RandSAC arm), by name: a not-run verdict of its claims repeats it. Not in the file either.
+    public var notes: [String: String] = [:]
     public var claims: [Claim]
 
     enum CodingKeys: String, CodingKey {
@@ -21,9 +24,12 @@ public struct ClaimsFile: Codable, Equatable, Sendable {
 public struct ImplementedMethod: Equatable, Sendable {
     public var name: String
     public var base: String
-    public init(name: String, base: String) {
+    /// The table's plan note (e.g. that the method does not fit a budget), nil when none.
+    public var note: String?
+    public init(name: String, base: String, note: String? = nil) {
         self.name = name
         self.base = base
+        self.note = note
     }
 }
 

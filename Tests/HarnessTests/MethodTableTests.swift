@@ -15,7 +15,9 @@ import Testing
         #expect(Method.dinoCA.configKey == Method.selfpatch.configKey)
         #expect(Method.lomarRPETable.configKey == Method.lomar.configKey)
         #expect { try Method.named("dinov2") } throws: { "\($0)".contains("unknown method 'dinov2'") && "\($0)".contains("selfpatch") }
-        #expect(Method.reproduced.map(\.name) == ["random-init", "random-init-lomar", "mae", "lomar", "dino", "dino-ca", "selfpatch", "mocov2", "densecl"])
+        #expect(Method.reproduced.map(\.name) == ["random-init", "random-init-lomar", "mae", "lomar", "dino", "dino-ca", "selfpatch", "mocov2", "densecl",
+                                                   "randsac", "randsac-blob"])
+        #expect(Method.all.filter { $0.base == "randsac" }.allSatisfy { $0.configKey == "randsac" })
     }
 
     @Test func readoutsFollowTheAuthorsEvaluation() {
@@ -111,11 +113,23 @@ import Testing
     }
 
     @Test func denseCLAgainstMoCoEveryRound() throws {
-        let rows = try SpeedComparison.measureDenseCL(budget: try HarnessFixtures.budget(), grids: [8], batch: 4, warmup: 1,
-                                                      rounds: 3, threads: 1)
+        let rows = try SpeedComparison.measurePair(method: .densecl, baseline: .mocov2, views: 2, budget: try HarnessFixtures.budget(),
+                                                   grids: [8], batch: 4, warmup: 1, rounds: 3, threads: 1)
         #expect(rows.count == 1 && rows[0].grid == 8 && rows[0].decoder == nil && rows[0].windowSize == nil)
         #expect(rows[0].baselineImagesPerSecond.count == 3 && rows[0].methodImagesPerSecond.allSatisfy { $0 > 0 })
         // DenseCL adds the dense head and contrast to MoCo-v2's step: more FLOPs per image.
         #expect(rows[0].flopRatio < 1)
+    }
+
+    @Test func aRandSACArmAgainstMAE() throws {
+        let pixel = try Method.named("randsac-pixel-raster"), square = try Method.named("randsac")
+        let budget = try HarnessFixtures.budget()
+        let rows = try [square, pixel].map {
+            try SpeedComparison.measurePair(method: $0, baseline: .mae, views: 1, budget: budget, grids: [4], batch: 2, warmup: 0,
+                                            rounds: 2, threads: 1)[0]
+        }
+        #expect(rows.allSatisfy { $0.methodImagesPerSecond.count == 2 && $0.methodImagesPerSecond.allSatisfy { $0 > 0 } })
+        // Pixel tokens: 16× the tokens of the patch arm, far more FLOPs against the same MAE step.
+        #expect(rows[1].flopRatio < rows[0].flopRatio / 10)
     }
 }

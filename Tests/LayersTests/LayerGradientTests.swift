@@ -38,6 +38,12 @@ import TestSupport
         check("CrossAttention", cross, input: x) { cross($0, context: ctx) }
         let block = Block(8, heads: 2, dtype: .float64, rng: &rng)
         check("Block", block, input: x) { block($0) }
+        // RandSAC's decoder block, with per-sample masks as its block-causal ones are.
+        let memory = randomTensor([2, 4, 8], seed: 6, requiresGrad: false)
+        let selfMask = Tensor((0..<50).map { i in (i % 5) <= (i / 5) % 5 ? 0 : -Double.infinity }, shape: [2, 5, 5], dtype: .float64)
+        let memoryMask = Tensor((0..<40).map { i in (i % 4) <= (i / 4) % 5 ? 0 : -Double.infinity }, shape: [2, 5, 4], dtype: .float64)
+        let decoder = DecoderBlock(8, heads: 2, dtype: .float64, rng: &rng)
+        check("DecoderBlock", decoder, input: x) { decoder($0, memory: memory, selfMask: selfMask, memoryMask: memoryMask) }
         // Drop-path with a fixed stream: the same samples are dropped in every evaluation.
         let dp = Block(8, heads: 2, dropPath: 0.5, dtype: .float64, rng: &rng)
         check("Block drop-path", dp, input: x) { x in

@@ -1,0 +1,204 @@
+import Foundation
+import Layers
+import Objectives
+import TensorCore
+import TestSupport
+import Testing
+
+/// RandSAC has no official code, so its correctness is shown by properties, each of which
+/// fails on a broken mask or order (issue 16): checked through the real forward in Double,
+/// per sample, for several sampled serializations.
+@Suite struct RandSACTests {
+    /// 16 px, patch 4: a 4 × 4 grid.
+    static func model(skipMix: Bool = true, tokenPatch: Int = 4, seed: UInt64 = 1) -> RandSAC {
+        var encoder = ViTConfig(imageSize: 16, patchSize: tokenPatch, dimension: 16, depth: 2, heads: 2, positionEmbedding: .sinCos)
+        encoder.clsToken = false
+        var config = RandSAC.Config()
+        (config.decoderDimension, config.decoderDepth, config.decoderHeads, config.skipMix) = (16, 2, 2, skipMix)
+        config.serialization = SerializationRule(segments: .square, squareSize: 1, order: .random)
+        var rng = RandomStream(seed: seed)
+        return RandSAC(encoder: encoder, config: config, targetPatch: 4, dtype: .float64, rng: &rng)
+    }
+
+    static func images(_ b: Int, side: Int = 16, seed: UInt64) -> Tensor {
+        var rng = RandomStream(seed: seed)
+        return Tensor((0..<(b * 3 * side * side)).map { _ in rng.nextNormal() }, shape: [b, 3, side, side], dtype: .float64)
+    }
+
+    /// Rules whose serializations the property tests sample (4 × 4 grid).
+    static let rules: [SerializationRule] = [
+        SerializationRule(segments: .square, squareSize: 1, order: .random),
+        SerializationRule(segments: .square, squareSize: 1, partitions: 4, order: .random),
+        SerializationRule(segments: .square, squareSize: 2, order: .random),
+        SerializationRule(segments: .blob, blobCount: 5, order: .random),
+        SerializationRule(segments: .blob, blobCount: 6, partitions: 3, order: .random),
+        SerializationRule(segments: .shuffled, blobCount: 4, order: .random),
+        SerializationRule(segments: .square, squareSize: 1, order: .raster),
+    ]
+
+    /// images with the pixels of token `token` (4 × 4 patch, all channels) of sample `b` changed.
+    static func perturbed(_ images: Tensor, sample b: Int, token: Int, grid g: Int = 4, patch p: Int = 4) -> Tensor {
+        var v = images.doubles
+        let (c, side) = (images.shape[1], images.shape[2])
+        let (top, left) = ((token / g) * p, (token % g) * p)
+        for ch in 0..<c { for y in top..<(top + p) { for x in left..<(left + p) {
+            v[((b * c + ch) * side + y) * side + x] += 0.75 + 0.1 * Double(x - y)
+        } } }
+        return Tensor(v, shape: images.shape, dtype: images.dtype)
+    }
+
+    static func row(_ t: Tensor, _ b: Int, _ i: Int) -> [Double] {
+        let (n, w) = (t.shape[1], t.shape[2])
+        return Array(t.doubles[((b * n + i) * w)..<((b * n + i + 1) * w)])
+    }
+
+    @Test(arguments: 0..<rules.count)
+    func aPredictionSeesExactlyTheTokensOfEarlierSegments(rule index: Int) {
+        let model = Self.model()
+        var rng = RandomStream(seed: UInt64(40 + index))
+        let orders = (0..<2).map { _ in Self.rules[index].sample(grid: 4, rng: &rng) }
+        let images = Self.images(2, seed: UInt64(index))
+        let masks = SerializationMasks(orders, dtype: .float64)
+        let base = Tensor.withoutGrad { model.predict(images: images, masks: masks) }
+        for b in 0..<2 {
+            let rank = orders[b].rank
+            for j in 0..<16 {
+                let moved = Tensor.withoutGrad { model.predict(images: Self.perturbed(images, sample: b, token: j), masks: masks) }
+                for i in 0..<16 where rank[i] >= 1 {
+                    let changed = Self.row(moved, b, i) != Self.row(base, b, i)
+                    #expect(changed == (rank[j] < rank[i]),
+                            "rule \(index) sample \(b): token \(i) (segment rank \(rank[i])) \(changed ? "changed" : "did not change") when token \(j) (rank \(rank[j])) changed")
+                }
+                for i in 0..<16 { #expect(Self.row(moved, 1 - b, i) == Self.row(base, 1 - b, i), "samples are independent") }
+            }
+        }
+    }
+
+    @Test func theFirstSegmentIsNeverPredictedAndTheLossAveragesTheRest() {
+        let model = Self.model()
+        var rng = RandomStream(seed: 5)
+        let orders = (0..<2).map { _ in Self.rules[3].sample(grid: 4, rng: &rng) }
+        let images = Self.images(2, seed: 6)
+        let masks = SerializationMasks(orders, dtype: .float64)
+        #expect(masks.predicted.doubles == orders.flatMap { $0.rank.map { $0 >= 1 ? 1.0 : 0.0 } })
+        let prediction = model.predict(images: images, masks: masks), target = model.targets(images)
+        var sum = 0.0, count = 0.0
+        for b in 0..<2 { for i in 0..<16 where orders[b].rank[i] >= 1 {
+            let d = zip(Self.row(prediction, b, i), Self.row(target, b, i)).map { ($0 - $1) * ($0 - $1) }
+            sum += d.reduce(0, +) / Double(d.count)
+            count += 1
+        } }
+        #expect(abs(model.loss(images: images, serializations: orders).loss.item - sum / count) < 1e-12)
+    }
+
+    @Test func theMasksFollowTheRanks() {
+        var rng = RandomStream(seed: 8)
+        let s = Self.rules[4].sample(grid: 4, rng: &rng)
+        let masks = SerializationMasks([s], dtype: .float64)
+        let (enc, dec, mem) = (masks.encoder.doubles, masks.decoder.doubles, masks.memory.doubles)
+        #expect(masks.encoder.shape == [16, 16], "one serialization gives one shared mask")
+        for i in 0..<16 { for j in 0..<16 {
+            let (ri, rj) = (s.rank[i], s.rank[j])
+            #expect((enc[i * 16 + j] == 0) == (rj <= ri), "encoder: block-causal, full inside a segment")
+            #expect((mem[i * 16 + j] == 0) == (ri == 0 ? rj == 0 : rj < ri), "memory: earlier segments only")
+            // Parallel prediction: the queries of one target segment see each other.
+            #expect((dec[i * 16 + j] == 0) == (ri == 0 ? i == j : (rj >= 1 && rj <= ri)), "decoder: block-causal over targets")
+        } }
+    }
+
+    @Test func squaresAreBlocksAndHierarchicalOrdersVisitOnePartitionAtATime() {
+        var rng = RandomStream(seed: 9)
+        let rule = SerializationRule(segments: .square, squareSize: 2, partitions: 4, order: .random)
+        var seen = Set<[Int]>()
+        for _ in 0..<20 {
+            let s = rule.sample(grid: 8, rng: &rng)
+            seen.insert(s.rank)
+            #expect(s.segmentCount == 16)
+            for segment in s.segments {
+                let rows = Set(segment.map { $0 / 8 }), cols = Set(segment.map { $0 % 8 })
+                #expect(segment.count == 4 && rows.count == 2 && cols.count == 2 && rows.min()! % 2 == 0 && cols.min()! % 2 == 0)
+            }
+            // Ranks 4q ..< 4q + 4 lie in one quadrant.
+            for q in 0..<4 {
+                let quadrants = Set((0..<64).filter { s.rank[$0] / 4 == q }.map { ($0 / 8 / 4) * 2 + ($0 % 8) / 4 })
+                #expect(quadrants.count == 1, "partition \(q) of the order spans quadrants \(quadrants.sorted())")
+            }
+        }
+        #expect(seen.count == 20, "the order is drawn anew per sample")
+    }
+
+    @Test func rasterAndRandomOrdersDifferOnlyInTheOrder() {
+        for m in [1, 2, 4] {
+            var rng = RandomStream(seed: UInt64(m))
+            let raster = SerializationRule(segments: .square, squareSize: m, order: .raster).sample(grid: 8, rng: &rng)
+            let random = SerializationRule(segments: .square, squareSize: m, order: .random).sample(grid: 8, rng: &rng)
+            #expect(Set(raster.segments) == Set(random.segments), "M = \(m): the same segments")
+            #expect(raster.segments.map { $0[0] } == raster.segments.map { $0[0] }.sorted(), "raster: by first token")
+            #expect(random.rank != raster.rank, "M = \(m): a random order is not the raster one")
+        }
+    }
+
+    @Test func blobsAreExactlyKAndShuffledSegmentsKeepTheirSizes() {
+        for k in [3, 5, 7, 11, 16] {
+            var a = RandomStream(seed: UInt64(100 + k)), b = a
+            let blob = SerializationRule(segments: .blob, blobCount: k, order: .random).sample(grid: 8, rng: &a)
+            let shuffled = SerializationRule(segments: .shuffled, blobCount: k, order: .random).sample(grid: 8, rng: &b)
+            #expect(blob.segmentCount == k && shuffled.segmentCount == k)
+            #expect(blob.segments.map(\.count).sorted() == shuffled.segments.map(\.count).sorted(), "K = \(k): blob sizes kept")
+            #expect(Set(blob.segments) != Set(shuffled.segments), "K = \(k): shuffled tokens leave the blobs")
+            // A blob is coherent: most of its tokens have a 4-neighbour in the same blob.
+            let neighbours = blob.segments.flatMap { seg in seg.map { t in
+                [t - 8, t + 8, (t % 8 > 0 ? t - 1 : -1), (t % 8 < 7 ? t + 1 : -1)].contains { seg.contains($0) } } }
+            #expect(Double(neighbours.filter { $0 }.count) / 64 > 0.8, "K = \(k): blobs are spatially coherent")
+        }
+        var rng = RandomStream(seed: 7)
+        let hier = SerializationRule(segments: .blob, blobCount: 11, partitions: 5, order: .random).sample(grid: 8, rng: &rng)
+        #expect(hier.segmentCount == 11)
+    }
+
+    @Test func theSameStreamGivesTheSameSerialization() {
+        for rule in Self.rules {
+            var a = RandomStream(seed: 3), b = RandomStream(seed: 3)
+            #expect(rule.sample(grid: 4, rng: &a) == rule.sample(grid: 4, rng: &b) && a == b)
+        }
+    }
+
+    @Test func badRulesAreNamed() {
+        #expect(SerializationRule(segments: .square, squareSize: 3, order: .random).problem(grid: 8) != nil)
+        #expect(SerializationRule(segments: .square, squareSize: 2, partitions: 3, order: .random).problem(grid: 8) != nil)
+        #expect(SerializationRule(segments: .blob, blobCount: 5, order: .raster).problem(grid: 8) != nil)
+        #expect(SerializationRule(segments: .blob, blobCount: 65, order: .random).problem(grid: 8) != nil)
+        #expect(SerializationRule(segments: .blob, blobCount: 11, partitions: 5, order: .random).problem(grid: 8) == nil)
+    }
+
+    @Test func pixelTokensPredictTheirPatchsNormalisedValues() {
+        let pixel = Self.model(tokenPatch: 1), patch = Self.model()
+        let images = Self.images(1, seed: 12)
+        let perPixel = pixel.targets(images), perPatch = patch.targets(images)
+        #expect(perPixel.shape == [1, 256, 3] && perPatch.shape == [1, 16, 48])
+        // Pixel (y, x) channel c sits at (i, j, c) of patch (y / 4, x / 4).
+        for (y, x, c) in [(0, 0, 0), (5, 6, 1), (15, 3, 2), (9, 12, 0)] {
+            let a = perPixel.doubles[(y * 16 + x) * 3 + c]
+            let b = perPatch.doubles[((y / 4) * 4 + x / 4) * 48 + ((y % 4) * 4 + x % 4) * 3 + c]
+            #expect(a == b)
+        }
+    }
+
+    @Test func gradientsMatchFiniteDifferences() {
+        for skipMix in [true, false] {
+            let model = Self.model(skipMix: skipMix, seed: 21)
+            var rng = RandomStream(seed: 22)
+            let orders = (0..<2).map { _ in Self.rules[4].sample(grid: 4, rng: &rng) }
+            let images = Self.images(2, seed: 23)
+            let parameters = model.namedParameters().map(\.1)
+            // Skip mix, memory projection, the decoder's cross-attention, the encoder's first block.
+            let checked = model.namedParameters().filter { name, _ in
+                ["skip_mix", "decoder_embed.weight", "decoder_blocks.0.cross_attn.k.weight", "decoder_blocks.1.attn.qkv.weight",
+                 "blocks.0.attn.qkv.weight", "patch_embed.proj.bias"].contains(name) }.map(\.1)
+            #expect(checked.count == (skipMix ? 6 : 5))
+            let report = gradCheck(checked) { _ in model.loss(images: images, serializations: orders).loss }
+            #expect(report.maxError < 1e-6, "skip mix \(skipMix): \(report)")
+            for p in parameters { p.zeroGrad() }
+        }
+    }
+}
