@@ -148,15 +148,18 @@ plan:
 	echo "Commands (make -n):"; $(MAKE) -s -n reproduce-all | grep -E "patchbench (make-default|pretrain|eval|tables)" | sed 's/^/  /'
 
 # --- the smoke regression CI runs -----------------------------------------------------------
-# Smoke runs live in their own folder so they never mix with a reproduction's runs.
+# Smoke runs live in their own folder so they never mix with a reproduction's runs. Besides
+# METHODS, one RandSAC ablation arm (raster order: the masks shared by the whole batch).
+SMOKE_ARMS := randsac-patch-raster
+SMOKE_METHODS = $(METHODS) $(filter-out $(METHODS),$(SMOKE_ARMS))
 smoke-check: | build
-	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" $(foreach m,$(METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs
 	rm -rf .smoke-results
 	$(PATCHBENCH) tables --budget smoke --runs .smoke-runs --claims $(RESULTS_DIR)/claims.json --out .smoke-results --new-version
 
 golden: | build
-	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" $(foreach m,$(METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs --write-golden
 
 bench-anchor: build

@@ -26,13 +26,14 @@ import Testing
     }
 
     /// MAE (stateless), DINO (EMA teacher, centre and a frozen-last-layer group in the state
-    /// and optimizer) and DenseCL (key encoder, two queues with their pointers, which wrap every
-    /// 4 steps here): each resumes bit-identically.
+    /// and optimizer), DenseCL (key encoder, two queues with their pointers, which wrap every
+    /// 4 steps here) and RandSAC's blob arm (a new serialization per sample from the mask
+    /// stream, hierarchical blobs): each resumes bit-identically.
     @Test(.enabled(if: executable != nil, "patchbench executable not built (swift build -c release); skipping"),
-          arguments: ["mae", "dino", "densecl"])
+          arguments: ["mae", "dino", "densecl", "randsac-blob"])
     func sigkillMidRunThenResumeIsBitIdentical(method: String) throws {
         let dir = HarnessFixtures.temporaryDirectory("kill-\(method)")
-        let budget = try HarnessFixtures.budget(steps: method == "mae" ? 400 : 150)
+        let budget = try HarnessFixtures.budget(steps: ["mae", "randsac-blob"].contains(method) ? 400 : 150)
         try HarnessFixtures.write(budget, to: dir + "/budget.json")
         func arguments(_ out: String) -> [String] {
             ["pretrain", "--method", method, "--budget", dir + "/budget.json", "--seed", "5", "--data", HarnessFixtures.pack,
