@@ -5,6 +5,9 @@ public struct ClaimResult: Equatable, Sendable {
     public var evaluation: ClaimEvaluation
     public var methodImplemented: Bool
     public var baselineImplemented: Bool
+    /// The pack the verdict was measured on when it is not the claim's own dataset (the claim's
+    /// `dataset_proxy`); nil when it is the claim's dataset or nothing was measured.
+    public var measuredOn: String? = nil
 }
 
 /// Applies `VerdictCalculator` to every claim, with the proxy's probe, metric and dataset selecting the values.
@@ -29,6 +32,20 @@ public enum ClaimsEvaluator {
             var evaluation = VerdictCalculator.evaluate(
                 method: methodValues, baseline: baselineValues, direction: claim.direction,
                 reportedDelta: claim.reported.delta, reportedRatio: claim.reported.ratio)
+            var measuredOn: String? = nil
+            if evaluation.verdict == .notRun, !claim.direction.isSpeed, let stand = proxy.datasetProxy {
+                // No pair on the claim's own dataset: the labelled dataset proxy stands in.
+                let values = [claim.method, claim.baseline].map {
+                    runs.values(budget: budget, method: $0, probe: proxy.probe, metric: proxy.metric, dataset: stand)
+                }
+                let standIn = VerdictCalculator.evaluate(
+                    method: values[0], baseline: values[1], direction: claim.direction,
+                    reportedDelta: claim.reported.delta, reportedRatio: claim.reported.ratio)
+                if standIn.verdict != .notRun {
+                    evaluation = standIn
+                    measuredOn = stand
+                }
+            }
             let methodImplemented = claims.implemented.contains(claim.method)
             let baselineImplemented = claims.implemented.contains(claim.baseline)
             if evaluation.verdict == .notRun, claim.direction.isSpeed, let grid = proxy.grid {
@@ -46,7 +63,7 @@ public enum ClaimsEvaluator {
             }
             return ClaimResult(
                 claim: claim, budget: budget, evaluation: evaluation, methodImplemented: methodImplemented,
-                baselineImplemented: baselineImplemented)
+                baselineImplemented: baselineImplemented, measuredOn: measuredOn)
         }
     }
 }

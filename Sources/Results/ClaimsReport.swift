@@ -72,6 +72,7 @@ public enum ClaimsReport {
                 let f = $0.first.claim
                 return f.method == c.method && f.baseline == c.baseline && f.proxy.probe == c.proxy.probe
                     && f.proxy.metric == c.proxy.metric && f.proxy.dataset == c.proxy.dataset && f.direction == c.direction
+                    && $0.first.measuredOn == result.measuredOn
             }) {
                 groups[i].claims.append(result)
             } else {
@@ -123,7 +124,7 @@ public enum ClaimsReport {
                 let ratios = group.claims.map { optionalFixed($0.evaluation.ratioToReported) }.joined(separator: "<br>")
                 let cells = [
                     String(number + 1), "\(first.claim.method) vs \(first.claim.baseline)",
-                    proxyLabel(first.claim.proxy), claims,
+                    proxyLabel(first.claim.proxy, measuredOn: first.measuredOn), claims,
                     optionalFixed(evaluation.meanDifference, signed: true), interval, String(evaluation.sampleCount), ratios,
                     verdictLabel(evaluation, strength: group.claims.allSatisfy { $0.claim.proxy.strength == .weak } ? .weak : .proxy),
                 ]
@@ -145,8 +146,13 @@ public enum ClaimsReport {
         return text
     }
 
-    static func proxyLabel(_ proxy: Proxy) -> String {
-        "\(proxy.probe)/\(proxy.metric)" + (proxy.dataset.map { " on \($0)" } ?? "")
+    /// probe/metric and the dataset it was measured on; a dataset proxy is named as one.
+    static func proxyLabel(_ proxy: Proxy, measuredOn: String? = nil) -> String {
+        if let measuredOn {
+            return "\(proxy.probe)/\(proxy.metric) on \(measuredOn) (dataset proxy for \(proxy.dataset ?? "any"))"
+        }
+        let standIn = proxy.datasetProxy.map { ", or \($0) as its proxy" } ?? ""
+        return "\(proxy.probe)/\(proxy.metric)" + (proxy.dataset.map { " on \($0)\(standIn)" } ?? "")
     }
 
     /// A verdict on a weak proxy (a different task, e.g. a frozen linear probe for a fine-tuning
@@ -185,6 +191,7 @@ public enum ClaimsReport {
                         "ratio_ci_upper": .optional(evaluation.ratioUpper),
                         "reaches_reported_factor": .optional(evaluation.reachesReportedFactor?.rawValue),
                         "verified": .bool(claim.verified),
+                        "measured_on": .optional(result.measuredOn ?? (evaluation.verdict == .notRun ? nil : claim.proxy.dataset)),
                     ]))
             }
         }

@@ -112,6 +112,10 @@ public struct Proxy: Codable, Equatable, Sendable {
     public var metric: String
     /// Required `dataset.name` of the eval file; `nil` accepts whichever pack the probe ran on.
     public var dataset: String?
+    /// A pack that stands in for `dataset` when no run pair was evaluated on it (the embedded
+    /// default, `fashion-mnist`, for CIFAR's 32 px / 8 × 8 grid): a labelled dataset proxy, and
+    /// the verdict says it was measured there (`ClaimResult.measuredOn`).
+    public var datasetProxy: String?
     public var strength: ProxyStrength
     public var note: String
     /// Speed claims only: the claim's resolution in patches per side (448 px at patch 16 = 28).
@@ -121,6 +125,7 @@ public struct Proxy: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case probe, metric, dataset, strength, note, grid
+        case datasetProxy = "dataset_proxy"
     }
 }
 

@@ -198,6 +198,38 @@ import Results
         #expect(ResultsVersioning.existingVersions(in: out + "/tiny") == [1])
     }
 
+    /// RandSAC's CIFAR claims are measured on a CIFAR pack when one was evaluated, else on the
+    /// embedded default as their labelled dataset proxy, and the verdict says which.
+    @Test func cifarClaimsFallBackToTheirLabelledDatasetProxy() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        for seed in 0..<3 {
+            try tree.addRun(method: "mae", seed: seed, top1: 80 + [0.0, 0.3, -0.2][seed])
+            try tree.addRun(method: "randsac", seed: seed, top1: 86 + [0.1, 0.2, 0.0][seed])
+        }
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
+        let cifar10 = try #require(results.first { $0.claim.id == "randsac_square_vs_mae_cifar10_linear_top1" })
+        #expect(cifar10.measuredOn == "fashion-mnist" && cifar10.evaluation.sampleCount == 3)
+        #expect(cifar10.evaluation.verdict == .reproduced, "+6 against a reported +4.8")
+        let imagenet = try #require(results.first { $0.claim.id == "randsac_square_vs_mae_imagenet_linear_top1" })
+        #expect(imagenet.claim.proxy.dataset == nil && imagenet.measuredOn == nil, "ImageNet claims accept any pack, as before")
+        let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
+        #expect(markdown.contains("| randsac vs mae | linear/top1 on fashion-mnist (dataset proxy for cifar-10) |"), "\(markdown)")
+        // A CIFAR-10 pack's evaluations take precedence: the proxy is not used.
+        for (method, top1) in [("mae", 90.0), ("randsac", 89.0)] {
+            for seed in 0..<3 {
+                try tree.write(tree.metrics(probe: "linear", method: method, budget: "tiny", seed: seed,
+                                            hash: "c0ffee\(method.count)\(seed)",
+                                            metrics: "{\"top1\": \(top1 + Double(seed) * 0.1), \"C\": 0.1}")
+                                   .replacingOccurrences(of: "\"name\": \"fashion-mnist\"", with: "\"name\": \"cifar-10\""),
+                               to: "runs/tiny/\(method)/seed\(seed)/eval/linear.json")
+            }
+        }
+        let direct = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
+        let measured = try #require(direct.first { $0.claim.id == "randsac_square_vs_mae_cifar10_linear_top1" })
+        #expect(measured.measuredOn == nil && measured.evaluation.verdict == .contradicted)
+    }
+
     /// Speed claims with a grid read `patchbench speed` rows at that grid (the papers' decoder),
     /// rounds paired; other grids, decoders and budgets are not mixed in.
     @Test func speedClaimsWithAGridReadTheSpeedFile() throws {
