@@ -17,7 +17,7 @@ THREADS ?= 2
 # $(METHODS_MK), which is included here. It is rewritten after every build, only when its text
 # changes (make then restarts once); goals that need no method do not build for it.
 METHODS_MK := .build/methods.mk
-ifneq ($(filter-out help setup build unit-test clean,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help setup slurm-setup build unit-test clean,$(or $(MAKECMDGOALS),help)),)
 include $(METHODS_MK)
 endif
 
@@ -29,6 +29,7 @@ METHODS ?= $(TABLE_METHODS)
 PROBES ?= linear knn seg det
 RUNS_DIR ?= runs
 RESULTS_DIR ?= results
+CLAIMS ?= $(RESULTS_DIR)/claims.json
 DATA ?= datasets/default
 CLS_PACK ?= $(DATA)/fashion-mnist.h5
 SEG_PACK ?= $(DATA)/fmnist-scenes-ade.h5
@@ -39,7 +40,8 @@ GOLDEN ?= $(RESULTS_DIR)/goldens/smoke.json
 EVAL_FLAGS ?=
 SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
 
-.PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations data tables bench-anchor golden clean FORCE
+.PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean FORCE
+.PHONY: slurm-setup slurm-test slurm-submit
 
 help:
 	@echo "PatchBench"
@@ -74,7 +76,7 @@ unit-test: setup
 	swift build -c $(SWIFT_CONFIG) --build-tests
 	swift test -c $(SWIFT_CONFIG) --skip-build
 
-test: unit-test smoke-check
+test: unit-test smoke-check slurm-test
 
 # --- data -----------------------------------------------------------------------------------
 data: $(DEFAULT_PACKS)
@@ -86,16 +88,25 @@ $(DEFAULT_PACKS) &: | build
 pack_for = $(if $(filter seg,$(1)),$(SEG_PACK),$(if $(filter det,$(1)),$(DET_PACK),$(CLS_PACK)))
 run_dir = $(RUNS_DIR)/$(BUDGET)/$(1)/seed$(2)
 
+# The commands, one definition each: the local rules below and the Slurm tasks run these.
+pretrain_command = $(PATCHBENCH) pretrain --method $(1) --budget $(BUDGET) --seed $(2) --data $(CLS_PACK) \
+  --out $(call run_dir,$(1),$(2)) --threads $(THREADS) --progress lines
+eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/encoder.h5 --data $(call pack_for,$(3)) \
+  --out $(call run_dir,$(1),$(2))/eval/$(3).json --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS)
+# Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
+# first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
+# versioned per budget, so a run of one budget never rewrites another budget's results.
+tables_command = $(PATCHBENCH) tables --budget $(BUDGET) --runs $(RUNS_DIR) --claims $(CLAIMS) --out $(RESULTS_DIR) \
+  $$(ls -d $(RESULTS_DIR)/$(BUDGET)/v[0-9]* >/dev/null 2>&1 || echo --new-version)
+
 define RUN_RULES
 $(call run_dir,$(1),$(2))/encoder.h5: | $(CLS_PACK) build
-	$(PATCHBENCH) pretrain --method $(1) --budget $(BUDGET) --seed $(2) --data $(CLS_PACK) \
-	  --out $(call run_dir,$(1),$(2)) --threads $(THREADS) --progress lines
+	$(call pretrain_command,$(1),$(2))
 endef
 
 define EVAL_RULES
 $(call run_dir,$(1),$(2))/eval/$(3).json: $(call run_dir,$(1),$(2))/encoder.h5 | $(call pack_for,$(3)) build
-	$(PATCHBENCH) eval $(3) --checkpoint $$< --data $(call pack_for,$(3)) --out $$@ \
-	  --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS)
+	$(call eval_command,$(1),$(2),$(3))
 endef
 
 $(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(eval $(call RUN_RULES,$(m),$(s)))))
@@ -103,17 +114,57 @@ $(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(foreach p,$(PROBES),$(eval $(call 
 
 EVALS := $(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json)))
 
-# Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
-# first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
-# versioned per budget, so a run of one budget never rewrites another budget's results.
 tables: $(EVALS) | build
-	@if ls -d $(RESULTS_DIR)/$(BUDGET)/v[0-9]* >/dev/null 2>&1; then \
-	  $(PATCHBENCH) tables --budget $(BUDGET) --runs $(RUNS_DIR) --claims $(RESULTS_DIR)/claims.json --out $(RESULTS_DIR); \
-	else \
-	  $(PATCHBENCH) tables --budget $(BUDGET) --runs $(RUNS_DIR) --claims $(RESULTS_DIR)/claims.json --out $(RESULTS_DIR) --new-version; \
-	fi
+	$(tables_command)
 
+# SCHEDULER=local (default): make runs the work itself, `make -j` in parallel. SCHEDULER=slurm:
+# the same work is submitted as Slurm job arrays (Documentation/slurm.md) and make returns.
+SCHEDULER ?= local
+ifeq ($(SCHEDULER),slurm)
+reproduce-all: slurm-submit
+else ifeq ($(SCHEDULER),local)
 reproduce-all: tables
+else
+$(error SCHEDULER=$(SCHEDULER): use local or slurm)
+endif
+
+# --- Slurm: the same work as job arrays (Documentation/slurm.md) -------------------------------
+# Partition, account and any other sbatch flags ("--qos=long --constraint=avx512"); --time and
+# --mem per task come from the method table's rates and the peak memory measured at tiny.
+SLURM_PARTITION ?=
+SLURM_ACCOUNT ?=
+SBATCH_FLAGS ?=
+SLURM_TIME_FACTOR ?= 3
+SLURM_EVAL_MINUTES ?= 30
+SLURM_MEM_PRETRAIN ?= 3072
+SLURM_MEM_EVAL ?= 3072
+SLURM_DIR = $(RUNS_DIR)/.slurm/$(BUDGET)
+SLURM_WAIT ?= 0
+budget_images = $$(grep -o '"images_seen": *[0-9]*' configs/budgets/$(BUDGET).json | grep -o '[0-9]*$$')
+
+define newline
+
+
+endef
+# One line per unit of work for Scripts/slurm/submit.sh: KIND NAME RUN_DIR OUTPUT RATE COMMAND.
+slurm_plan = $(foreach m,$(METHODS),$(foreach s,$(SEEDS),\
+  pretrain $(m)/seed$(s) $(call run_dir,$(m),$(s)) $(call run_dir,$(m),$(s))/encoder.h5 $(or $(RATE_$(m)),0) \
+  $(call pretrain_command,$(m),$(s))$(newline)$(foreach p,$(PROBES),\
+  eval $(m)/seed$(s)/$(p) $(call run_dir,$(m),$(s)) $(call run_dir,$(m),$(s))/eval/$(p).json - \
+  $(call eval_command,$(m),$(s),$(p))$(newline))))tables $(BUDGET) - - - $(tables_command)
+
+slurm-submit: | $(sort $(CLS_PACK) $(foreach p,$(PROBES),$(call pack_for,$(p)))) build
+	$(shell mkdir -p $(SLURM_DIR))$(file >$(SLURM_DIR)/plan.txt,$(slurm_plan))
+	SLURM_DIR=$(SLURM_DIR) BUDGET=$(BUDGET) IMAGES=$(budget_images) THREADS=$(THREADS) \
+	  SLURM_PARTITION="$(SLURM_PARTITION)" SLURM_ACCOUNT="$(SLURM_ACCOUNT)" SBATCH_FLAGS="$(SBATCH_FLAGS)" \
+	  SLURM_TIME_FACTOR=$(SLURM_TIME_FACTOR) SLURM_EVAL_MINUTES=$(SLURM_EVAL_MINUTES) \
+	  SLURM_MEM_PRETRAIN=$(SLURM_MEM_PRETRAIN) SLURM_MEM_EVAL=$(SLURM_MEM_EVAL) SLURM_WAIT=$(SLURM_WAIT) \
+	  Scripts/slurm/submit.sh $(SLURM_DIR)/plan.txt
+
+# What is done, running, failed or to do (files first; Slurm's job states where it knows them).
+status:
+	@RUNS_DIR=$(RUNS_DIR) BUDGET=$(BUDGET) METHODS="$(METHODS)" SEEDS="$(SEEDS)" PROBES="$(PROBES)" \
+	  SLURM_DIR=$(SLURM_DIR) Scripts/slurm/status.sh
 
 # RandSAC's serialization study (Tables 1-6 of the paper): its ablation arms, ABLATION_SEEDS seeds
 # each, into the same runs/ and results version as reproduce-all. `make plan-ablations` estimates it.
@@ -127,6 +178,10 @@ plan-ablations: | build $(METHODS_MK)
 # Pretraining rates come from the method table (RATE_<name>, images/s at tiny on 2 cores, Zen 5);
 # a method without a measured rate is estimated at the slowest measured one.
 EVAL_MINUTES_PER_RUN := 7
+# Cluster size for the wall-time estimate: NODES machines of NODE_CORES cores, one task per 2
+# cores (the rates' setting). NODES=1 NODE_CORES=2 is the reference 2-core machine.
+NODES ?= 1
+NODE_CORES ?= 2
 
 plan:
 	@n_runs=$$(( $(words $(METHODS)) * $(words $(SEEDS)) )); \
@@ -135,16 +190,21 @@ plan:
 	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
 	slowest=0; for r in $(foreach m,$(TABLE_METHODS),$(RATE_$(m))); do \
 	  if [ $$r -gt 0 ] && { [ $$slowest = 0 ] || [ $$r -lt $$slowest ]; }; then slowest=$$r; fi; done; \
-	minutes=0; for pair in $(foreach m,$(METHODS),$(m)=$(or $(RATE_$(m)),0)); do \
-	  m=$${pair%%=*}; r=$${pair#*=}; \
-	  if [ $$m = random-init ]; then continue; fi; \
-	  if [ $$r = 0 ]; then r=$$slowest; note=" (not measured: the slowest method's rate)"; else note=""; fi; \
-	  t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s$$note"; \
+	minutes=0; runs=""; for pair in $(foreach m,$(METHODS),$(m)=$(or $(RATE_$(m)),0)); do \
+	  m=$${pair%%=*}; r=$${pair#*=}; t=0; \
+	  case $$m in random-init*) ;; *) \
+	    if [ $$r = 0 ]; then r=$$slowest; note=" (not measured: the slowest method's rate)"; else note=""; fi; \
+	    t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s$$note";; esac; \
 	  minutes=$$(( minutes + t * $(words $(SEEDS)) )); \
+	  for s in $(SEEDS); do runs="$$runs$$m/seed$$s $$t $(EVAL_MINUTES_PER_RUN)\n"; done; \
 	done; \
 	$(foreach m,$(NOTED_METHODS),echo "  $(m)$(if $(filter $(m),$(METHODS)),, (not in METHODS, run only by naming it)): $(NOTE_$(m))";) \
 	echo "  estimate: ~$$minutes min of pretraining + ~$$(( n_runs * $(EVAL_MINUTES_PER_RUN) )) min of feature extraction and probes"; \
 	echo "  (2 cores, quiet machine, tiny-sized packs; smaller budgets scale with images seen). Finished steps are skipped."; \
+	slots=$$(( $(NODES) * $(NODE_CORES) / 2 )); [ $$slots -ge 1 ] || slots=1; \
+	wall=$$(printf "$$runs" | awk -v slots=$$slots -v probes=$(words $(PROBES)) -f Scripts/slurm/makespan.awk); \
+	echo "  wall time on $(NODES) node(s) of $(NODE_CORES) cores ($$slots tasks at a time, 2 threads each):" \
+	  "~$$(( wall / 60 )) h $$(( wall % 60 )) min (SCHEDULER=slurm, longest runs first; NODES=, NODE_CORES=)"; \
 	echo "Commands (make -n):"; $(MAKE) -s -n reproduce-all | grep -E "patchbench (make-default|pretrain|eval|tables)" | sed 's/^/  /'
 
 # --- the smoke regression CI runs -----------------------------------------------------------
@@ -158,6 +218,29 @@ smoke-check: | build
 	rm -rf .smoke-results
 	$(PATCHBENCH) tables --budget smoke --runs .smoke-runs --claims $(RESULTS_DIR)/claims.json --out .smoke-results --new-version
 
+# The smoke reproduction through a private single-node Slurm, compared with smoke-check's outputs
+# (Scripts/slurm/test.sh). slurm-setup installs Slurm and munge like `setup` (with sudo when not
+# root); a failed install fails the test. Only without root and without sudo is it skipped.
+SLURM_APT_PACKAGES := slurmctld slurmd slurm-client munge
+slurm-setup:
+	@missing=""; for p in $(SLURM_APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "slurm-setup: Slurm and munge present"; exit 0; fi; \
+	SUDO=""; if [ "$$(id -u)" != 0 ]; then \
+	  if command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "slurm-setup: not root and no sudo: cannot install$$missing"; exit 0; fi; \
+	fi; \
+	echo "slurm-setup: installing$$missing"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+
+slurm-test: slurm-setup smoke-check
+	@if ! command -v sbatch >/dev/null && [ "$$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then \
+	  echo "SKIP slurm-test: Slurm is not installed and this user can neither be root nor use sudo to install it"; \
+	else \
+	  MAKE="$(MAKE)" METHODS="$(METHODS)" PROBES="$(PROBES)" SMOKE_EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" Scripts/slurm/test.sh; \
+	fi
+
 golden: | build
 	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs --write-golden
@@ -169,4 +252,4 @@ bench-anchor: build
 	done
 
 clean:
-	rm -rf .build .smoke-runs .smoke-results
+	rm -rf .build .smoke-runs .smoke-results .slurm-test
