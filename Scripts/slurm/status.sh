@@ -46,8 +46,16 @@ task_state() {   # task_state STATE_FILE OUTPUT
         case $(cut -d' ' -f1 "$file") in
             done) return 0 ;;
             running)
-                if [ -z "$live" ] || [[ $now == RUNNING* ]]; then echo "running ($(grep -o 'job=[^ ]*' "$file"))"
-                else echo "interrupted (${now:-job gone}): resubmit to resume"; fi
+                [[ $now == PENDING* ]] && { echo "$now"; return 0; }   # resubmitted after a kill
+                # A task killed hard (out of memory, node failure) never wrote its end: ask Slurm.
+                local job was
+                job=$(grep -o 'job=[^ ]*' "$file" | cut -d= -f2)
+                if ! command -v scontrol >/dev/null; then echo "running? (job $job; no scontrol to ask)"
+                else
+                    was=$(scontrol -o show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -1 | cut -d= -f2)
+                    if [ "$was" = RUNNING ]; then echo "running (job $job)"
+                    else echo "interrupted (job $job ${was:-unknown to Slurm}): resubmit to resume"; fi
+                fi
                 return 0 ;;
         esac
         # failed / cancelled, unless a newer submission has it queued again
