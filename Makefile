@@ -46,14 +46,18 @@ SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
 help:
 	@echo "PatchBench"
 	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, write results/<budget>/v<N>/"
-	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) (what CI runs)"
-	@echo "  make plan           what reproduce-all would run, with a time estimate (make -n shows the commands)"
+	@echo "  make reproduce-all SCHEDULER=slurm   the same as Slurm job arrays; resubmit to resume (Documentation/slurm.md)"
+	@echo "  make status         what is done, running, failed or to do"
+	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) + the Slurm smoke test (what CI runs)"
+	@echo "  make plan           what reproduce-all would run, with a time estimate (NODES=n for a cluster; make -n shows the commands)"
 	@echo "  make reproduce-ablations  RandSAC's serialization arms, ABLATION_SEEDS='$(ABLATION_SEEDS)' (plan-ablations estimates it)"
 	@echo "  make data           build the embedded default packs in datasets/default/"
 	@echo "  make setup          install the Debian packages PatchBench needs (idempotent)"
 	@echo "  make bench-anchor   patchbench bench next to the PyTorch anchor (needs torch)"
 	@echo "Variables: BUDGET=$(BUDGET) SEEDS='$(SEEDS)' METHODS='$(METHODS)' PROBES='$(PROBES)'"
 	@echo "           DATA=$(DATA) (or CLS_PACK/SEG_PACK/DET_PACK) THREADS=$(THREADS) RUNS_DIR=$(RUNS_DIR)"
+	@echo "  Slurm:   SLURM_PARTITION SLURM_ACCOUNT SBATCH_FLAGS SLURM_TIME_FACTOR=$(SLURM_TIME_FACTOR) SLURM_EVAL_MINUTES=$(SLURM_EVAL_MINUTES)"
+	@echo "           SLURM_MEM_PRETRAIN=$(SLURM_MEM_PRETRAIN) SLURM_MEM_EVAL=$(SLURM_MEM_EVAL) (MiB) SLURM_WAIT=$(SLURM_WAIT)"
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
