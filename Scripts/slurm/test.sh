@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make slurm-test`: the smoke reproduction through a private single-node Slurm
-# (local-cluster.sh), checked against the local smoke-check's outputs (.smoke-runs,
-# .smoke-results), which `make test` has just made.
+# (local-cluster.sh), checked against the local smoke-check's outputs (.smoke-runs), which
+# `make test` has just made, for the methods and probes it is given (a subset, for time).
 #
 #   1. A task made to fail (a stale run directory: another method's run.json) is reported as
 #      failed by `make status`, its evaluations and the tables job are cancelled, and no
@@ -15,19 +15,30 @@
 #      (provenance, pretraining images/s and the speed claims made from them).
 #   3. No Slurm or munge process is left (trap: cancel every job, stop the daemons by pid).
 #
-# Environment (from the Makefile): MAKE METHODS PROBES SMOKE_EVAL_FLAGS
+# Environment (from the Makefile): MAKE METHODS PROBES SMOKE_EVAL_FLAGS PATCHBENCH
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-: "${METHODS:?}" "${PROBES:?}" "${SMOKE_EVAL_FLAGS:?}"
+: "${METHODS:?}" "${PROBES:?}" "${SMOKE_EVAL_FLAGS:?}" "${PATCHBENCH:?}"
 make=${MAKE:-make}
 started=$(date +%s)
 say() { echo "slurm-test: $*"; }
 fail() { echo "slurm-test: FAIL: $*" >&2; exit 1; }
 
-[ -d .smoke-runs/smoke ] && [ -d .smoke-results/smoke ] || fail "no local smoke outputs: run make smoke-check first"
+[ -d .smoke-runs/smoke ] || fail "no local smoke outputs: run make smoke-check first"
 work=.slurm-test
 rm -rf "$work"
 mkdir -p "$work"
+# The local reference: smoke-check's runs of these methods (only their probes), tabled alone.
+for m in $METHODS; do
+    [ -e ".smoke-runs/smoke/$m/seed0/encoder.h5" ] || fail "no local smoke run of $m: run make smoke-check first"
+    mkdir -p "$work/local-runs/smoke/$m/seed0/eval"
+    for f in run.json log.jsonl encoder.h5; do   # random-init has no log
+        [ ! -e ".smoke-runs/smoke/$m/seed0/$f" ] || cp ".smoke-runs/smoke/$m/seed0/$f" "$work/local-runs/smoke/$m/seed0/"
+    done
+    for p in $PROBES; do cp ".smoke-runs/smoke/$m/seed0/eval/$p.json" "$work/local-runs/smoke/$m/seed0/eval/"; done
+done
+"$PATCHBENCH" tables --budget smoke --runs "$work/local-runs" --claims results/claims.json --out "$work/local-results" \
+    --new-version >/dev/null
 cluster=$(mktemp -d "${TMPDIR:-/tmp}/patchbench-slurm.XXXXXX")
 
 cleanup() {
@@ -133,7 +144,7 @@ say "2. $compared evaluation files equal to the local ones (metrics, protocol, e
 # Tables: byte-identical, except what a clock measured: provenance (wall times, threads, peak
 # memory), pretraining images/s (pretrain.md, plots/speed-*.svg) and the speed claims computed
 # from them. Those files are compared with the clocked figures cut out.
-local_v=.smoke-results/smoke/v1 slurm_v=$work/results/smoke/v1
+local_v=$work/local-results/smoke/v1 slurm_v=$work/results/smoke/v1
 [ -d "$slurm_v" ] || fail "no tables in $slurm_v"
 clocked='provenance.*|speed-*.svg|pretrain.md|claims.md|results.json'
 diff -r -x 'provenance.*' -x 'speed-*.svg' -x pretrain.md -x claims.md -x results.json "$local_v" "$slurm_v" \
@@ -153,5 +164,5 @@ diff <(unclocked_json "$local_v/results.json") <(unclocked_json "$slurm_v/result
 for f in "$local_v"/tables/smoke/*/pretrain.md; do
     diff <(without_images_per_second "$f") <(without_images_per_second "$slurm_v/${f#"$local_v"/}") || fail "$f differs beyond images/s"
 done
-say "2. tables equal to .smoke-results: $identical files byte-identical; claims.md, results.json, pretrain.md equal without the clocked figures ($clocked)"
+say "2. tables equal to the local runs' tables: $identical files byte-identical; claims.md, results.json, pretrain.md equal without the clocked figures ($clocked)"
 say "ok ($(( $(date +%s) - started )) s)"
