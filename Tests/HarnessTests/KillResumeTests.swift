@@ -27,9 +27,10 @@ import Testing
 
     /// MAE (stateless), DINO (EMA teacher, centre and a frozen-last-layer group in the state
     /// and optimizer) and DenseCL (key encoder, two queues with their pointers, which wrap every
-    /// 4 steps here): each resumes bit-identically.
+    /// 4 steps here), Relational and Spatial Reasoning (the relation head's BN running statistics,
+    /// the authors' Adam; SR's patch placements from the masks stream): each resumes bit-identically.
     @Test(.enabled(if: executable != nil, "patchbench executable not built (swift build -c release); skipping"),
-          arguments: ["mae", "dino", "densecl"])
+          arguments: ["mae", "dino", "densecl", "relational-reasoning", "spatial-reasoning"])
     func sigkillMidRunThenResumeIsBitIdentical(method: String) throws {
         let dir = HarnessFixtures.temporaryDirectory("kill-\(method)")
         let budget = try HarnessFixtures.budget(steps: method == "mae" ? 400 : 150)
