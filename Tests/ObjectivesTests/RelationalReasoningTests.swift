@@ -107,6 +107,29 @@ import TestSupport
         #expect(abs(y[6] - (0 - 13.0 / 20)) < 1e-7 && abs(y[7] - (19.0 / 20 - 2.0 / 20)) < 1e-7 && y[8] == 0)
     }
 
+    /// RR's views are `datamanager.py`'s relationnet transform; SR's patch sources are the whole,
+    /// unflipped image, normalised, with only the patch transform's colour changes.
+    @Test func theRecipesFollowTheCode() {
+        let recipe = SpatialReasoning.recipe(SpatialReasoning.Config(), size: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+        #expect(recipe.views.count == 4 + 3)
+        let view = recipe.views[0]
+        #expect(view.scale == 0.08...1.0 && view.interpolation == .bilinear && view.flipProbability == 0.5
+                && view.jitter == ColorJitterStrength(brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2)
+                && view.jitterProbability == 0.8 && view.grayscaleProbability == 0.2 && view.blurProbability == 0)
+        #expect(Array(recipe.views[0..<4]) == RelationalReasoning.recipe(views: 4, size: 32, scale: [0.08, 1], mean: [0.5, 0.5, 0.5],
+                                                                         std: [0.25, 0.25, 0.25]).views)
+        var source = recipe.views[4]
+        #expect(source.flipProbability == 0 && source.scale == 1.0...1.0 && source.ratio == 1.0...1.0 && source.jitter == view.jitter)
+        source.jitter = nil
+        source.grayscaleProbability = 0
+        let pixels = (0..<(3 * 32 * 32)).map { Float($0 % 251) / 250 }
+        var rng = RandomStream(seed: 1)
+        let (out, geometry) = source.apply(AugmentImage(channels: 3, height: 32, width: 32, pixels: pixels), rng: &rng)
+        #expect(geometry.box == CropBox(top: 0, left: 0, height: 32, width: 32) && !geometry.flipped)
+        let error = zip(out.pixels, pixels).map { abs($0 - ($1 - 0.5) / 0.25) }.max()!
+        #expect(error < 1e-5, "the patch source is the normalised image (max error \(error))")
+    }
+
     static func batch(views: Int, b: Int, seed: UInt64) -> TrainingBatch {
         var rng = RandomStream(seed: seed)
         return TrainingBatch(views: (0..<views).map { _ in
