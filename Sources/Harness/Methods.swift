@@ -227,6 +227,9 @@ extension Method {
         let settings = try budget.settings(RelationalReasoning.Config(), key: "relational_reasoning")
         try require(settings.views >= 2, "relational_reasoning.views must be ≥ 2")
         try require(settings.cropScale.count == 2, "relational_reasoning.crop_scale is [low, high]")
+        try require(settings.focalGamma == 2 || settings.focalGamma == 0, "relational_reasoning.focal_gamma must be 2 (the authors') or 0 (BCE)")
+        try require(settings.focalAlpha >= 0 && settings.focalAlpha <= 1, "relational_reasoning.focal_alpha must be in [0, 1]")
+        try require(settings.learningRate > 0 && settings.hidden > 0, "relational_reasoning.learning_rate and hidden must be > 0")
         let encoder = budget.vitConfig(positionEmbedding: .sinCos)
         let recipe = RelationalReasoning.recipe(views: settings.views, size: budget.augmentation.size, scale: settings.cropScale,
                                                 mean: budget.augmentation.mean, std: budget.augmentation.std)
@@ -259,6 +262,7 @@ extension Method {
                         "spatial_reasoning: 2 × patches must fit in size − patch_size = \(side - settings.patchSize) positions")
             try require(settings.cropScale.count == 2, "spatial_reasoning.crop_scale is [low, high]")
             try require(settings.mseWeight >= 0, "spatial_reasoning.mse_weight must be ≥ 0")
+            try require(settings.learningRate > 0 && settings.hidden > 0, "spatial_reasoning.learning_rate and hidden must be > 0")
             let encoder = budget.vitConfig(positionEmbedding: .sinCos)
             let recipe = SpatialReasoning.recipe(settings, size: side, mean: budget.augmentation.mean, std: budget.augmentation.std)
             return try Resolved(encoder: encoder, recipe: recipe, settings: settings) {
