@@ -72,7 +72,7 @@ public struct Method: Sendable, CustomStringConvertible {
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
     public static let all: [Method] = [randomInit, randomInitLoMaR, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
-                                        densecl] + randsacArms
+                                        densecl, relationalReasoning, spatialReasoning, spatialReasoningCodeOverlap] + randsacArms
 
     /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
     public static let randomInit = Method(
@@ -214,6 +214,64 @@ extension Method {
         let encoder = budget.vitConfig(positionEmbedding: .sinCos)
         return try Resolved(encoder: encoder, recipe: mocoRecipe(budget), settings: settings) {
             DenseCL(encoder: encoder, config: settings, rng: &$0)
+        }
+    }
+
+    /// Relational Reasoning (Patacchiola & Storkey): K views, all pairs, focal loss, the authors'
+    /// Adam (Documentation/Objectives/RR-SR.md). The probes read the image feature the relation
+    /// head was trained on, the mean of the patch tokens (ResNet's GAP, spec §1.3).
+    public static let relationalReasoning = Method(
+        name: "relational-reasoning", base: "relational-reasoning",
+        summary: "Relational Reasoning: same-image vs different-image pairs of K views through a relation head (focal loss)",
+        // 32 and 19 (SR) images/s: short `patchbench pretrain` runs at tiny (40 steps of 64, steps
+        // 10–40, data loading included) on a Zen 5 shared with two niced runs, scaled by MoCo-v2's
+        // rate measured beside them (82 there, 140 quiet): RR 19.1 → 32, SR 11.3 → 19.
+        configKey: "relational_reasoning", reproduced: true, tinyImagesPerSecond: 32, linearReadout: .mean, knnReadout: .mean,
+        exported: "the backbone") { budget in
+        let settings = try budget.settings(RelationalReasoning.Config(), key: "relational_reasoning")
+        try require(settings.views >= 2, "relational_reasoning.views must be ≥ 2")
+        try require(settings.cropScale.count == 2, "relational_reasoning.crop_scale is [low, high]")
+        try require(settings.focalGamma == 2 || settings.focalGamma == 0, "relational_reasoning.focal_gamma must be 2 (the authors') or 0 (BCE)")
+        try require(settings.focalAlpha >= 0 && settings.focalAlpha <= 1, "relational_reasoning.focal_alpha must be in [0, 1]")
+        try require(settings.learningRate > 0 && settings.hidden > 0, "relational_reasoning.learning_rate and hidden must be > 0")
+        let encoder = budget.vitConfig(positionEmbedding: .sinCos)
+        let recipe = RelationalReasoning.recipe(views: settings.views, size: budget.augmentation.size, scale: settings.cropScale,
+                                                mean: budget.augmentation.mean, std: budget.augmentation.std)
+        return try Resolved(encoder: encoder, recipe: recipe, settings: settings) {
+            RelationalReasoning(encoder: encoder, config: settings, rng: &$0)
+        }
+    }
+
+    /// Spatial Reasoning (Albert et al.), additive mode, patches kept apart as the paper says;
+    /// probed on the image feature only, as RR (the fair probe, spec §1.3).
+    public static let spatialReasoning = spatialReasoningVariant(
+        name: "spatial-reasoning", overlapRule: .pairwise, reproduced: true, tinyImagesPerSecond: 19,
+        summary: "Spatial Reasoning: RR plus relative-position regression between non-overlapping patches (additive mode)")
+
+    /// Spatial Reasoning with the code's overlap check (row against column of patches 0 and 1):
+    /// a named arm for the bug (spec §5 q2).
+    public static let spatialReasoningCodeOverlap = spatialReasoningVariant(
+        name: "spatial-reasoning-code-overlap", overlapRule: .code, reproduced: false, tinyImagesPerSecond: nil,
+        summary: "Spatial Reasoning with the authors' overlap check, which lets patches overlap (variant)")
+
+    static func spatialReasoningVariant(name: String, overlapRule: PatchOverlapRule, reproduced: Bool, tinyImagesPerSecond: Int?,
+                                        summary: String) -> Method {
+        Method(name: name, base: "spatial-reasoning", summary: summary, configKey: "spatial_reasoning", reproduced: reproduced,
+               tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean, exported: "the backbone") { budget in
+            var settings = try budget.settings(SpatialReasoning.Config(), key: "spatial_reasoning")
+            settings.overlapRule = overlapRule
+            let side = budget.augmentation.size
+            try require(settings.views >= 2 && settings.patches >= 2, "spatial_reasoning.views and patches must be ≥ 2")
+            try require(settings.patchSize >= 1 && 2 * settings.patches <= side - settings.patchSize,
+                        "spatial_reasoning: 2 × patches must fit in size − patch_size = \(side - settings.patchSize) positions")
+            try require(settings.cropScale.count == 2, "spatial_reasoning.crop_scale is [low, high]")
+            try require(settings.mseWeight >= 0, "spatial_reasoning.mse_weight must be ≥ 0")
+            try require(settings.learningRate > 0 && settings.hidden > 0, "spatial_reasoning.learning_rate and hidden must be > 0")
+            let encoder = budget.vitConfig(positionEmbedding: .sinCos)
+            let recipe = SpatialReasoning.recipe(settings, size: side, mean: budget.augmentation.mean, std: budget.augmentation.std)
+            return try Resolved(encoder: encoder, recipe: recipe, settings: settings) {
+                SpatialReasoning(encoder: encoder, config: settings, methodName: name, rng: &$0)
+            }
         }
     }
 

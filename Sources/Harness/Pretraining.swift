@@ -96,7 +96,10 @@ public struct Pretraining {
         }
 
         let params = objective.namedParameters()
-        let adamw = AdamW(beta1: budget.optimizer.beta1, beta2: budget.optimizer.beta2, eps: budget.optimizer.eps)
+        // The budget's AdamW constants unless the method's authors' differ (RR and SR: Adam's).
+        let constants = objective.adam ?? AdamSettings(beta1: budget.optimizer.beta1, beta2: budget.optimizer.beta2,
+                                                       eps: budget.optimizer.eps)
+        let adamw = AdamW(beta1: constants.beta1, beta2: constants.beta2, eps: constants.eps)
         var optimizer = adamw.initialState(for: params)
         var objectiveState = objective.initialState()
         let patch = budget.encoder.patchSize

@@ -42,7 +42,8 @@ public struct Serialization: Equatable, Sendable {
 /// component and above 0 from every other, so no segment is ever empty and K is exact.
 public struct SerializationRule: Codable, Equatable, Sendable {
     public enum Segments: String, Codable, Sendable {
-        /// M × M tokens each (M = 1: one token per segment).
+        /// M × M tokens each (M = 1: one token per segment; narrower at the edge of a grid M does
+        /// not divide).
         case square
         /// K Gaussian blobs.
         case blob
@@ -63,8 +64,8 @@ public struct SerializationRule: Codable, Equatable, Sendable {
     public var squareSize: Int
     /// K, blobs (blob and shuffled).
     public var blobCount: Int
-    /// 1: flat. Squares: the grid of segments is cut into this many equal square partitions
-    /// (4: quadrants, the paper's 16 → 4). Blobs: segments are grouped by the blob rule
+    /// 1: flat. Squares: the grid of segments is cut into this many square partitions, q × q
+    /// (4: quadrants, the paper's 16 → 4; equal when q divides the segments per side). Blobs: segments are grouped by the blob rule
     /// applied to their centroids (the paper's 11 → 5).
     public var partitions: Int
     public var order: Order
@@ -86,12 +87,11 @@ public struct SerializationRule: Codable, Equatable, Sendable {
         if partitions < 1 { return "partitions must be ≥ 1" }
         switch segments {
         case .square:
-            guard squareSize >= 1, g % squareSize == 0 else { return "square_size \(squareSize) must divide the \(g)×\(g) grid" }
-            let side = g / squareSize, q = Int(Double(partitions).squareRoot().rounded())
-            if q * q != partitions || side % q != 0 {
-                return "partitions \(partitions) must be a square number whose root divides the \(side)×\(side) segments"
+            guard squareSize >= 1, squareSize < g else { return "square_size \(squareSize) must be in 1…\(g - 1) on the \(g)×\(g) grid" }
+            let side = (g + squareSize - 1) / squareSize, q = Int(Double(partitions).squareRoot().rounded())
+            if q * q != partitions || q > side {
+                return "partitions \(partitions) must be a square number q² with q ≤ \(side) (segments per side)"
             }
-            if side * side < 2 { return "a square serialization needs at least 2 segments" }
         case .blob, .shuffled:
             if order == .raster { return "blobs have no raster order" }
             if blobCount < 2 || blobCount > g * g { return "blob_count must be in 2…\(g * g)" }
@@ -131,9 +131,11 @@ public struct SerializationRule: Codable, Equatable, Sendable {
         let tokens = (0..<(g * g)).map { (Double($0 / g) + 0.5, Double($0 % g) + 0.5) }
         switch segments {
         case .square:
-            let side = g / squareSize, q = Int(Double(partitions).squareRoot().rounded()), per = side / q
+            // A grid that M does not divide ends in narrower squares; a segment grid that q does
+            // not divide, in smaller partitions (⌊i·q/side⌋ per axis; equal parts when it does).
+            let side = (g + squareSize - 1) / squareSize, q = Int(Double(partitions).squareRoot().rounded())
             let segmentOf = (0..<(g * g)).map { t in (t / g / squareSize) * side + (t % g) / squareSize }
-            let partitionOf = (0..<(side * side)).map { s in (s / side / per) * q + (s % side) / per }
+            let partitionOf = (0..<(side * side)).map { s in (s / side * q / side) * q + (s % side) * q / side }
             return (segmentOf, partitionOf)
         case .blob, .shuffled:
             var segmentOf = blobs(blobCount, points: tokens, grid: g, rng: &rng)

@@ -162,3 +162,15 @@ public struct OptimizerPlan: Sendable {
         ]
     }
 }
+
+/// Adam's constants for an objective that does not use the budget's (see `Objective.adam`).
+public struct AdamSettings: Equatable, Sendable {
+    public var beta1: Double
+    public var beta2: Double
+    public var eps: Double
+    public init(beta1: Double, beta2: Double, eps: Double) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import HDF5Kit
 import Harness
 import Testing
 
@@ -27,10 +28,12 @@ import Testing
 
     /// MAE (stateless), DINO (EMA teacher, centre and a frozen-last-layer group in the state
     /// and optimizer), DenseCL (key encoder, two queues with their pointers, which wrap every
-    /// 4 steps here) and RandSAC's blob arm (a new serialization per sample from the mask
-    /// stream, hierarchical blobs): each resumes bit-identically.
+    /// 4 steps here), Relational and Spatial Reasoning (the relation head's BN running statistics,
+    /// the authors' Adam; SR's patch placements from the masks stream) and RandSAC's blob arm (a
+    /// new serialization per sample from the mask stream, hierarchical blobs): each resumes
+    /// bit-identically.
     @Test(.enabled(if: executable != nil, "patchbench executable not built (swift build -c release); skipping"),
-          arguments: ["mae", "dino", "densecl", "randsac-blob"])
+          arguments: ["mae", "dino", "densecl", "relational-reasoning", "spatial-reasoning", "randsac-blob"])
     func sigkillMidRunThenResumeIsBitIdentical(method: String) throws {
         let dir = HarnessFixtures.temporaryDirectory("kill-\(method)")
         let budget = try HarnessFixtures.budget(steps: ["mae", "randsac-blob"].contains(method) ? 400 : 150)
@@ -62,6 +65,19 @@ import Testing
         let a = try HarnessFixtures.encoderBits(dir + "/killed/encoder.h5")
         let b = try HarnessFixtures.encoderBits(dir + "/clean/encoder.h5")
         #expect(a.count > 0 && a == b, "resumed encoder differs from the uninterrupted one")
+        if method.hasSuffix("-reasoning") {
+            // The relation head's BN running statistics never reach the loss (training mode uses the
+            // batch's), so the encoder cannot show them: compare the final checkpoints' state.
+            for name in ["state/relation_module.bn1.running_mean", "state/relation_module.bn1.running_var"] {
+                func bits(_ run: String) throws -> [UInt32] {
+                    let file = try HDF5File(openingForReadAt: dir + "/\(run)/checkpoints/step-\(budget.totalSteps).h5")
+                    defer { file.close() }
+                    return try file.read(name, as: Float.self).values.map(\.bitPattern)
+                }
+                let (killedState, cleanState) = (try bits("killed"), try bits("clean"))
+                #expect(killedState.count > 0 && killedState == cleanState, "\(name) differs after the resume")
+            }
+        }
         print("killed after checkpoint(s) \(seen.sorted()); resumed encoder bit-identical: \(a == b)")
     }
 }

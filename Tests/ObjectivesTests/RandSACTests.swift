@@ -156,6 +156,29 @@ import Testing
         #expect(hier.segmentCount == 11)
     }
 
+    /// The paper budget's 14 × 14 grid: 4 × 4 squares end in 2-token-wide ones, and 16 → 4 on
+    /// 7 × 7 squares gives quadrants of 4 and 3 squares per side.
+    @Test func gridsThatSquaresDoNotDivide() {
+        var rng = RandomStream(seed: 11)
+        let four = SerializationRule(segments: .square, squareSize: 4, order: .random).sample(grid: 14, rng: &rng)
+        let expected: [Int] = [4, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 16, 16, 16, 16, 16]
+        #expect(four.segmentCount == 16 && four.segments.map(\.count).sorted() == expected)
+        let hierarchical = SerializationRule(segments: .square, squareSize: 2, partitions: 4, order: .random).sample(grid: 14, rng: &rng)
+        #expect(hierarchical.segmentCount == 49)
+        // Ranks of one partition are consecutive: 16, 12, 12 and 9 squares in some order.
+        var sizes: [Int] = [], start = 0
+        let partitionOfRank: [Int] = (0..<49).map { r in
+            let t: Int = hierarchical.rank.firstIndex(of: r)!
+            let row: Int = (t / 14 / 2) * 2 / 7, column: Int = ((t % 14) / 2) * 2 / 7
+            return row * 2 + column
+        }
+        for r in 1...49 where r == 49 || partitionOfRank[r] != partitionOfRank[r - 1] {
+            sizes.append(r - start)
+            start = r
+        }
+        #expect(sizes.sorted() == [9, 12, 12, 16], "one partition at a time: \(sizes)")
+    }
+
     @Test func theSameStreamGivesTheSameSerialization() {
         for rule in Self.rules {
             var a = RandomStream(seed: 3), b = RandomStream(seed: 3)
@@ -164,8 +187,9 @@ import Testing
     }
 
     @Test func badRulesAreNamed() {
-        #expect(SerializationRule(segments: .square, squareSize: 3, order: .random).problem(grid: 8) != nil)
+        #expect(SerializationRule(segments: .square, squareSize: 8, order: .random).problem(grid: 8) != nil)
         #expect(SerializationRule(segments: .square, squareSize: 2, partitions: 3, order: .random).problem(grid: 8) != nil)
+        #expect(SerializationRule(segments: .square, squareSize: 2, partitions: 25, order: .random).problem(grid: 8) != nil)
         #expect(SerializationRule(segments: .blob, blobCount: 5, order: .raster).problem(grid: 8) != nil)
         #expect(SerializationRule(segments: .blob, blobCount: 65, order: .random).problem(grid: 8) != nil)
         #expect(SerializationRule(segments: .blob, blobCount: 11, partitions: 5, order: .random).problem(grid: 8) == nil)

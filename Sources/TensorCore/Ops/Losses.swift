@@ -84,3 +84,36 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Elementwise binary cross-entropy on logits (torch's BCEWithLogitsLoss, reduction
+    /// "none"), in its stable form ℓ(x, y) = max(x, 0) − x·y + log(1 + e^{−|x|}).
+    /// Targets y (same shape, values in [0, 1]) are constants. Pullback: g·(σ(x) − y).
+    public func binaryCrossEntropy(logitTargets y: Tensor) -> Tensor {
+        precondition(y.shape == shape && y.dtype == dtype, "binaryCrossEntropy: logits \(shape) vs targets \(y.shape)")
+        switch dtype {
+        case .float32: return bceImpl(y, Float.self)
+        case .float64: return bceImpl(y, Double.self)
+        }
+    }
+
+    private func bceImpl<S: KernelScalar>(_ targets: Tensor, _: S.Type) -> Tensor {
+        let n = count
+        let out = Storage(uninitializedCount: n, dtype: dtype)
+        let x = storage.ptr(S.self), y = targets.storage.ptr(S.self), o = out.ptr(S.self)
+        for i in 0..<n {
+            let a = x[i] < 0 ? -x[i] : x[i]
+            o[i] = (x[i] > 0 ? x[i] : 0) - x[i] * y[i] + S.scalarLog(1 + S.scalarExp(-a))
+        }
+        return Tensor.result(shape, out, inputs: [self]) { [self] g in
+            let d = Storage(uninitializedCount: n, dtype: dtype)
+            let gp = g.ptr(S.self), dp = d.ptr(S.self)
+            for i in 0..<n {
+                let sigma = 1 / (1 + S.scalarExp(-x[i]))
+                dp[i] = gp[i] * (sigma - y[i])
+            }
+            withExtendedLifetime(targets) {}
+            accumulate(d, owned: true)
+        }
+    }
+}
