@@ -90,7 +90,8 @@ struct Speed: ParsableCommand {
                 let rows = try SpeedComparison.measurePair(method: method, baseline: baseline, views: pair == "densecl" ? 2 : 1,
                                                            budget: b, grids: grid, batch: batch, warmup: warmup, rounds: rounds,
                                                            threads: threads) { print($0) }
-                let file = arms.count == 1 ? path : "runs/speed/\(SpeedFile.fileName(budget: b.name, method: name))"
+                // Named for the arm it times (for densecl the pair's name): --out only for a single arm.
+                let file = (arms.count == 1 ? out : nil) ?? "runs/speed/\(SpeedFile.fileName(budget: b.name, method: name))"
                 try SpeedComparison.write(rows, budget: b.name, methods: SpeedFile.Methods(method: name, baseline: baseline.name),
                                           to: file)
                 print("wrote \(file)")
