@@ -39,7 +39,7 @@ import Testing
     }
 
     func budgetFile(_ methods: String, _ name: String) throws -> String {
-        let path = HarnessFixtures.temporaryDirectory("blocks") + "/\(name).json"
+        let path = HarnessFixtures.temporaryDirectory("blocks-\(name)") + "/\(name).json"
         var text = try String(contentsOfFile: Budget.path(named: "smoke", root: HarnessFixtures.root), encoding: .utf8)
         let start = try #require(text.range(of: "\"methods\": {"))
         text = String(text[..<start.lowerBound]) + "\"methods\": \(methods)\n}\n"
