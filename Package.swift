@@ -37,7 +37,8 @@ let package = Package(
         // Engine.
         .target(name: "FixedOrderGEMM", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "TensorCore", dependencies: ["CBLAS", "FixedOrderGEMM"]),
-        .target(name: "HDF5Kit", dependencies: ["CHDF5", "COpenSSL"]),
+        .target(name: "SafeIO"),
+        .target(name: "HDF5Kit", dependencies: ["CHDF5", "COpenSSL", "SafeIO"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optim", dependencies: ["TensorCore"]),
         .target(name: "AnchorWorkloads", dependencies: ["TensorCore", "Layers", "Optim", "CBLAS", "Objectives", "Datasets"]),
@@ -46,23 +47,25 @@ let package = Package(
         // Data, objectives, evaluation, harness, results.
         .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL", "CZlib"]),
         .target(name: "Metrics", dependencies: []),
-        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives"]),
-        .target(name: "Results", dependencies: []),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives",
+                                           "SafeIO"]),
+        .target(name: "Results", dependencies: ["SafeIO"]),
         .target(name: "Objectives", dependencies: ["TensorCore", "Layers", "Datasets"]),
         .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives", "Results",
-                                               "Evaluation"]),
+                                               "Evaluation", "SafeIO"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(
             name: "PatchBenchCLI",
             dependencies: [
                 "TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Metrics", "AnchorWorkloads",
-                "Evaluation", "Results", "Objectives", "Harness",
+                "Evaluation", "Results", "Objectives", "Harness", "SafeIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Test support and tests.
         .target(name: "TestSupport", dependencies: ["TensorCore"]),
+        .testTarget(name: "SafeIOTests", dependencies: ["SafeIO"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport", "FixedOrderGEMM"]),
         .testTarget(name: "LayersTests", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "TestSupport"],
                     exclude: ["Fixtures"]),
@@ -70,13 +73,14 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Evaluation", "TensorCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results", "Harness"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "Harness", "SafeIO"]),
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Layers", "Optim", "TensorCore", "TestSupport", "Datasets"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "Optim", "TensorCore", "HDF5Kit",
                                                        "Datasets", "TestSupport"]),
         .testTarget(name: "EvaluationCLITests",
-                    dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore", "Results"]),
+                    dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore", "Results",
+                                 "SafeIO"]),
     ],
     swiftLanguageModes: [.v5]
 )

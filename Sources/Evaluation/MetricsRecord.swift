@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 
 /// A JSON value for the free-form `protocol` object of a metrics file (grids, seeds, names).
 /// Numbers are Doubles (integers are written without a fraction), so a file reads back equal.
@@ -138,24 +139,5 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
             throw EvaluationError.invalidInput("\(path): field 'schema' is \(record.schema), expected \(schemaName)")
         }
         return record
-    }
-}
-
-/// Temporary file in the target's directory, then `rename(2)`: atomic on POSIX file systems.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: temporary)
-        } catch {
-            throw EvaluationError.invalidInput("\(path): cannot write temporary file: \(error.localizedDescription)")
-        }
-        guard rename(temporary.path, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw EvaluationError.invalidInput("\(path): cannot rename temporary file into place: \(reason)")
-        }
     }
 }

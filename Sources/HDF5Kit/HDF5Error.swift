@@ -17,6 +17,8 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(file: String, key: String, detail: String)
     /// An HDF5 library call failed.
     case operationFailed(file: String, key: String, operation: String)
+    /// Writing to disk failed (a full disk, a file-size limit): `reason` is the system's.
+    case writeFailed(file: String, key: String, reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,12 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
             return "\(file): '\(key)' is stored as \(stored) but was read as \(requested)"
         case .shapeMismatch(let file, let key, let detail):
             return "\(file): shape mismatch for '\(key)': \(detail)"
+        case .writeFailed(let file, "/", let reason):
+            return "\(file): writing the file failed: \(reason); nothing was written under this name"
+        case .writeFailed(let file, let key, let reason):
+            return "\(file): writing '\(key)' failed: \(reason); nothing was written under this name"
+        case .operationFailed(let file, "/", let operation):
+            return "\(file): \(operation) failed"
         case .operationFailed(let file, let key, let operation):
             return "\(file): \(operation) failed for '\(key)'"
         }

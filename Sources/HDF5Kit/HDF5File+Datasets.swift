@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import SafeIO
 
 extension HDF5File {
     /// Writes `values` (row-major, `shape.reduce(1, *)` elements; shape [] is a scalar) as a new
@@ -46,13 +47,24 @@ extension HDF5File {
         guard dataset >= 0 else {
             throw HDF5Error.operationFailed(file: path, key: name, operation: "create dataset (does it already exist?)")
         }
-        defer { H5Dclose(dataset) }
+        errno = 0
+        var status: herr_t = 0
         if count > 0 {
-            let status = values.withUnsafeBytes {
+            status = values.withUnsafeBytes {
                 H5Dwrite(dataset, T.hdf5NativeType, h5s_all(), h5s_all(), h5p_default(), $0.baseAddress)
             }
-            guard status >= 0 else { throw HDF5Error.operationFailed(file: path, key: name, operation: "write") }
         }
+        let writeErrno = errno
+        // Closing writes the dataset's cached chunks: on a full disk it is often this that fails.
+        let closed = H5Dclose(dataset)
+        guard status >= 0, closed >= 0 else {
+            throw HDF5Error.writeFailed(file: path, key: name, reason: Self.writeFailureReason(writeErrno != 0 ? writeErrno : errno))
+        }
+    }
+
+    /// The system's reason for a failed write, or a guess when HDF5 left errno unset.
+    static func writeFailureReason(_ code: Int32) -> String {
+        code != 0 ? SafeIOError.reason(code, path: "") : "the library could not write (is the disk full?)"
     }
 
     /// Chunks of about 256 KiB along the leading axis, full extent on the others.

@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import SafeIO
 
 /// An open HDF5 file: a thin, safe wrapper that owns one file id and closes it exactly once.
 ///
@@ -27,12 +28,14 @@ public final class HDF5File {
     deinit { close() }
 
     /// Closes the file (idempotent). `H5F_CLOSE_STRONG` makes this close any object still open,
-    /// so the file is really complete on disk afterwards.
-    public func close() {
-        if fileId >= 0 {
-            H5Fclose(fileId)
-            fileId = -1
-        }
+    /// so the file is really complete on disk afterwards. Returns false when HDF5 could not write
+    /// what it still held (a full disk): the file on disk is then incomplete.
+    @discardableResult
+    public func close() -> Bool {
+        guard fileId >= 0 else { return true }
+        let status = H5Fclose(fileId)
+        fileId = -1
+        return status >= 0
     }
 
     /// Opens an existing file read-only. Throws `fileNotFound`, `notHDF5` (no signature, empty)
@@ -65,58 +68,38 @@ public final class HDF5File {
         self.init(path: path, fileId: id, isWritable: false)
     }
 
-    /// Writes a new file at `path` atomically: `body` fills `<path>.tmp-<pid>` in the same
-    /// directory; on success the temporary file is closed, fsynced and renamed over `path`.
-    /// If `body` throws (or any step fails) the temporary file is removed and an existing file
-    /// at `path` is left untouched.
+    /// Writes a new file at `path` atomically: `body` fills a temporary file in the same folder
+    /// (`AtomicFile`'s naming; stale ones of dead processes are removed first); on success the
+    /// file is flushed and closed, both checked, fsynced and renamed over `path`. If `body`
+    /// throws or any step fails (a full disk included), the temporary file is removed and an
+    /// existing file at `path` is left untouched.
     @discardableResult
     public static func writeAtomically<R>(to path: String, _ body: (HDF5File) throws -> R) throws -> R {
         HDF5Library.silenceErrors()
-        let temporaryPath = "\(path).tmp-\(getpid())"
+        let temporaryPath = try AtomicFile.prepareTemporary(for: path)
         let access = H5Pcreate(h5p_file_access())
         H5Pset_fclose_degree(access, H5F_CLOSE_STRONG)
         let id = H5Fcreate(temporaryPath, h5f_acc_trunc(), h5p_default(), access)
+        let code = errno
         H5Pclose(access)
         guard id >= 0 else {
-            throw HDF5Error.operationFailed(file: path, key: "/", operation: "create \(temporaryPath)")
+            unlink(temporaryPath)
+            throw HDF5Error.operationFailed(file: path, key: "/", operation: "create \(temporaryPath) (\(String(cString: strerror(code))))")
         }
         let file = HDF5File(path: path, fileId: id, isWritable: true)
         do {
             let result = try body(file)
-            file.close()
-            try syncFile(temporaryPath, reportAs: path)
-            guard rename(temporaryPath, path) == 0 else {
-                throw HDF5Error.operationFailed(
-                    file: path, key: "/", operation: "rename from \(temporaryPath) (\(String(cString: strerror(errno))))")
+            // HDF5 caches chunks and metadata: a full disk often shows only here.
+            errno = 0
+            guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0, file.close() else {
+                throw HDF5Error.writeFailed(file: path, key: "/", reason: writeFailureReason(errno))
             }
-            syncDirectory(of: path)
+            try AtomicFile.commit(temporaryPath, to: path)
             return result
         } catch {
             file.close()
             unlink(temporaryPath)
             throw error
-        }
-    }
-
-    /// Flushes a closed file's bytes to disk before it is renamed into place.
-    private static func syncFile(_ temporaryPath: String, reportAs path: String) throws {
-        let descriptor = open(temporaryPath, O_RDONLY)
-        guard descriptor >= 0 else {
-            throw HDF5Error.operationFailed(file: path, key: "/", operation: "reopen \(temporaryPath) for fsync")
-        }
-        defer { _ = Foundation.close(descriptor) }
-        guard fsync(descriptor) == 0 else {
-            throw HDF5Error.operationFailed(file: path, key: "/", operation: "fsync \(temporaryPath)")
-        }
-    }
-
-    /// Best effort: makes the rename itself durable.
-    private static func syncDirectory(of path: String) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            _ = Foundation.close(descriptor)
         }
     }
 
@@ -135,5 +118,14 @@ enum HDF5Library {
     /// HDF5 prints its error stack to stderr by default; HDF5Kit reports errors itself.
     /// The auto-print setting is per thread in a thread-safe build, so it is (cheaply) reapplied
     /// on every open and create rather than once per process.
-    static func silenceErrors() { h5_silence_errors() }
+    static func silenceErrors() {
+        _ = skipTermination
+        h5_silence_errors()
+    }
+
+    /// HDF5 closes every file left open at process exit; a file whose close failed on a full
+    /// disk makes that teardown dereference freed state and segfault after the error was
+    /// reported. Every file PatchBench writes is closed explicitly, so the teardown is skipped.
+    /// It must be requested before the library's first call, hence here, once.
+    private static let skipTermination: Void = { _ = H5dont_atexit() }()
 }

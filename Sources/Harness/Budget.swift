@@ -180,14 +180,37 @@ public struct Budget: Codable, Equatable, Sendable {
     func validate(file: String) throws {
         func check(_ ok: Bool, _ why: String) throws { if !ok { throw HarnessError("\(file): \(why)") } }
         try check(schema == Budget.schemaName, "schema is '\(schema)', expected '\(Budget.schemaName)'")
-        try check(encoder.imageSize % encoder.patchSize == 0, "image_size must be a multiple of patch_size")
-        try check(encoder.dimension % encoder.heads == 0 && encoder.dimension % 4 == 0,
+        // Sizes first: every later check and the model's shapes divide by them.
+        let e = encoder
+        for (name, value) in [("image_size", e.imageSize), ("patch_size", e.patchSize), ("channels", e.channels),
+                              ("dimension", e.dimension), ("depth", e.depth), ("heads", e.heads)] {
+            try check(value > 0 && value <= 1 << 20, "encoder.\(name) is \(value); it must be a positive size")
+        }
+        try check(e.mlpRatio > 0 && e.mlpRatio <= 64, "encoder.mlp_ratio is \(e.mlpRatio); it must be in (0, 64]")
+        try check(e.layerNormEps > 0 && e.layerNormEps < 1, "encoder.layer_norm_eps is \(e.layerNormEps); it must be in (0, 1)")
+        try check(e.imageSize % e.patchSize == 0, "image_size must be a multiple of patch_size")
+        try check(e.dimension % e.heads == 0 && e.dimension % 4 == 0,
                   "dimension must be divisible by heads and by 4 (sin-cos embedding)")
-        try check(batchSize > 0 && imagesSeen >= batchSize, "need batch_size > 0 and images_seen ≥ batch_size")
+        try check(batchSize > 0 && batchSize <= 1 << 20 && imagesSeen >= batchSize && imagesSeen <= 1 << 40,
+                  "need 0 < batch_size ≤ 2^20 and batch_size ≤ images_seen ≤ 2^40")
         try check(imagesSeen % batchSize == 0, "images_seen must be a multiple of batch_size")
         try check(checkpointEvery > 0 && logEvery > 0, "checkpoint_every and log_every must be positive")
         try check(augmentation.size == encoder.imageSize, "augmentation size must equal the encoder's image_size")
-        try check(augmentation.scale.count == 2 && augmentation.ratio.count == 2, "scale and ratio are [low, high]")
+        let a = augmentation
+        try check(a.scale.count == 2 && a.ratio.count == 2, "scale and ratio are [low, high]")
+        try check(a.scale[0] > 0 && a.scale[0] <= a.scale[1] && a.scale[1] <= 1,
+                  "augmentation.scale is \(a.scale); it must be [low, high] with 0 < low ≤ high ≤ 1")
+        try check(a.ratio[0] > 0 && a.ratio[0] <= a.ratio[1] && a.ratio[1].isFinite,
+                  "augmentation.ratio is \(a.ratio); it must be [low, high] with 0 < low ≤ high")
+        try check(a.flipProbability >= 0 && a.flipProbability <= 1, "augmentation.flip_probability must be in [0, 1]")
+        try check(a.std.allSatisfy { $0 > 0 && $0.isFinite } && a.mean.allSatisfy(\.isFinite),
+                  "augmentation.std must be positive and mean finite")
+        let o = optimizer
+        try check(o.baseLearningRate >= 0 && o.baseLearningRate.isFinite && o.minLearningRate >= 0 && o.minLearningRate.isFinite,
+                  "optimizer learning rates must be finite and ≥ 0")
+        try check(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1 && o.eps > 0 && o.eps.isFinite,
+                  "optimizer betas must be in [0, 1) and eps positive")
+        try check(o.weightDecay >= 0 && o.weightDecay.isFinite, "optimizer.weight_decay must be finite and ≥ 0")
         try check(Interpolation(rawValue: augmentation.interpolation) != nil, "interpolation must be bilinear or bicubic")
         for key in methods.keys.sorted() where !Method.configKeys.contains(key) {
             throw HarnessError("\(file): methods.\(key) is no method's block (known: \(Method.configKeys.joined(separator: ", ")))")

@@ -102,6 +102,7 @@ extension Method {
         exported: "the encoder") { budget in
         let settings = try budget.settings(MAE.Config(), key: "mae")
         try require(settings.maskRatio >= 0 && settings.maskRatio < 1, "mask_ratio must be in [0, 1)")
+        try requireDecoder(depth: settings.decoderDepth, dimension: settings.decoderDimension, heads: settings.decoderHeads)
         let encoder = budget.vitConfig(positionEmbedding: .sinCos)
         return try Resolved(encoder: encoder, recipe: budget.recipe, settings: settings) {
             MAE(encoder: encoder, config: settings, rng: &$0)
@@ -230,7 +231,8 @@ extension Method {
         exported: "the backbone") { budget in
         let settings = try budget.settings(RelationalReasoning.Config(), key: "relational_reasoning")
         try require(settings.views >= 2, "relational_reasoning.views must be ≥ 2")
-        try require(settings.cropScale.count == 2, "relational_reasoning.crop_scale is [low, high]")
+        try requireRange(settings.cropScale, "relational_reasoning.crop_scale")
+        try require(settings.views <= 64, "relational_reasoning.views must be ≤ 64")
         try require(settings.focalGamma == 2 || settings.focalGamma == 0, "relational_reasoning.focal_gamma must be 2 (the authors') or 0 (BCE)")
         try require(settings.focalAlpha >= 0 && settings.focalAlpha <= 1, "relational_reasoning.focal_alpha must be in [0, 1]")
         try require(settings.learningRate > 0 && settings.hidden > 0, "relational_reasoning.learning_rate and hidden must be > 0")
@@ -264,7 +266,8 @@ extension Method {
             try require(settings.views >= 2 && settings.patches >= 2, "spatial_reasoning.views and patches must be ≥ 2")
             try require(settings.patchSize >= 1 && 2 * settings.patches <= side - settings.patchSize,
                         "spatial_reasoning: 2 × patches must fit in size − patch_size = \(side - settings.patchSize) positions")
-            try require(settings.cropScale.count == 2, "spatial_reasoning.crop_scale is [low, high]")
+            try requireRange(settings.cropScale, "spatial_reasoning.crop_scale")
+            try require(settings.views <= 64, "spatial_reasoning.views must be ≤ 64")
             try require(settings.mseWeight >= 0, "spatial_reasoning.mse_weight must be ≥ 0")
             try require(settings.learningRate > 0 && settings.hidden > 0, "spatial_reasoning.learning_rate and hidden must be > 0")
             let encoder = budget.vitConfig(positionEmbedding: .sinCos)
@@ -334,8 +337,7 @@ extension Method {
             encoder.clsToken = false
             if let tokenPatch { encoder.patchSize = tokenPatch }
             if let problem = rule.problem(grid: encoder.grid) { throw HarnessError("\(name): \(problem)") }
-            try require(settings.decoderDepth >= 1 && settings.decoderDimension % settings.decoderHeads == 0,
-                        "randsac: decoder_depth must be ≥ 1 and decoder_dimension divisible by decoder_heads")
+            try requireDecoder(depth: settings.decoderDepth, dimension: settings.decoderDimension, heads: settings.decoderHeads)
             let targetPatch = budget.encoder.patchSize
             return try Resolved(encoder: encoder, recipe: budget.recipe, settings: settings) {
                 RandSAC(encoder: encoder, config: settings, targetPatch: targetPatch, methodName: name, rng: &$0)
@@ -359,8 +361,29 @@ extension Method {
 
     static func dinoRecipe(_ settings: DINO.Config, _ budget: Budget) throws -> MultiCropRecipe {
         try require(settings.globalScale.count == 2 && settings.localScale.count == 2, "global_scale and local_scale are [low, high]")
+        try requireRange(settings.globalScale, "global_scale")
+        try requireRange(settings.localScale, "local_scale")
+        try require(settings.outputs > 0 && settings.hidden > 0 && settings.bottleneck > 0, "outputs, hidden and bottleneck must be > 0")
+        try require(settings.studentTemperature > 0 && settings.teacherTemperature > 0 && settings.warmupTeacherTemperature > 0,
+                    "temperatures must be > 0")
+        try require(settings.localCrops >= 0 && settings.localCrops <= 64 && settings.localSize >= budget.encoder.patchSize
+                    && settings.localSize <= budget.augmentation.size && settings.localSize % budget.encoder.patchSize == 0,
+                    "local_crops must be in 0...64 and local_size a multiple of patch_size up to the image size")
+        try require((0...1).contains(settings.centerMomentum) && (0...1).contains(settings.teacherMomentum)
+                    && (0..<1).contains(settings.dropPath), "momenta must be in [0, 1] and drop_path in [0, 1)")
         return DINO.recipe(settings, globalSize: budget.augmentation.size, mean: budget.augmentation.mean,
                            std: budget.augmentation.std)
+    }
+
+    /// A crop-scale range [low, high] with 0 < low ≤ high ≤ 1.
+    static func requireRange(_ range: [Double], _ name: String) throws {
+        try require(range.count == 2 && range[0] > 0 && range[0] <= range[1] && range[1] <= 1,
+                    "\(name) is \(range); it must be [low, high] with 0 < low ≤ high ≤ 1")
+    }
+
+    static func requireDecoder(depth: Int, dimension: Int, heads: Int) throws {
+        try require(depth >= 1 && depth <= 64 && dimension > 0 && dimension <= 1 << 16 && heads > 0 && dimension % heads == 0,
+                    "the decoder needs depth in 1...64, dimension > 0 and heads > 0 dividing it")
     }
 
     static func require(_ condition: Bool, _ why: String) throws {

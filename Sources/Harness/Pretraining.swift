@@ -2,6 +2,7 @@ import Checkpoint
 import Datasets
 import Foundation
 import HDF5Kit
+import SafeIO
 import Layers
 import Objectives
 import Optim
@@ -56,6 +57,10 @@ public struct Pretraining {
         let resolved = try o.method.resolve(budget)
         let config = ResolvedConfig(method: o.method, resolved: resolved, budget: budget, dataPath: o.dataPath)
         let hash = config.hash
+        if let status = try dir.existingStatus(), status.configHash == hash, status.completed { return .alreadyComplete }
+        // One writer per run directory, for the whole run; the status is read again under the lock.
+        let lock = try dir.createAndLock()
+        defer { lock.release() }
         if let status = try dir.existingStatus() {
             guard status.configHash == hash else {
                 throw HarnessError("\(dir.runJSON): the run directory holds config_hash \(status.configHash), this run's is "
@@ -63,7 +68,6 @@ public struct Pretraining {
             }
             if status.completed { return .alreadyComplete }
         }
-        try dir.create()
         let checkpointEvery = o.checkpointEvery ?? budget.checkpointEvery
         guard checkpointEvery > 0 else { throw HarnessError("checkpoint frequency must be positive") }
 

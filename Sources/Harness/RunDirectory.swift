@@ -3,6 +3,7 @@ import HDF5Kit
 import Layers
 import Objectives
 import Results
+import SafeIO
 
 /// What a run is, exactly: the budget as read, the method and its settings, the encoder and
 /// the data. Its canonical JSON (sorted snake_case keys) is hashed into `config_hash`; the
@@ -91,9 +92,25 @@ public struct RunDirectory: Sendable {
     public var checkpoints: String { file(Self.checkpointsFolder) }
     public func checkpoint(step: Int) -> String { (checkpoints as NSString).appendingPathComponent("step-\(step).h5") }
 
+    /// Creates the run directory and its checkpoints folder, or says why it cannot.
     public func create() throws {
-        do { try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true) }
-        catch { throw HarnessError("\(path): cannot create the run directory (\(error.localizedDescription))") }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw HarnessError("\(path): is a file, not a run directory; choose another --out")
+        }
+        do { try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true) } catch {
+            let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+            throw HarnessError("\(path): cannot create the run directory (\(reason))")
+        }
+    }
+
+    /// Creates the directory and locks it for this process's writing, so a second `pretrain` on
+    /// the same directory is refused instead of interleaving its log and checkpoints. The lock
+    /// lasts as long as the returned object (and ends with the process, however it ends).
+    public func createAndLock() throws -> DirectoryLock {
+        try create()
+        do { return try DirectoryLock(folder: path, purpose: "pretraining into this run directory") }
+        catch let error as SafeIOError { throw HarnessError(error.description) }
     }
 
     /// The completed state and hash of an existing run.json, nil when there is none.
@@ -192,14 +209,8 @@ public struct RunDirectory: Sendable {
         try handle.write(contentsOf: Data(line.utf8))
     }
 
-    /// Writes to a temporary file in the same folder, then renames.
+    /// Writes through a temporary file in the same folder, checked, fsynced, then renamed.
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let tmp = path + ".tmp"
-        do {
-            try data.write(to: URL(fileURLWithPath: tmp))
-            if rename(tmp, path) != 0 { throw HarnessError("\(path): rename failed (errno \(errno))") }
-        } catch let e as HarnessError { throw e } catch {
-            throw HarnessError("\(path): cannot write (\(error.localizedDescription))")
-        }
+        do { try AtomicFile.write(data, to: path) } catch let error as SafeIOError { throw HarnessError(error.description) }
     }
 }

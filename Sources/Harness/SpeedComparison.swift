@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import SafeIO
 import Layers
 import Objectives
 import Optim
@@ -183,8 +184,6 @@ public enum SpeedComparison {
         let threads = rows.first?.threads ?? 1
         let file = File(methods: methods, budget: budget, provenance: .current(threads: threads, wallSeconds: 0, imagesSeen: 0, encoderFlops: 0),
                         rows: rows)
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        try RunDirectory.writeAtomically(try encoder.encode(file), to: path)
+        try AtomicFile.write(try encoder.encode(file), to: path, createFolder: true)
     }
 }

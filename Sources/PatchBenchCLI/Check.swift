@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SafeIO
 import Harness
 import Results
 
@@ -102,7 +103,7 @@ struct Check: ParsableCommand {
         let file = try GoldenCheck.makeGolden(
             from: collection, budget: chosenBudget, environment: environment, tolerance: tolerance,
             lossTolerance: lossTolerance, bitwise: !noBitwise, previous: previous)
-        try AtomicFileWriter.write(file.canonicalText(), to: golden)
+        try AtomicFile.write(file.canonicalText(), to: golden, createFolder: true)
         print("wrote \(golden): \(file.entries.count) entries for budget \(chosenBudget)")
     }
 }

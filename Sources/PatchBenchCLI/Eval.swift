@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import SafeIO
 import Harness
 import TensorCore
 

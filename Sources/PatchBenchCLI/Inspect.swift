@@ -55,7 +55,7 @@ struct Inspect: ParsableCommand {
         if noVerify { return }
         let computed = try opened.computeDigest()
         guard computed == opened.storedDigest else {
-            throw ValidationError("\(pack): content digest mismatch: stored \(opened.storedDigest), computed \(computed)")
+            throw CommandFailure("\(pack): content digest mismatch: stored \(opened.storedDigest), computed \(computed)")
         }
         print("digest          verified")
     }

@@ -60,7 +60,7 @@ struct Tables: ParsableCommand {
         let claimsFile = try ClaimsLoader.load(path: Checkout.resolve(claims), implemented: Method.implemented)
         let collection = try RunCollector.collect(root: runs).only(budget: budget)
         guard !collection.runs.isEmpty || !collection.skipped.isEmpty else {
-            throw ValidationError("\(runs)/\(budget): no runs of budget '\(budget)' to collect")
+            throw CommandFailure("\(runs)/\(budget): no runs of budget '\(budget)' to collect")
         }
         let folder = ResultsVersioning.budgetDirectory(out: out, budget: budget)
         let choice: ResultsVersioning.Choice = newVersion ? .new : (version.map { .specific($0) } ?? .latest)

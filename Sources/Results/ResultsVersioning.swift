@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 
 /// results/v<N>/ directories. Only the latest version may be rewritten; a new one is made only on request,
 /// and older versions are never touched.
@@ -62,7 +63,7 @@ public enum ResultsVersioning {
             try fileManager.removeItem(atPath: leftover)
         }
         for file in files {
-            try AtomicFileWriter.write(file.content, to: staging + "/" + file.path)
+            try AtomicFile.write(file.content, to: staging + "/" + file.path, createFolder: true)
         }
         if files.isEmpty { try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true) }
         do {

@@ -2,6 +2,7 @@ import Checkpoint
 import Datasets
 import Evaluation
 import Foundation
+import SafeIO
 import Layers
 import Results
 import TensorCore

@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 import Testing
 import Results
 
@@ -20,7 +21,7 @@ import Results
         #expect(golden.environment == GoldenFile.Environment(openblasCoretype: "HASWELL", threads: 2,
             blas: "OpenBLAS 0.3.21 Haswell", gemmOrder: "fixed-order-fma/1"))
         let path = tree.root + "/goldens/tiny.json"
-        try AtomicFileWriter.write(golden.canonicalText(), to: path)
+        try AtomicFile.write(golden.canonicalText(), to: path, createFolder: true)
         let loaded = try GoldenFile.load(path: path)
         #expect(loaded == golden)
         let report = GoldenCheck.check(loaded, against: collection, environment: golden.environment)
