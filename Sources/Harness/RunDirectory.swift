@@ -181,32 +181,22 @@ public struct RunDirectory: Sendable {
         return cells.joined(separator: ",") + "\n"
     }
 
-    /// Appends one JSON object (sorted keys) as a line.
+    /// Appends one JSON object (sorted keys) as a line, and its CSV row.
     public func appendLog(_ object: [String: Any]) throws {
         var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         data.append(0x0A)
-        if !FileManager.default.fileExists(atPath: log), !FileManager.default.createFile(atPath: log, contents: nil) {
-            throw HarnessError("\(log): cannot create the log (is the folder writable and the disk not full?)")
-        }
-        guard let handle = FileHandle(forWritingAtPath: log) else { throw HarnessError("\(log): cannot open for appending") }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: data)
+        try Self.append(data, to: log)
         try appendCSV(object)
     }
 
     func appendCSV(_ object: [String: Any]) throws {
         let line = Self.csvLine(object)
-        if !FileManager.default.fileExists(atPath: csvLog) {
-            guard FileManager.default.createFile(atPath: csvLog, contents: Data((Self.csvHeader(object) + line).utf8)) else {
-                throw HarnessError("\(csvLog): cannot create the CSV log (is the folder writable and the disk not full?)")
-            }
-            return
-        }
-        guard let handle = FileHandle(forWritingAtPath: csvLog) else { throw HarnessError("\(csvLog): cannot open for appending") }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(line.utf8))
+        let header = FileManager.default.fileExists(atPath: csvLog) ? "" : Self.csvHeader(object)
+        try Self.append(Data((header + line).utf8), to: csvLog)
+    }
+
+    static func append(_ data: Data, to path: String) throws {
+        do { try AppendOnlyFile.append(data, to: path) } catch let error as SafeIOError { throw HarnessError(error.description) }
     }
 
     /// Writes through a temporary file in the same folder, checked, fsynced, then renamed.

@@ -104,6 +104,19 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/run/encoder.h5"))
     }
 
+    /// The log fills the disk first (no checkpoint is due): the log file and the reason are named.
+    @Test(.enabled(if: KillResumeTests.executable != nil, "patchbench executable not built (swift build -c release); skipping"))
+    func aFullDiskWhileLoggingIsNamed() throws {
+        let dir = HarnessFixtures.temporaryDirectory("diskfull-log")
+        let budget = try HarnessFixtures.budget(steps: 150)
+        try HarnessFixtures.write(budget, to: dir + "/budget.json")
+        let failed = try Self.run(["pretrain", "--method", "mae", "--budget", dir + "/budget.json", "--data", HarnessFixtures.pack,
+                                   "--out", "run", "--threads", "1", "--checkpoint-every", "1000", "--progress", "quiet"],
+                                  limitKiB: 8, in: dir)
+        #expect(!failed.signalled && failed.status == 1, "status \(failed.status): \(failed.errorText)")
+        #expect(failed.errorText.contains("run/log.jsonl: append failed: File too large"), "\(failed.errorText)")
+    }
+
     /// One writer per run directory: a second pretrain on a directory in use is refused at once,
     /// naming the holder, and leaves the first run's files alone.
     @Test(.enabled(if: KillResumeTests.executable != nil, "patchbench executable not built (swift build -c release); skipping"))
