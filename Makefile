@@ -220,8 +220,14 @@ SMOKE_METHODS = $(METHODS) $(filter-out $(METHODS),$(SMOKE_ARMS))
 smoke-check: | build
 	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs
-	rm -rf .smoke-results
-	$(PATCHBENCH) tables --budget smoke --runs .smoke-runs --claims $(RESULTS_DIR)/claims.json --out .smoke-results --new-version
+	@# The reproduction itself, as a user's quick try runs it (on a copy of results/, so that a
+	@# developer's own results/smoke is left alone): results/smoke/v1 appears, results/tiny stays.
+	rm -rf .smoke-results && cp -r $(RESULTS_DIR) .smoke-results && rm -rf .smoke-results/smoke
+	$(MAKE) --no-print-directory reproduce-all BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs RESULTS_DIR=.smoke-results \
+	  EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)"
+	diff -r $(RESULTS_DIR)/tiny .smoke-results/tiny
+	test -f .smoke-results/smoke/v1/README.md
+	@echo "smoke-check: make reproduce-all BUDGET=smoke wrote .smoke-results/smoke/v1 and left results/tiny byte-identical"
 
 # The smoke reproduction through a private single-node Slurm, compared with smoke-check's outputs
 # (Scripts/slurm/test.sh). slurm-setup installs Slurm and munge like `setup` (with sudo when not
