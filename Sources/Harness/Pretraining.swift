@@ -61,6 +61,9 @@ public struct Pretraining {
         // One writer per run directory, for the whole run; the status is read again under the lock.
         let lock = try dir.createAndLock()
         defer { lock.release() }
+        if let why = lock.unsupported {
+            FileHandle.standardError.write(Data("warning: \(why); nothing stops a second pretrain into \(dir.path)\n".utf8))
+        }
         if let status = try dir.existingStatus() {
             guard status.configHash == hash else {
                 throw HarnessError("\(dir.runJSON): the run directory holds config_hash \(status.configHash), this run's is "

@@ -8,6 +8,9 @@ import Foundation
 public final class DirectoryLock {
     public let folder: String
     private var descriptor: Int32
+    /// Why the folder could not be locked although nobody else holds it (a file system without
+    /// `flock`); nil when the lock is held.
+    public private(set) var unsupported: String?
 
     /// Locks `folder` (which must exist), or throws naming the holder when another process has it.
     public init(folder: String, purpose: String) throws {
@@ -21,6 +24,12 @@ public final class DirectoryLock {
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             _ = Foundation.close(descriptor)
             descriptor = -1
+            // Some cluster file systems (Lustre without -o flock) have no flock: go on unlocked
+            // and let the caller say so, rather than refuse every run there.
+            if [ENOSYS, EOPNOTSUPP, ENOLCK].contains(code) {
+                unsupported = "\(path): this file system cannot lock files (\(String(cString: strerror(code))))"
+                return
+            }
             guard code == EWOULDBLOCK else { throw SafeIOError.system(path, "lock", code: code) }
             throw SafeIOError("\(folder): another process (\(holder.isEmpty ? "unknown" : holder)) is \(purpose); "
                               + "wait for it to finish or choose another folder")
