@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Layers", "Optim", "HDF5Kit"]),
 
         // Data, objectives, evaluation, harness, results.
-        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL", "CZlib"]),
+        // PNGRead: libpng's full read API in C (its errors longjmp), decoding as Pillow does.
+        .target(name: "PNGRead", dependencies: ["CPNG"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "PNGRead", "CTurboJPEG", "COpenSSL", "CZlib"]),
         .target(name: "Metrics", dependencies: []),
         .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives"]),
         .target(name: "Results", dependencies: []),

@@ -42,6 +42,7 @@ public enum ADE20KConverter {
     }
 
     public static func convert(root: String, options: Options = Options()) throws -> PackContents {
+        try CropSize.validate(options.size, input: root)
         let names = try classNames(root: root)
         guard names.count < 255 else { throw DatasetError(root, "\(names.count) classes do not fit uint8 masks with 255 = ignore") }
         var contents = PackContents(

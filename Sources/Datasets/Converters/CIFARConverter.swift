@@ -30,10 +30,15 @@ public enum CIFARConverter {
                     paths[name] = path
                 }
             } else {
-                for (path, data) in try TarArchive.read(input) {
-                    let name = (path as NSString).lastPathComponent
-                    files[name] = data
-                    paths[name] = "\(input):\(path)"
+                // Files are looked up by basename, so two members with one basename would make
+                // the pack depend on which one wins: refuse them instead.
+                for member in try TarArchive.read(input) {
+                    let name = (member.path as NSString).lastPathComponent
+                    if let earlier = paths[name] {
+                        throw DatasetError(input, "members '\(earlier.dropFirst(input.count + 1))' and '\(member.path)' share the name '\(name)'")
+                    }
+                    files[name] = member.contents
+                    paths[name] = "\(input):\(member.path)"
                 }
             }
             self.files = files
@@ -100,16 +105,27 @@ public enum CIFARConverter {
             throw DatasetError(path, "'\(labelKey)' must list one integer per image")
         }
         var batch = Batch()
-        batch.labels = labels.map { Int32(truncatingIfNeeded: $0) }
+        batch.labels = try narrowLabels(labels, key: labelKey, file: path)
         if variant == .cifar100 {
             guard let coarse = root["coarse_labels"]?.integers, coarse.count == data.shape[0] else {
                 throw DatasetError(path, "'coarse_labels' must list one integer per image")
             }
-            batch.coarse = coarse.map { Int32(truncatingIfNeeded: $0) }
+            batch.coarse = try narrowLabels(coarse, key: "coarse_labels", file: path)
         }
         batch.pixels.reserveCapacity(data.data.count)
         for record in 0..<data.shape[0] { planarToHWC(data.data[(record * 3072)..<((record + 1) * 3072)], into: &batch.pixels) }
         return batch
+    }
+
+    /// Pickled labels are arbitrary Python ints: a label such as 2^32 + 3 must be refused, not
+    /// wrapped to 3. (The class-count check in `convert` then bounds them further.)
+    static func narrowLabels(_ labels: [Int], key: String, file: String) throws -> [Int32] {
+        try labels.enumerated().map { index, label in
+            guard let narrow = Int32(exactly: label), narrow >= 0 else {
+                throw DatasetError(file, "'\(key)' value \(label) of record \(index) is not a class index (negative or above Int32)")
+            }
+            return narrow
+        }
     }
 
     static func names(fromPickle source: Source, _ file: String, key: String) throws -> [String] {

@@ -35,6 +35,7 @@ public enum COCOConverter {
     }
 
     public static func convert(root: String, options: Options = Options()) throws -> PackContents {
+        try CropSize.validate(options.size, input: root)
         let splits = try options.splits ?? discoverSplits(root: root)
         guard !splits.isEmpty else { throw DatasetError(root, "no annotations/instances_*.json found") }
         var categories: [Category]? = nil
@@ -63,18 +64,52 @@ public enum COCOConverter {
     }
 
     static func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+    /// Whole numbers up to 2^53 in magnitude (exact in a JSON double). Larger values are refused
+    /// rather than converted: NSNumber.intValue of 1e300 traps, and sums of them overflow.
+    static let largestInteger = 9_007_199_254_740_992.0
+
     static func integer(_ value: Any?) -> Int? {
-        guard let n = value as? NSNumber, n.doubleValue == n.doubleValue.rounded() else { return nil }
-        return n.intValue
+        guard let n = value as? NSNumber else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d == d.rounded(), abs(d) <= largestInteger else { return nil }
+        return Int(d)
+    }
+
+    /// The top-level JSON object of an annotation file. A parse failure reports what
+    /// JSONSerialization says (with its position), not just "malformed".
+    public static func parseJSONObject(_ bytes: [UInt8], file: String) throws -> [String: Any] {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw DatasetError(file, "malformed JSON: \(jsonErrorDescription(error))")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw DatasetError(file, "the top level is a JSON \(type(of: parsed)), not an object {images, annotations, categories}")
+        }
+        return object
+    }
+
+    /// Foundation hides the useful text in the userInfo of an NSError.
+    static func jsonErrorDescription(_ error: Error) -> String {
+        let nsError = error as NSError
+        let detail = nsError.userInfo["NSDebugDescription"] as? String ?? nsError.localizedDescription
+        if let index = nsError.userInfo["NSJSONSerializationErrorIndex"] { return "\(detail) (at byte \(index))" }
+        return detail
+    }
+
+    /// Category ids are stored as Int32 in the pack.
+    static func validateCategoryId(_ id: Int, file: String) throws {
+        guard Int32(exactly: id) != nil else {
+            throw DatasetError(file, "category id \(id) does not fit the pack's int32 'category_ids'")
+        }
     }
 
     static func convertSplit(
         name: String, jsonPath: String, imageDirectory: String, options: Options
     ) throws -> (PackSplit, [Category]) {
         let data = try readFileBytes(jsonPath)
-        guard let top = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any] else {
-            throw DatasetError(jsonPath, "malformed JSON (not an object)")
-        }
+        let top = try parseJSONObject(data, file: jsonPath)
         guard let imageEntries = top["images"] as? [[String: Any]],
               let annotationEntries = top["annotations"] as? [[String: Any]],
               let categoryEntries = top["categories"] as? [[String: Any]] else {
@@ -85,6 +120,7 @@ public enum COCOConverter {
             guard let id = integer(entry["id"]), let categoryName = entry["name"] as? String else {
                 throw DatasetError(jsonPath, "category without integer 'id' and string 'name': \(entry)")
             }
+            try validateCategoryId(id, file: jsonPath)
             categories.append(Category(id: id, name: categoryName))
         }
         categories.sort { $0.id < $1.id }
@@ -177,11 +213,22 @@ public enum COCOConverter {
         guard let rle = value as? [String: Any], let rleSize = (rle["size"] as? [Any])?.compactMap(integer), rleSize.count == 2 else {
             throw fail("segmentation is neither polygons nor RLE {counts, size}")
         }
+        // Sizes and counts come from the file: multiply and add with overflow checks.
+        let (area, areaOverflow) = rleSize[0].multipliedReportingOverflow(by: rleSize[1])
+        guard rleSize[0] >= 0, rleSize[1] >= 0, !areaOverflow else {
+            throw fail("RLE size \(rleSize) must be two non-negative integers whose product fits Int")
+        }
         if let counts = rle["counts"] as? [Any] {
             let values = counts.compactMap(integer)
             guard values.count == counts.count, values.allSatisfy({ $0 >= 0 }) else { throw fail("RLE counts must be non-negative integers") }
-            guard values.reduce(0, +) == rleSize[0] * rleSize[1] else {
-                throw fail("RLE counts sum to \(values.reduce(0, +)), not h*w = \(rleSize[0] * rleSize[1])")
+            var total = 0
+            for value in values {
+                let (sum, overflow) = total.addingReportingOverflow(value)
+                guard !overflow, sum <= area else { throw fail("RLE counts sum to more than h*w = \(area)") }
+                total = sum
+            }
+            guard total == area else {
+                throw fail("RLE counts sum to \(total), not h*w = \(area)")
             }
         } else if !(rle["counts"] is String) {
             throw fail("RLE without counts")

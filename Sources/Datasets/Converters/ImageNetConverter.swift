@@ -65,6 +65,7 @@ public enum ImageNetConverter {
     }
 
     public static func convert(root: String, options: Options = Options()) throws -> PackContents {
+        try CropSize.validate(options.size, input: root)
         let train = (root as NSString).appendingPathComponent("train")
         guard isDirectory(train) else { throw DatasetError(root, "no train/ folder (expected train/<wnid>/*.JPEG)") }
         let available = listing(train).filter { isDirectory((train as NSString).appendingPathComponent($0)) }
