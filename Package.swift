@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "patchbench", targets: ["PatchBenchCLI"]),
+        .executable(name: "patchbench-fuzz", targets: ["PatchBenchFuzz"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "FixedOrderGEMM", targets: ["FixedOrderGEMM"]),
         .library(name: "Layers", targets: ["Layers"]),
@@ -63,6 +64,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Fuzzing (Documentation/fuzzing.md): the parsers of untrusted files as targets, and one
+        // executable that is a libFuzzer driver under -sanitize=fuzzer -DFUZZING, a replayer otherwise.
+        .target(name: "FuzzTargets", dependencies: ["Datasets", "Harness", "Results"]),
+        .executableTarget(name: "PatchBenchFuzz", dependencies: ["FuzzTargets"]),
+
         // Test support and tests.
         .target(name: "TestSupport", dependencies: ["TensorCore"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport", "FixedOrderGEMM"]),
@@ -77,6 +83,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "Optim", "TensorCore", "HDF5Kit",
                                                        "Datasets", "TestSupport"]),
+        .testTarget(name: "FuzzSeedTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "EvaluationCLITests",
                     dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore", "Results"]),
     ],

@@ -71,11 +71,14 @@ public enum CIFARConverter {
     }
 
     static func readBinary(_ source: Source, _ name: String, variant: Variant) throws -> Batch {
-        let bytes = try source.bytes(name)
+        try parseBinary(try source.bytes(name), file: source.path(name), variant: variant)
+    }
+
+    static func parseBinary(_ bytes: [UInt8], file: String, variant: Variant) throws -> Batch {
         let labelBytes = variant == .cifar10 ? 1 : 2
         let recordSize = 3072 + labelBytes
         guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
-            throw DatasetError(source.path(name), "\(bytes.count) bytes is not a whole number of \(recordSize)-byte records (truncated?)")
+            throw DatasetError(file, "\(bytes.count) bytes is not a whole number of \(recordSize)-byte records (truncated?)")
         }
         var batch = Batch()
         let count = bytes.count / recordSize
@@ -94,8 +97,11 @@ public enum CIFARConverter {
     }
 
     static func readPickle(_ source: Source, _ name: String, variant: Variant) throws -> Batch {
-        let path = source.path(name)
-        let root = try PickleReader.load(try source.bytes(name), file: path)
+        try parsePickle(try source.bytes(name), file: source.path(name), variant: variant)
+    }
+
+    static func parsePickle(_ bytes: [UInt8], file path: String, variant: Variant) throws -> Batch {
+        let root = try PickleReader.load(bytes, file: path)
         guard case .array(let data)? = root["data"], data.dtype == "u1", data.shape.count == 2, data.shape[1] == 3072,
               data.data.count == data.shape[0] * 3072, !data.fortranOrder else {
             throw DatasetError(path, "'data' must be a C-order uint8 array [N, 3072]")
@@ -126,6 +132,16 @@ public enum CIFARConverter {
             }
             return narrow
         }
+    }
+
+    /// Decodes one batch file held in memory (binary records or a python pickle) to HWC images
+    /// and labels, with the checks `convert` applies to it; `file` names it in errors. The fuzz
+    /// targets call this; `convert` reads the same way from folders and archives.
+    public static func decodeBatch(_ bytes: [UInt8], file: String, variant: Variant, python: Bool)
+        throws -> (images: [UInt8], labels: [Int32], coarseLabels: [Int32])
+    {
+        let batch = python ? try parsePickle(bytes, file: file, variant: variant) : try parseBinary(bytes, file: file, variant: variant)
+        return (batch.pixels, batch.labels, batch.coarse)
     }
 
     static func names(fromPickle source: Source, _ file: String, key: String) throws -> [String] {

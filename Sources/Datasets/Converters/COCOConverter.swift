@@ -105,11 +105,24 @@ public enum COCOConverter {
         }
     }
 
-    static func convertSplit(
-        name: String, jsonPath: String, imageDirectory: String, options: Options
-    ) throws -> (PackSplit, [Category]) {
-        let data = try readFileBytes(jsonPath)
-        let top = try parseJSONObject(data, file: jsonPath)
+    struct ImageInfo { let id: Int; let file: String; let width: Int; let height: Int }
+    struct Annotation { let id: Int; let box: [Double]; let category: Int32; let crowd: UInt8 }
+
+    /// An annotation file, checked: categories by id, images by id, each image's annotations.
+    struct AnnotationFile {
+        let categories: [Category]
+        let images: [ImageInfo]
+        let perImage: [[Annotation]]
+    }
+
+    /// Parses and checks an instances_<split>.json held in memory (no image is read); `file`
+    /// names it in errors. `convert` and the fuzz target both come through here.
+    public static func checkAnnotationFile(_ bytes: [UInt8], file: String) throws {
+        _ = try parseAnnotationFile(bytes, file: file)
+    }
+
+    static func parseAnnotationFile(_ bytes: [UInt8], file jsonPath: String) throws -> AnnotationFile {
+        let top = try parseJSONObject(bytes, file: jsonPath)
         guard let imageEntries = top["images"] as? [[String: Any]],
               let annotationEntries = top["annotations"] as? [[String: Any]],
               let categoryEntries = top["categories"] as? [[String: Any]] else {
@@ -127,7 +140,6 @@ public enum COCOConverter {
         guard Set(categories.map(\.id)).count == categories.count else { throw DatasetError(jsonPath, "duplicate category ids") }
         let contiguous = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1.id, Int32($0)) })
 
-        struct ImageInfo { let id: Int; let file: String; let width: Int; let height: Int }
         var images: [ImageInfo] = []
         for entry in imageEntries {
             guard let id = integer(entry["id"]), let file = entry["file_name"] as? String,
@@ -140,7 +152,6 @@ public enum COCOConverter {
         let imageIndex = Dictionary(images.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         guard imageIndex.count == images.count else { throw DatasetError(jsonPath, "duplicate image ids") }
 
-        struct Annotation { let id: Int; let box: [Double]; let category: Int32; let crowd: UInt8 }
         var perImage = [[Annotation]](repeating: [], count: images.count)
         for entry in annotationEntries {
             let annotationId = integer(entry["id"]) ?? -1
@@ -161,6 +172,14 @@ public enum COCOConverter {
             perImage[index].append(Annotation(id: annotationId, box: box, category: category, crowd: UInt8(crowd)))
         }
 
+        return AnnotationFile(categories: categories, images: images, perImage: perImage)
+    }
+
+    static func convertSplit(
+        name: String, jsonPath: String, imageDirectory: String, options: Options
+    ) throws -> (PackSplit, [Category]) {
+        let parsed = try parseAnnotationFile(try readFileBytes(jsonPath), file: jsonPath)
+        let (categories, images, perImage) = (parsed.categories, parsed.images, parsed.perImage)
         let size = options.size
         var pixels: [UInt8] = []
         pixels.reserveCapacity(images.count * size * size * 3)

@@ -1,14 +1,14 @@
 import Foundation
 
 /// One regular file of a tar archive.
-struct TarMember {
-    let path: String
-    let contents: [UInt8]
+public struct TarMember {
+    public let path: String
+    public let contents: [UInt8]
 }
 
 /// Regular files of a (possibly gzip-compressed) POSIX/GNU tar archive, read into memory.
 /// Enough for the dataset archives (cifar-*.tar.gz); a truncated or malformed archive throws.
-enum TarArchive {
+public enum TarArchive {
     /// Regular files in archive order (deterministic, unlike a dictionary); a path that occurs
     /// twice is refused, since which copy "wins" would be an accident of the reader.
     static func read(_ path: String) throws -> [TarMember] {
@@ -16,7 +16,7 @@ enum TarArchive {
     }
 
     /// Same, from the (already decompressed) archive bytes; `file` names them in errors.
-    static func read(_ bytes: [UInt8], file path: String) throws -> [TarMember] {
+    public static func read(_ bytes: [UInt8], file path: String) throws -> [TarMember] {
         var members: [TarMember] = []
         var firstOffset: [String: Int] = [:]
         var offset = 0
