@@ -3,7 +3,7 @@ import FuzzTargets
 
 // One executable for every fuzz target (Documentation/fuzzing.md).
 //
-// Built with -sanitize=fuzzer -DFUZZING, libFuzzer supplies main and calls
+// Built with -sanitize=fuzzer -DFUZZING, it hands control to libFuzzer's driver, which calls
 // LLVMFuzzerTestOneInput; the target comes from PATCHBENCH_FUZZ_TARGET. In a normal build the
 // same function replays files and folders: `patchbench-fuzz <target> <file|folder>...`, so a
 // crash input can be reproduced without libFuzzer.
@@ -27,7 +27,22 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-#if !FUZZING
+#if FUZZING
+/// libFuzzer's driver (in the toolchain's libclang_rt.fuzzer), run with the command line.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+/// SwiftPM links executables with `main` aliased to `<module>_main` (so that tests can link the
+/// module), which would leave libFuzzer's own `main` unused: this is that entry point.
+@_cdecl("PatchBenchFuzz_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzOneInput(data, size) }
+}
+#else
 @main
 struct FuzzReplay {
     static func main() {
