@@ -21,11 +21,13 @@ for target in $targets; do
     corpus="$build/corpus/$target"
     crashes="$build/crashes/$target"
     log="$build/logs/$target.log"
-    rm -rf "$corpus"
+    rm -rf "$corpus" "$crashes"
     mkdir -p "$corpus" "$crashes" "$(dirname "$log")"
     cp "Fuzz/Corpus/$target"/* "$corpus"/
     # -timeout: an input taking over 10 s counts as a hang; crash/timeout/oom files go to $crashes.
-    PATCHBENCH_FUZZ_TARGET="$target" "$binary" "$corpus" -max_total_time="$seconds" -timeout=10 \
+    # The Swift runtime's backtracer is off so that libFuzzer's signal handler saves the input;
+    # replaying it in a normal build gives the Swift backtrace.
+    SWIFT_BACKTRACE=enable=no PATCHBENCH_FUZZ_TARGET="$target" "$binary" "$corpus" -max_total_time="$seconds" -timeout=10 \
         -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1
     status=$?
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)

@@ -186,6 +186,10 @@ public struct Budget: Codable, Equatable, Sendable {
     func validate(file: String) throws {
         func check(_ ok: Bool, _ why: String) throws { if !ok { throw HarnessError("\(file): \(why)") } }
         try check(schema == Budget.schemaName, "schema is '\(schema)', expected '\(Budget.schemaName)'")
+        // Sizes are checked positive before they divide anything (a zero would trap, not throw).
+        try check(encoder.imageSize > 0 && encoder.patchSize > 0 && encoder.channels > 0,
+                  "image_size, patch_size and channels must be positive")
+        try check(encoder.dimension > 0 && encoder.heads > 0 && encoder.depth > 0, "dimension, heads and depth must be positive")
         try check(encoder.imageSize % encoder.patchSize == 0, "image_size must be a multiple of patch_size")
         try check(encoder.dimension % encoder.heads == 0 && encoder.dimension % 4 == 0,
                   "dimension must be divisible by heads and by 4 (sin-cos embedding)")
@@ -194,6 +198,11 @@ public struct Budget: Codable, Equatable, Sendable {
         try check(checkpointEvery > 0 && logEvery > 0, "checkpoint_every and log_every must be positive")
         try check(augmentation.size == encoder.imageSize, "augmentation size must equal the encoder's image_size")
         try check(augmentation.scale.count == 2 && augmentation.ratio.count == 2, "scale and ratio are [low, high]")
+        // Ranges are built from them below (low > high or NaN would trap there).
+        try check(augmentation.scale[0] <= augmentation.scale[1] && augmentation.scale[0] > 0,
+                  "scale must be [low, high] with 0 < low ≤ high")
+        try check(augmentation.ratio[0] <= augmentation.ratio[1] && augmentation.ratio[0] > 0,
+                  "ratio must be [low, high] with 0 < low ≤ high")
         try check(Interpolation(rawValue: augmentation.interpolation) != nil, "interpolation must be bilinear or bicubic")
         for key in methods.keys.sorted() where !Method.configKeys.contains(key) {
             throw HarnessError("\(file): methods.\(key) is no method's block (known: \(Method.configKeys.joined(separator: ", ")))")

@@ -230,7 +230,7 @@ extension Method {
         exported: "the backbone") { budget in
         let settings = try budget.settings(RelationalReasoning.Config(), key: "relational_reasoning")
         try require(settings.views >= 2, "relational_reasoning.views must be ≥ 2")
-        try require(settings.cropScale.count == 2, "relational_reasoning.crop_scale is [low, high]")
+        try require(settings.cropScale.count == 2 && Self.isRange(settings.cropScale), "relational_reasoning.crop_scale is [low, high]")
         try require(settings.focalGamma == 2 || settings.focalGamma == 0, "relational_reasoning.focal_gamma must be 2 (the authors') or 0 (BCE)")
         try require(settings.focalAlpha >= 0 && settings.focalAlpha <= 1, "relational_reasoning.focal_alpha must be in [0, 1]")
         try require(settings.learningRate > 0 && settings.hidden > 0, "relational_reasoning.learning_rate and hidden must be > 0")
@@ -262,9 +262,11 @@ extension Method {
             settings.overlapRule = overlapRule
             let side = budget.augmentation.size
             try require(settings.views >= 2 && settings.patches >= 2, "spatial_reasoning.views and patches must be ≥ 2")
-            try require(settings.patchSize >= 1 && 2 * settings.patches <= side - settings.patchSize,
+            try require(settings.patchSize >= 1 && settings.patchSize < side, "spatial_reasoning.patch_size must be in 1..<\(side)")
+            // Divided rather than doubled: a crafted `patches` near Int.max must not overflow.
+            try require(settings.patches <= (side - settings.patchSize) / 2,
                         "spatial_reasoning: 2 × patches must fit in size − patch_size = \(side - settings.patchSize) positions")
-            try require(settings.cropScale.count == 2, "spatial_reasoning.crop_scale is [low, high]")
+            try require(settings.cropScale.count == 2 && Self.isRange(settings.cropScale), "spatial_reasoning.crop_scale is [low, high]")
             try require(settings.mseWeight >= 0, "spatial_reasoning.mse_weight must be ≥ 0")
             try require(settings.learningRate > 0 && settings.hidden > 0, "spatial_reasoning.learning_rate and hidden must be > 0")
             let encoder = budget.vitConfig(positionEmbedding: .sinCos)
@@ -334,7 +336,7 @@ extension Method {
             encoder.clsToken = false
             if let tokenPatch { encoder.patchSize = tokenPatch }
             if let problem = rule.problem(grid: encoder.grid) { throw HarnessError("\(name): \(problem)") }
-            try require(settings.decoderDepth >= 1 && settings.decoderDimension % settings.decoderHeads == 0,
+            try require(settings.decoderDepth >= 1 && settings.decoderHeads >= 1 && settings.decoderDimension % settings.decoderHeads == 0,
                         "randsac: decoder_depth must be ≥ 1 and decoder_dimension divisible by decoder_heads")
             let targetPatch = budget.encoder.patchSize
             return try Resolved(encoder: encoder, recipe: budget.recipe, settings: settings) {
@@ -358,10 +360,14 @@ extension Method {
     }
 
     static func dinoRecipe(_ settings: DINO.Config, _ budget: Budget) throws -> MultiCropRecipe {
-        try require(settings.globalScale.count == 2 && settings.localScale.count == 2, "global_scale and local_scale are [low, high]")
+        try require(settings.globalScale.count == 2 && settings.localScale.count == 2 && isRange(settings.globalScale) && isRange(settings.localScale),
+                    "global_scale and local_scale are [low, high] with 0 < low ≤ high")
         return DINO.recipe(settings, globalSize: budget.augmentation.size, mean: budget.augmentation.mean,
                            std: budget.augmentation.std)
     }
+
+    /// [low, high] with 0 < low ≤ high: a closed range can be built from it without trapping.
+    static func isRange(_ values: [Double]) -> Bool { values.count == 2 && values[0] > 0 && values[0] <= values[1] }
 
     static func require(_ condition: Bool, _ why: String) throws {
         if !condition { throw HarnessError(why) }

@@ -18,6 +18,10 @@ public enum Gzip {
         }
         defer { inflateEnd(&stream) }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // zlib counts input in UInt32; the gzip files read here (CIFAR, IDX) are far smaller.
+        guard compressed.count <= Int(UInt32.max) else {
+            throw DatasetError(file, "gzip file of \(compressed.count) bytes is above the 4 GiB this reader takes in one piece")
+        }
         try compressed.withUnsafeBufferPointer { input in
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
             stream.avail_in = UInt32(input.count)
