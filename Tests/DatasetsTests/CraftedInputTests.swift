@@ -195,3 +195,30 @@ func pillowRGB(_ path: String) -> [UInt8]? {
     process.waitUntilExit()
     return process.terminationStatus == 0 ? [UInt8](data) : nil
 }
+
+/// Pairings by name must not depend on which of two same-named files is seen last.
+@Suite struct CraftedPairingTests {
+    @Test func ade20kImagesSharingAStemAreRefusedNamingBoth() throws {
+        let directory = TestDirectory()
+        let root = try Fixtures.copy("ade20k/ADEChallengeData2016", into: directory)
+        let images = root + "/images/training"
+        try FileManager.default.copyItem(atPath: images + "/ADE_train_00000001.jpg", toPath: images + "/ADE_train_00000001.png")
+        let error = #expect(throws: DatasetError.self) { _ = try ADE20KConverter.convert(root: root) }
+        #expect(error?.file == images)
+        #expect(error?.problem.contains("'ADE_train_00000001.jpg' and 'ADE_train_00000001.png' share the stem") == true,
+                "\(error?.problem ?? "")")
+    }
+
+    @Test func imagenetSolutionRowsDisagreeingOnAnImageAreRefused() throws {
+        let directory = TestDirectory()
+        let root = try Fixtures.copy("imagenet", into: directory)
+        let csv = root + "/LOC_val_solution.csv"
+        var text = try String(contentsOfFile: csv, encoding: .utf8)
+        text += "ILSVRC2012_val_00000001,n01440764 1 2 10 12\n"
+        try text.write(toFile: csv, atomically: false, encoding: .utf8)
+        let error = #expect(throws: DatasetError.self) { _ = try ImageNetConverter.convert(root: root) }
+        #expect(error?.file == csv)
+        #expect(error?.problem.contains("'ILSVRC2012_val_00000001' listed again with class n01440764 (earlier n02979186)") == true,
+                "\(error?.problem ?? "")")
+    }
+}

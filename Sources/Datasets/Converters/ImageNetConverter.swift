@@ -127,6 +127,9 @@ public enum ImageNetConverter {
             guard parts.count == 2, let wnid = parts[1].split(separator: " ").first else {
                 throw DatasetError(path, "line \(number + 2): expected ImageId,wnid x1 y1 x2 y2 ...")
             }
+            if let earlier = solution[parts[0]], earlier != String(wnid) {
+                throw DatasetError(path, "line \(number + 2): image '\(parts[0])' listed again with class \(wnid) (earlier \(earlier))")
+            }
             solution[parts[0]] = String(wnid)
         }
         return solution
