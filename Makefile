@@ -40,7 +40,7 @@ GOLDEN ?= $(RESULTS_DIR)/goldens/smoke.json
 EVAL_FLAGS ?=
 SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
 
-.PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean FORCE
+.PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
 .PHONY: slurm-setup slurm-test slurm-submit
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "  make data           build the embedded default packs in datasets/default/"
 	@echo "  make setup          install the Debian packages PatchBench needs (idempotent)"
 	@echo "  make bench-anchor   patchbench bench next to the PyTorch anchor (needs torch)"
+	@echo "  make fuzz           libFuzzer on file parsers (FUZZ_SECONDS, FUZZ_TARGETS)"
 	@echo "Variables: BUDGET=$(BUDGET) SEEDS='$(SEEDS)' METHODS='$(METHODS)' PROBES='$(PROBES)'"
 	@echo "           DATA=$(DATA) (or CLS_PACK/SEG_PACK/DET_PACK) THREADS=$(THREADS) RUNS_DIR=$(RUNS_DIR)"
 	@echo "  Slurm:   SLURM_PARTITION SLURM_ACCOUNT SBATCH_FLAGS SLURM_TIME_FACTOR=$(SLURM_TIME_FACTOR) SLURM_EVAL_MINUTES=$(SLURM_EVAL_MINUTES)"
@@ -269,3 +270,10 @@ bench-anchor: build
 
 clean:
 	rm -rf .build .smoke-runs .smoke-results .slurm-test
+
+# Fuzzing (Documentation/fuzzing.md): each parser of untrusted files for FUZZ_SECONDS under
+# libFuzzer, built in .build-fuzz/; crash inputs in .build-fuzz/crashes/<target>/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= idx cifar-binary pickle tar gzip coco-json png jpeg budget-json claims-json
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" Fuzz/run.sh

@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "patchbench", targets: ["PatchBenchCLI"]),
+        .executable(name: "patchbench-fuzz", targets: ["PatchBenchFuzz"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "FixedOrderGEMM", targets: ["FixedOrderGEMM"]),
         .library(name: "Layers", targets: ["Layers"]),
@@ -45,7 +46,9 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Layers", "Optim", "HDF5Kit"]),
 
         // Data, objectives, evaluation, harness, results.
-        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "CTurboJPEG", "COpenSSL", "CZlib"]),
+        // PNGRead: libpng's full read API in C (its errors longjmp), decoding as Pillow does.
+        .target(name: "PNGRead", dependencies: ["CPNG"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "PNGRead", "CTurboJPEG", "COpenSSL", "CZlib"]),
         .target(name: "Metrics", dependencies: []),
         .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives",
                                            "SafeIO"]),
@@ -63,6 +66,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Fuzzing (Documentation/fuzzing.md): the parsers of untrusted files as targets, and one
+        // executable that is a libFuzzer driver under -sanitize=fuzzer -DFUZZING, a replayer otherwise.
+        .target(name: "FuzzTargets", dependencies: ["Datasets", "Harness", "Results"]),
+        .executableTarget(name: "PatchBenchFuzz", dependencies: ["FuzzTargets"]),
+
         // Test support and tests.
         .target(name: "TestSupport", dependencies: ["TensorCore"]),
         .testTarget(name: "SafeIOTests", dependencies: ["SafeIO"]),
@@ -79,6 +87,7 @@ let package = Package(
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "Optim", "TensorCore", "HDF5Kit",
                                                        "Datasets", "TestSupport"],
                     exclude: ["HelpSnapshots"]),
+        .testTarget(name: "FuzzSeedTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "EvaluationCLITests",
                     dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore", "Results",
                                  "SafeIO"]),

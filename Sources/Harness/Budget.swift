@@ -159,6 +159,12 @@ public struct Budget: Codable, Equatable, Sendable {
         let data: Foundation.Data
         do { data = try Foundation.Data(contentsOf: URL(fileURLWithPath: path)) }
         catch { throw HarnessError("\(path): cannot read the budget file (\(error.localizedDescription))") }
+        return try parse(data, file: path)
+    }
+
+    /// Decodes and validates budget JSON held in memory (`file` names it in errors); `load`
+    /// and the fuzz target both come through here.
+    public static func parse(_ data: Foundation.Data, file path: String) throws -> Budget {
         let budget: Budget
         do { budget = try decoder.decode(Budget.self, from: data) }
         catch { throw HarnessError("\(path): malformed budget: \(HarnessError.describe(error))") }

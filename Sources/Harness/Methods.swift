@@ -264,7 +264,9 @@ extension Method {
             settings.overlapRule = overlapRule
             let side = budget.augmentation.size
             try require(settings.views >= 2 && settings.patches >= 2, "spatial_reasoning.views and patches must be ≥ 2")
-            try require(settings.patchSize >= 1 && 2 * settings.patches <= side - settings.patchSize,
+            try require(settings.patchSize >= 1 && settings.patchSize < side, "spatial_reasoning.patch_size must be in 1..<\(side)")
+            // Divided rather than doubled: a crafted `patches` near Int.max must not overflow.
+            try require(settings.patches <= (side - settings.patchSize) / 2,
                         "spatial_reasoning: 2 × patches must fit in size − patch_size = \(side - settings.patchSize) positions")
             try requireRange(settings.cropScale, "spatial_reasoning.crop_scale")
             try require(settings.views <= 64, "spatial_reasoning.views must be ≤ 64")

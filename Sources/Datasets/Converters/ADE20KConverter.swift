@@ -42,6 +42,7 @@ public enum ADE20KConverter {
     }
 
     public static func convert(root: String, options: Options = Options()) throws -> PackContents {
+        try CropSize.validate(options.size, input: root)
         let names = try classNames(root: root)
         guard names.count < 255 else { throw DatasetError(root, "\(names.count) classes do not fit uint8 masks with 255 = ignore") }
         var contents = PackContents(
@@ -67,6 +68,15 @@ public enum ADE20KConverter {
                              options: Options) throws -> PackSplit {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: imageDirectory)) ?? [])
             .filter { !$0.hasPrefix(".") }.sorted()
+        // Masks pair with images by stem, so a.jpg and a.png would share one mask: refuse them.
+        var stems: [String: String] = [:]
+        for file in files {
+            let stem = (file as NSString).deletingPathExtension
+            if let earlier = stems[stem] {
+                throw DatasetError(imageDirectory, "images '\(earlier)' and '\(file)' share the stem '\(stem)' (one mask \(stem).png for both)")
+            }
+            stems[stem] = file
+        }
         let size = options.size
         var pixels: [UInt8] = [], masks: [UInt8] = []
         pixels.reserveCapacity(files.count * size * size * 3)

@@ -30,10 +30,15 @@ public enum CIFARConverter {
                     paths[name] = path
                 }
             } else {
-                for (path, data) in try TarArchive.read(input) {
-                    let name = (path as NSString).lastPathComponent
-                    files[name] = data
-                    paths[name] = "\(input):\(path)"
+                // Files are looked up by basename, so two members with one basename would make
+                // the pack depend on which one wins: refuse them instead.
+                for member in try TarArchive.read(input) {
+                    let name = (member.path as NSString).lastPathComponent
+                    if let earlier = paths[name] {
+                        throw DatasetError(input, "members '\(earlier.dropFirst(input.count + 1))' and '\(member.path)' share the name '\(name)'")
+                    }
+                    files[name] = member.contents
+                    paths[name] = "\(input):\(member.path)"
                 }
             }
             self.files = files
@@ -66,11 +71,14 @@ public enum CIFARConverter {
     }
 
     static func readBinary(_ source: Source, _ name: String, variant: Variant) throws -> Batch {
-        let bytes = try source.bytes(name)
+        try parseBinary(try source.bytes(name), file: source.path(name), variant: variant)
+    }
+
+    static func parseBinary(_ bytes: [UInt8], file: String, variant: Variant) throws -> Batch {
         let labelBytes = variant == .cifar10 ? 1 : 2
         let recordSize = 3072 + labelBytes
         guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
-            throw DatasetError(source.path(name), "\(bytes.count) bytes is not a whole number of \(recordSize)-byte records (truncated?)")
+            throw DatasetError(file, "\(bytes.count) bytes is not a whole number of \(recordSize)-byte records (truncated?)")
         }
         var batch = Batch()
         let count = bytes.count / recordSize
@@ -89,8 +97,11 @@ public enum CIFARConverter {
     }
 
     static func readPickle(_ source: Source, _ name: String, variant: Variant) throws -> Batch {
-        let path = source.path(name)
-        let root = try PickleReader.load(try source.bytes(name), file: path)
+        try parsePickle(try source.bytes(name), file: source.path(name), variant: variant)
+    }
+
+    static func parsePickle(_ bytes: [UInt8], file path: String, variant: Variant) throws -> Batch {
+        let root = try PickleReader.load(bytes, file: path)
         guard case .array(let data)? = root["data"], data.dtype == "u1", data.shape.count == 2, data.shape[1] == 3072,
               data.data.count == data.shape[0] * 3072, !data.fortranOrder else {
             throw DatasetError(path, "'data' must be a C-order uint8 array [N, 3072]")
@@ -100,16 +111,37 @@ public enum CIFARConverter {
             throw DatasetError(path, "'\(labelKey)' must list one integer per image")
         }
         var batch = Batch()
-        batch.labels = labels.map { Int32(truncatingIfNeeded: $0) }
+        batch.labels = try narrowLabels(labels, key: labelKey, file: path)
         if variant == .cifar100 {
             guard let coarse = root["coarse_labels"]?.integers, coarse.count == data.shape[0] else {
                 throw DatasetError(path, "'coarse_labels' must list one integer per image")
             }
-            batch.coarse = coarse.map { Int32(truncatingIfNeeded: $0) }
+            batch.coarse = try narrowLabels(coarse, key: "coarse_labels", file: path)
         }
         batch.pixels.reserveCapacity(data.data.count)
         for record in 0..<data.shape[0] { planarToHWC(data.data[(record * 3072)..<((record + 1) * 3072)], into: &batch.pixels) }
         return batch
+    }
+
+    /// Pickled labels are arbitrary Python ints: a label such as 2^32 + 3 must be refused, not
+    /// wrapped to 3. (The class-count check in `convert` then bounds them further.)
+    static func narrowLabels(_ labels: [Int], key: String, file: String) throws -> [Int32] {
+        try labels.enumerated().map { index, label in
+            guard let narrow = Int32(exactly: label), narrow >= 0 else {
+                throw DatasetError(file, "'\(key)' value \(label) of record \(index) is not a class index (negative or above Int32)")
+            }
+            return narrow
+        }
+    }
+
+    /// Decodes one batch file held in memory (binary records or a python pickle) to HWC images
+    /// and labels, with the checks `convert` applies to it; `file` names it in errors. The fuzz
+    /// targets call this; `convert` reads the same way from folders and archives.
+    public static func decodeBatch(_ bytes: [UInt8], file: String, variant: Variant, python: Bool)
+        throws -> (images: [UInt8], labels: [Int32], coarseLabels: [Int32])
+    {
+        let batch = python ? try parsePickle(bytes, file: file, variant: variant) : try parseBinary(bytes, file: file, variant: variant)
+        return (batch.pixels, batch.labels, batch.coarse)
     }
 
     static func names(fromPickle source: Source, _ file: String, key: String) throws -> [String] {

@@ -35,6 +35,7 @@ public enum COCOConverter {
     }
 
     public static func convert(root: String, options: Options = Options()) throws -> PackContents {
+        try CropSize.validate(options.size, input: root)
         let splits = try options.splits ?? discoverSplits(root: root)
         guard !splits.isEmpty else { throw DatasetError(root, "no annotations/instances_*.json found") }
         var categories: [Category]? = nil
@@ -63,18 +64,65 @@ public enum COCOConverter {
     }
 
     static func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+    /// Whole numbers up to 2^53 in magnitude (exact in a JSON double). Larger values are refused
+    /// rather than converted: NSNumber.intValue of 1e300 traps, and sums of them overflow.
+    static let largestInteger = 9_007_199_254_740_992.0
+
     static func integer(_ value: Any?) -> Int? {
-        guard let n = value as? NSNumber, n.doubleValue == n.doubleValue.rounded() else { return nil }
-        return n.intValue
+        guard let n = value as? NSNumber else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d == d.rounded(), abs(d) <= largestInteger else { return nil }
+        return Int(d)
     }
 
-    static func convertSplit(
-        name: String, jsonPath: String, imageDirectory: String, options: Options
-    ) throws -> (PackSplit, [Category]) {
-        let data = try readFileBytes(jsonPath)
-        guard let top = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any] else {
-            throw DatasetError(jsonPath, "malformed JSON (not an object)")
+    /// The top-level JSON object of an annotation file. A parse failure reports what
+    /// JSONSerialization says (with its position), not just "malformed".
+    public static func parseJSONObject(_ bytes: [UInt8], file: String) throws -> [String: Any] {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw DatasetError(file, "malformed JSON: \(jsonErrorDescription(error))")
         }
+        guard let object = parsed as? [String: Any] else {
+            throw DatasetError(file, "the top level is a JSON \(type(of: parsed)), not an object {images, annotations, categories}")
+        }
+        return object
+    }
+
+    /// Foundation hides the useful text in the userInfo of an NSError.
+    static func jsonErrorDescription(_ error: Error) -> String {
+        let nsError = error as NSError
+        let detail = nsError.userInfo["NSDebugDescription"] as? String ?? nsError.localizedDescription
+        if let index = nsError.userInfo["NSJSONSerializationErrorIndex"] { return "\(detail) (at byte \(index))" }
+        return detail
+    }
+
+    /// Category ids are stored as Int32 in the pack.
+    static func validateCategoryId(_ id: Int, file: String) throws {
+        guard Int32(exactly: id) != nil else {
+            throw DatasetError(file, "category id \(id) does not fit the pack's int32 'category_ids'")
+        }
+    }
+
+    struct ImageInfo { let id: Int; let file: String; let width: Int; let height: Int }
+    struct Annotation { let id: Int; let box: [Double]; let category: Int32; let crowd: UInt8 }
+
+    /// An annotation file, checked: categories by id, images by id, each image's annotations.
+    struct AnnotationFile {
+        let categories: [Category]
+        let images: [ImageInfo]
+        let perImage: [[Annotation]]
+    }
+
+    /// Parses and checks an instances_<split>.json held in memory (no image is read); `file`
+    /// names it in errors. `convert` and the fuzz target both come through here.
+    public static func checkAnnotationFile(_ bytes: [UInt8], file: String) throws {
+        _ = try parseAnnotationFile(bytes, file: file)
+    }
+
+    static func parseAnnotationFile(_ bytes: [UInt8], file jsonPath: String) throws -> AnnotationFile {
+        let top = try parseJSONObject(bytes, file: jsonPath)
         guard let imageEntries = top["images"] as? [[String: Any]],
               let annotationEntries = top["annotations"] as? [[String: Any]],
               let categoryEntries = top["categories"] as? [[String: Any]] else {
@@ -85,13 +133,13 @@ public enum COCOConverter {
             guard let id = integer(entry["id"]), let categoryName = entry["name"] as? String else {
                 throw DatasetError(jsonPath, "category without integer 'id' and string 'name': \(entry)")
             }
+            try validateCategoryId(id, file: jsonPath)
             categories.append(Category(id: id, name: categoryName))
         }
         categories.sort { $0.id < $1.id }
         guard Set(categories.map(\.id)).count == categories.count else { throw DatasetError(jsonPath, "duplicate category ids") }
         let contiguous = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1.id, Int32($0)) })
 
-        struct ImageInfo { let id: Int; let file: String; let width: Int; let height: Int }
         var images: [ImageInfo] = []
         for entry in imageEntries {
             guard let id = integer(entry["id"]), let file = entry["file_name"] as? String,
@@ -104,7 +152,6 @@ public enum COCOConverter {
         let imageIndex = Dictionary(images.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         guard imageIndex.count == images.count else { throw DatasetError(jsonPath, "duplicate image ids") }
 
-        struct Annotation { let id: Int; let box: [Double]; let category: Int32; let crowd: UInt8 }
         var perImage = [[Annotation]](repeating: [], count: images.count)
         for entry in annotationEntries {
             let annotationId = integer(entry["id"]) ?? -1
@@ -125,6 +172,14 @@ public enum COCOConverter {
             perImage[index].append(Annotation(id: annotationId, box: box, category: category, crowd: UInt8(crowd)))
         }
 
+        return AnnotationFile(categories: categories, images: images, perImage: perImage)
+    }
+
+    static func convertSplit(
+        name: String, jsonPath: String, imageDirectory: String, options: Options
+    ) throws -> (PackSplit, [Category]) {
+        let parsed = try parseAnnotationFile(try readFileBytes(jsonPath), file: jsonPath)
+        let (categories, images, perImage) = (parsed.categories, parsed.images, parsed.perImage)
         let size = options.size
         var pixels: [UInt8] = []
         pixels.reserveCapacity(images.count * size * size * 3)
@@ -177,11 +232,22 @@ public enum COCOConverter {
         guard let rle = value as? [String: Any], let rleSize = (rle["size"] as? [Any])?.compactMap(integer), rleSize.count == 2 else {
             throw fail("segmentation is neither polygons nor RLE {counts, size}")
         }
+        // Sizes and counts come from the file: multiply and add with overflow checks.
+        let (area, areaOverflow) = rleSize[0].multipliedReportingOverflow(by: rleSize[1])
+        guard rleSize[0] >= 0, rleSize[1] >= 0, !areaOverflow else {
+            throw fail("RLE size \(rleSize) must be two non-negative integers whose product fits Int")
+        }
         if let counts = rle["counts"] as? [Any] {
             let values = counts.compactMap(integer)
             guard values.count == counts.count, values.allSatisfy({ $0 >= 0 }) else { throw fail("RLE counts must be non-negative integers") }
-            guard values.reduce(0, +) == rleSize[0] * rleSize[1] else {
-                throw fail("RLE counts sum to \(values.reduce(0, +)), not h*w = \(rleSize[0] * rleSize[1])")
+            var total = 0
+            for value in values {
+                let (sum, overflow) = total.addingReportingOverflow(value)
+                guard !overflow, sum <= area else { throw fail("RLE counts sum to more than h*w = \(area)") }
+                total = sum
+            }
+            guard total == area else {
+                throw fail("RLE counts sum to \(total), not h*w = \(area)")
             }
         } else if !(rle["counts"] is String) {
             throw fail("RLE without counts")

@@ -33,7 +33,11 @@ public enum IDXConverter {
 
     /// Reads an IDX array (rank `expectedRank`, unsigned byte) and returns its sizes and data.
     static func readArray(_ path: String, expectedRank: Int) throws -> (sizes: [Int], data: [UInt8]) {
-        let bytes = try Gzip.readMaybeCompressed(path)
+        try parseArray(Gzip.readMaybeCompressed(path), file: path, expectedRank: expectedRank)
+    }
+
+    /// Same, from the (decompressed) bytes of an IDX file; `file` names them in errors.
+    public static func parseArray(_ bytes: [UInt8], file path: String, expectedRank: Int) throws -> (sizes: [Int], data: [UInt8]) {
         guard bytes.count >= 4 else { throw DatasetError(path, "too short for an IDX header (\(bytes.count) bytes)") }
         guard bytes[0] == 0, bytes[1] == 0 else {
             throw DatasetError(path, String(format: "wrong IDX magic %02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3]))
@@ -47,7 +51,16 @@ public enum IDXConverter {
             let o = 4 + 4 * axis
             return Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
         }
-        let expected = headerSize + sizes.reduce(1, *)
+        // Each size is up to 2^32 - 1, so their product can overflow Int: check every step.
+        var elements = 1
+        for size in sizes {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= Int.max - headerSize else {
+                throw DatasetError(path, "IDX header sizes \(sizes) describe more bytes than can be addressed")
+            }
+            elements = product
+        }
+        let expected = headerSize + elements
         guard bytes.count == expected else {
             let what = bytes.count < expected ? "truncated" : "has trailing bytes"
             throw DatasetError(path, "IDX file \(what): \(bytes.count) bytes, header \(sizes) needs \(expected)")
@@ -74,6 +87,10 @@ public enum IDXConverter {
         }
         return nil
     }
+
+    /// Largest accepted --pad-to: far above any IDX data set (28x28), small enough that
+    /// count x padTo x padTo x channels is checked below rather than allocated blindly.
+    public static let maximumPadTo = 4096
 
     /// Pads [rows, cols] gray images into [padTo, padTo, channels], centred, zeros around.
     static func padAndReplicate(_ images: Images, padTo: Int, channels: Int) -> [UInt8] {
@@ -104,6 +121,12 @@ public enum IDXConverter {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DatasetError(directory, "not a directory (expected train-images-idx3-ubyte[.gz] and friends)")
         }
+        guard (1...maximumPadTo).contains(options.padTo) else {
+            throw DatasetError(directory, "pad size \(options.padTo) must be between 1 and \(maximumPadTo)")
+        }
+        guard (1...16).contains(options.channels) else {
+            throw DatasetError(directory, "channel count \(options.channels) must be between 1 and 16")
+        }
         var contents = PackContents(
             sourceFormat: formatName, sourceFiles: [],
             options: ["pad_to": String(options.padTo), "channels": String(options.channels)],
@@ -125,6 +148,10 @@ public enum IDXConverter {
             }
             guard images.rows <= options.padTo, images.columns <= options.padTo else {
                 throw DatasetError(imagesPath, "images are \(images.rows)x\(images.columns), larger than pad target \(options.padTo)")
+            }
+            let (outputBytes, overflow) = images.count.multipliedReportingOverflow(by: options.padTo * options.padTo * options.channels)
+            guard !overflow, outputBytes <= 1 << 40 else {
+                throw DatasetError(imagesPath, "\(images.count) images padded to \(options.padTo)x\(options.padTo)x\(options.channels) need more memory than can be addressed")
             }
             if let index = labels.firstIndex(where: { Int($0) >= options.classNames.count }) {
                 throw DatasetError(labelsPath, "label \(labels[index]) at index \(index) is outside 0..<\(options.classNames.count)")

@@ -65,6 +65,7 @@ public enum ImageNetConverter {
     }
 
     public static func convert(root: String, options: Options = Options()) throws -> PackContents {
+        try CropSize.validate(options.size, input: root)
         let train = (root as NSString).appendingPathComponent("train")
         guard isDirectory(train) else { throw DatasetError(root, "no train/ folder (expected train/<wnid>/*.JPEG)") }
         let available = listing(train).filter { isDirectory((train as NSString).appendingPathComponent($0)) }
@@ -125,6 +126,9 @@ public enum ImageNetConverter {
             let parts = line.split(separator: ",", maxSplits: 1).map(String.init)
             guard parts.count == 2, let wnid = parts[1].split(separator: " ").first else {
                 throw DatasetError(path, "line \(number + 2): expected ImageId,wnid x1 y1 x2 y2 ...")
+            }
+            if let earlier = solution[parts[0]], earlier != String(wnid) {
+                throw DatasetError(path, "line \(number + 2): image '\(parts[0])' listed again with class \(wnid) (earlier \(earlier))")
             }
             solution[parts[0]] = String(wnid)
         }

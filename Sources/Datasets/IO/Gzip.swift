@@ -3,12 +3,12 @@ import Foundation
 
 /// gzip / zlib decompression through the system zlib. Truncated or corrupt streams throw an
 /// error naming the file instead of returning partial data.
-enum Gzip {
+public enum Gzip {
     /// True when the bytes start with the gzip magic 1F 8B.
-    static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
+    public static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
 
     /// Decompresses a whole gzip (or zlib) stream; concatenated gzip members are all decoded.
-    static func decompress(_ compressed: [UInt8], file: String) throws -> [UInt8] {
+    public static func decompress(_ compressed: [UInt8], file: String) throws -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(compressed.count * 4)
         var stream = z_stream()
@@ -18,6 +18,10 @@ enum Gzip {
         }
         defer { inflateEnd(&stream) }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // zlib counts input in UInt32; the gzip files read here (CIFAR, IDX) are far smaller.
+        guard compressed.count <= Int(UInt32.max) else {
+            throw DatasetError(file, "gzip file of \(compressed.count) bytes is above the 4 GiB this reader takes in one piece")
+        }
         try compressed.withUnsafeBufferPointer { input in
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
             stream.avail_in = UInt32(input.count)

@@ -1,5 +1,6 @@
 import CPNG
 import CTurboJPEG
+import PNGRead
 import Foundation
 
 /// A decoded 8-bit image, HWC.
@@ -17,11 +18,17 @@ public struct DecodedImage: Equatable {
     }
 }
 
-/// JPEG (TurboJPEG) and PNG (libpng simplified API) decoding, chosen by magic bytes rather than
-/// the file extension (ImageNet has a PNG named .JPEG). Output matches Pillow's
-/// `Image.open(f).convert("RGB")`: accurate IDCT and fancy upsampling (flags 0), grayscale
-/// replicated, Adobe CMYK inverted as Pillow does, no EXIF rotation.
+/// JPEG (TurboJPEG) and PNG (libpng's full read API, in the PNGRead C target) decoding, chosen by
+/// magic bytes rather than the file extension (ImageNet has a PNG named .JPEG). Output matches
+/// Pillow's `Image.open(f).convert("RGB")`: accurate IDCT and fancy upsampling (flags 0),
+/// grayscale replicated, Adobe CMYK inverted as Pillow does, no EXIF rotation; PNG gamma (gAMA)
+/// is not applied and alpha is dropped without compositing, as Pillow does.
 public enum ImageCodec {
+    /// Largest image accepted (268 M pixels, far above any photo in the data sets), so that a
+    /// crafted header cannot make the decoder allocate tens of gigabytes. The fuzz targets lower
+    /// it, so that each input decodes in milliseconds.
+    public static var maximumPixels = 1 << 28
+
     static let jpegMagic: [UInt8] = [0xFF, 0xD8, 0xFF]
     static let pngMagic: [UInt8] = [0x89, 0x50, 0x4E, 0x47]
 
@@ -44,6 +51,9 @@ public enum ImageCodec {
         let headerStatus = tjDecompressHeader3(handle, &input, UInt(input.count), &width, &height, &subsampling, &colorspace)
         guard headerStatus == 0, width > 0, height > 0 else {
             throw DatasetError(file, "corrupt JPEG header (\(String(cString: tjGetErrorStr2(handle))))")
+        }
+        guard Int(width) * Int(height) <= maximumPixels else {
+            throw DatasetError(file, "JPEG header says \(width)x\(height) pixels, above the limit of \(maximumPixels)")
         }
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let channels = cmyk ? 4 : 3
@@ -69,35 +79,40 @@ public enum ImageCodec {
         return DecodedImage(height: Int(height), width: Int(width), channels: 3, pixels: rgb)
     }
 
-    /// Decodes a PNG to RGB, or to 1-channel gray (`gray: true`, for label masks; the file
-    /// must then be 8-bit grayscale, so that no colour conversion can alter label values).
+    /// Decodes a PNG to RGB, or (`gray: true`, for label masks) to 1 channel holding the stored
+    /// palette indices or gray values, exactly as `np.array(Image.open(mask))` gives them.
     static func decodePNG(_ bytes: [UInt8], file: String, gray: Bool) throws -> DecodedImage {
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        let began = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
-        guard began != 0 else { throw DatasetError(file, "corrupt PNG (\(pngMessage(&image)))") }
-        defer { png_image_free(&image) }
-        if gray {
-            let plainGray = image.format & UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_COLORMAP | PNG_FORMAT_FLAG_LINEAR) == 0
-            guard plainGray else { throw DatasetError(file, "label PNG must be 8-bit grayscale (format flags \(image.format))") }
+        var pixels: UnsafeMutablePointer<UInt8>? = nil
+        var width: UInt32 = 0, height: UInt32 = 0
+        var channels: Int32 = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let status = bytes.withUnsafeBufferPointer { input in
+            pngread_decode(input.baseAddress, input.count, gray ? PNGReadLabels : PNGReadRGB, UInt64(maximumPixels),
+                           &pixels, &width, &height, &channels, &message, message.count)
         }
-        image.format = gray ? UInt32(PNG_FORMAT_GRAY) : UInt32(PNG_FORMAT_RGB)
-        let channels = gray ? 1 : 3
-        var pixels = [UInt8](repeating: 0, count: Int(image.width) * Int(image.height) * channels)
-        let finished = png_image_finish_read(&image, nil, &pixels, 0, nil)
-        guard finished != 0 else { throw DatasetError(file, "corrupt or truncated PNG (\(pngMessage(&image)))") }
-        return DecodedImage(height: Int(image.height), width: Int(image.width), channels: channels, pixels: pixels)
+        guard status == 0, let pixels else {
+            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw DatasetError(file, "\(gray ? "label " : "")PNG cannot be decoded (\(reason))")
+        }
+        defer { free(pixels) }
+        let count = Int(width) * Int(height) * Int(channels)
+        return DecodedImage(height: Int(height), width: Int(width), channels: Int(channels),
+                            pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
     }
 
     private static func pngMessage(_ image: inout png_image) -> String {
         withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
-    /// Reads an 8-bit grayscale label PNG (ADE20K annotations).
+    /// Reads a label PNG (ADE20K annotations): gray or palette, values as stored.
     public static func decodeGrayPNG(file path: String) throws -> DecodedImage {
-        let bytes = try readFileBytes(path)
-        guard bytes.starts(with: pngMagic) else { throw DatasetError(path, "not a PNG file") }
-        return try decodePNG(bytes, file: path, gray: true)
+        try decodeLabelPNG(try readFileBytes(path), file: path)
+    }
+
+    /// Same, from the bytes of a PNG; `file` names them in errors.
+    public static func decodeLabelPNG(_ bytes: [UInt8], file: String) throws -> DecodedImage {
+        guard bytes.starts(with: pngMagic) else { throw DatasetError(file, "not a PNG file") }
+        return try decodePNG(bytes, file: file, gray: true)
     }
 
     /// Writes an 8-bit gray (1 channel) or RGB (3 channel) PNG through a temporary file.

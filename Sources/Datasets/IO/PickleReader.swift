@@ -9,7 +9,8 @@ indirect enum PickleValue {
     case string(String)
     case bytes([UInt8])
     case list(PickleList)
-    case tuple([PickleValue])
+    /// Tuples carry their nesting depth so the reader can bound it without recursing.
+    case tuple([PickleValue], depth: Int)
     case dict(PickleDict)
     case global(String)
     case array(NumpyArray)
@@ -45,8 +46,12 @@ indirect enum PickleValue {
     }
 }
 
-final class PickleList { var items: [PickleValue] = [] }
-final class PickleDict { var items: [(PickleValue, PickleValue)] = [] }
+/// Lists and dicts are mutable (APPEND / SETITEM act on them after creation), so they are
+/// classes. `depth` is their nesting depth so far; `nested` becomes true once they are put
+/// inside another container, after which they may not change (their depth could then grow
+/// past the limit unseen, and only self-referencing pickles need that).
+final class PickleList { var items: [PickleValue] = []; var depth = 1; var nested = false }
+final class PickleDict { var items: [(PickleValue, PickleValue)] = []; var depth = 1; var nested = false }
 
 /// A numpy ndarray rebuilt from `_reconstruct` + BUILD state (version, shape, dtype, fortran, data).
 final class NumpyArray {
@@ -89,6 +94,10 @@ extension Array {
 /// and, under Python 3 protocol 2, `_codecs.encode`). Any other global is refused, so no code
 /// is ever run and unknown content fails with an error naming the file.
 struct PickleReader {
+    /// Deepest container nesting accepted. CIFAR pickles nest 3 deep; a crafted 50 KB pickle of
+    /// nested lists would otherwise overflow the stack when the value tree is freed (recursively).
+    static let maximumNesting = 100
+
     let bytes: [UInt8]
     let file: String
     private var position = 0
@@ -126,6 +135,50 @@ struct PickleReader {
         return String(decoding: bytes[position..<end], as: UTF8.self)
     }
 
+    /// Nesting depth of a value: 0 for scalars, O(1) (stored on containers).
+    private func depth(_ value: PickleValue) -> Int {
+        switch value {
+        case .list(let list): return list.depth
+        case .dict(let dict): return dict.depth
+        case .tuple(_, let depth): return depth
+        default: return 0
+        }
+    }
+
+    /// Marks values as nested inside a container and returns the container's depth.
+    private func nest(_ values: [PickleValue], into currentDepth: Int) throws -> Int {
+        var result = currentDepth
+        for value in values {
+            switch value {
+            case .list(let list): list.nested = true
+            case .dict(let dict): dict.nested = true
+            default: break
+            }
+            result = max(result, depth(value) + 1)
+        }
+        guard result <= Self.maximumNesting else {
+            throw fail("containers nested deeper than \(Self.maximumNesting) levels (crafted or corrupt file?)")
+        }
+        return result
+    }
+
+    private func tuple(_ values: [PickleValue]) throws -> PickleValue {
+        .tuple(values, depth: try nest(values, into: 1))
+    }
+
+    /// The list on top of the stack, if it may still be changed.
+    private func openList(_ opcode: String) throws -> PickleList {
+        guard case .list(let list) = stack.last else { throw fail("\(opcode) without a list") }
+        guard !list.nested else { throw fail("\(opcode) on a list already inside another container (self-referencing pickles are unsupported)") }
+        return list
+    }
+
+    private func openDict(_ opcode: String) throws -> PickleDict {
+        guard case .dict(let dict) = stack.last else { throw fail("\(opcode) without a dict") }
+        guard !dict.nested else { throw fail("\(opcode) on a dict already inside another container (self-referencing pickles are unsupported)") }
+        return dict
+    }
+
     private mutating func pop() throws -> PickleValue {
         guard let value = stack.popLast() else { throw fail("stack underflow") }
         return value
@@ -147,13 +200,14 @@ struct PickleReader {
             case UInt8(ascii: "("): marks.append(stack.count)
             case UInt8(ascii: "}"): stack.append(.dict(PickleDict()))
             case UInt8(ascii: "]"): stack.append(.list(PickleList()))
-            case UInt8(ascii: ")"): stack.append(.tuple([]))
+            case UInt8(ascii: ")"): stack.append(.tuple([], depth: 1))
             case UInt8(ascii: "N"): stack.append(.none)
             case 0x88: stack.append(.bool(true))
             case 0x89: stack.append(.bool(false))
             case UInt8(ascii: "J"):
+                // BININT is a signed 32-bit field: reinterpreting its 4 bytes is exact, not a narrowing.
                 let raw = try littleEndian(4)
-                stack.append(.int(Int(Int32(truncatingIfNeeded: raw))))
+                stack.append(.int(Int(Int32(bitPattern: UInt32(raw)))))
             case UInt8(ascii: "K"): stack.append(.int(try littleEndian(1)))
             case UInt8(ascii: "M"): stack.append(.int(try littleEndian(2)))
             case 0x8A:  // LONG1
@@ -182,24 +236,29 @@ struct PickleReader {
                 stack.append(value)
             case UInt8(ascii: "a"):
                 let value = try pop()
-                guard case .list(let list) = stack.last else { throw fail("APPEND without a list") }
+                let list = try openList("APPEND")
+                list.depth = try nest([value], into: list.depth)
                 list.items.append(value)
             case UInt8(ascii: "e"):
                 let values = try popMark()
-                guard case .list(let list) = stack.last else { throw fail("APPENDS without a list") }
+                let list = try openList("APPENDS")
+                list.depth = try nest(values, into: list.depth)
                 list.items.append(contentsOf: values)
             case UInt8(ascii: "s"):
                 let value = try pop(), key = try pop()
-                guard case .dict(let dict) = stack.last else { throw fail("SETITEM without a dict") }
+                let dict = try openDict("SETITEM")
+                dict.depth = try nest([key, value], into: dict.depth)
                 dict.items.append((key, value))
             case UInt8(ascii: "u"):
                 let values = try popMark()
-                guard values.count % 2 == 0, case .dict(let dict) = stack.last else { throw fail("SETITEMS without a dict") }
+                guard values.count % 2 == 0 else { throw fail("SETITEMS with an odd number of values") }
+                let dict = try openDict("SETITEMS")
+                dict.depth = try nest(values, into: dict.depth)
                 for k in stride(from: 0, to: values.count, by: 2) { dict.items.append((values[k], values[k + 1])) }
-            case UInt8(ascii: "t"): stack.append(.tuple(try popMark()))
-            case 0x85: stack.append(.tuple([try pop()]))
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
+            case UInt8(ascii: "t"): stack.append(try tuple(try popMark()))
+            case 0x85: stack.append(try tuple([try pop()]))
+            case 0x86: let b = try pop(), a = try pop(); stack.append(try tuple([a, b]))
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(try tuple([a, b, c]))
             case UInt8(ascii: "c"): stack.append(.global("\(try line()).\(try line())"))
             case 0x93:  // STACK_GLOBAL
                 let name = try pop(), module = try pop()
@@ -218,7 +277,7 @@ struct PickleReader {
 
     /// The only callables allowed: numpy array/dtype reconstruction and latin-1 bytes.
     private func call(_ callable: PickleValue, _ arguments: PickleValue) throws -> PickleValue {
-        guard case .global(let name) = callable, case .tuple(let args) = arguments else { throw fail("bad REDUCE") }
+        guard case .global(let name) = callable, case .tuple(let args, _) = arguments else { throw fail("bad REDUCE") }
         switch name {
         case "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct":
             return .array(NumpyArray())
@@ -236,16 +295,23 @@ struct PickleReader {
     private func build(_ target: PickleValue?, _ state: PickleValue) throws {
         switch target {
         case .array(let array)?:
-            guard case .tuple(let fields) = state, fields.count == 5, case .tuple(let shape) = fields[1],
+            guard case .tuple(let fields, _) = state, fields.count == 5, case .tuple(let shape, _) = fields[1],
                   case .dtype(let dtype) = fields[2] else { throw fail("unexpected ndarray state") }
-            array.shape = try shape.map { if case .int(let v) = $0 { return v } else { throw fail("bad ndarray shape") } }
+            array.shape = try shape.map { if case .int(let v) = $0, v >= 0 { return v } else { throw fail("ndarray shape must hold non-negative integers") } }
+            // The element count must be representable, so callers can multiply shapes freely.
+            var elements = 1
+            for extent in array.shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
+                guard !overflow else { throw fail("ndarray shape \(array.shape) has more elements than Int can count") }
+                elements = product
+            }
             array.dtype = dtype
             if case .bool(let fortran) = fields[3] { array.fortranOrder = fortran }
             guard case .bytes(let data) = fields[4] else { throw fail("ndarray data is not raw bytes") }
             array.data = data
         case .dtype?:
             // State (version, byte order, ...): only little-endian or byte-sized types are read.
-            if case .tuple(let fields) = state, fields.count > 1, fields[1].text == ">" { throw fail("big-endian arrays unsupported") }
+            if case .tuple(let fields, _) = state, fields.count > 1, fields[1].text == ">" { throw fail("big-endian arrays unsupported") }
         default:
             throw fail("BUILD on an unsupported object")
         }
