@@ -48,7 +48,7 @@ let package = Package(
         // Data, objectives, evaluation, harness, results.
         // PNGRead: libpng's full read API in C (its errors longjmp), decoding as Pillow does.
         .target(name: "PNGRead", dependencies: ["CPNG"]),
-        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "PNGRead", "CTurboJPEG", "COpenSSL", "CZlib"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "PNGRead", "CTurboJPEG", "COpenSSL", "CZlib", "SafeIO"]),
         .target(name: "Metrics", dependencies: []),
         .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives",
                                            "SafeIO"]),

@@ -74,8 +74,8 @@ public enum AtomicFile {
         }
     }
 
-    /// Removes `.<name>.tmp-<this host>-<pid>` (and the older `<name>.tmp-<pid>`) files of `path`
-    /// whose process no longer runs.
+    /// Removes `.<name>.tmp-<this host>-<pid>` (and the older `<name>.tmp-<pid>`) files or
+    /// folders of `path` whose process no longer runs.
     public static func removeStaleTemporaries(of path: String) {
         let folder = folderOf(path), name = nameOf(path)
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
@@ -84,7 +84,7 @@ public enum AtomicFile {
             guard let prefix = prefixes.first(where: { entry.hasPrefix($0) }),
                   let pid = Int32(entry.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH {
-                unlink((folder as NSString).appendingPathComponent(entry))
+                try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(entry))
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 import TensorCore
 
 /// The embedded dense default: scenes composed from Fashion-MNIST items on textured
@@ -125,8 +126,9 @@ public enum DenseDefault {
                         options.valScenes)]
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let cocoTemporary = (output as NSString).appendingPathComponent(".coco.tmp-\(getpid())")
-        let adeTemporary = (output as NSString).appendingPathComponent(".ade20k.tmp-\(getpid())")
+        // Temporary folders in AtomicFile's naming, so that a killed make-default's are removed.
+        let cocoTemporary = try AtomicFile.prepareTemporary(for: (output as NSString).appendingPathComponent("coco"))
+        let adeTemporary = try AtomicFile.prepareTemporary(for: (output as NSString).appendingPathComponent("ade20k"))
         defer {
             try? fileManager.removeItem(atPath: cocoTemporary)
             try? fileManager.removeItem(atPath: adeTemporary)
@@ -173,11 +175,11 @@ public enum DenseDefault {
                 "categories": names.enumerated().map { ["id": $0 + 1, "name": $1, "supercategory": "fashion"] },
             ]
             let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
-            try data.write(to: URL(fileURLWithPath: (cocoTemporary as NSString).appendingPathComponent("annotations/instances_\(split).json")))
+            try AtomicFile.write(data, to: (cocoTemporary as NSString).appendingPathComponent("annotations/instances_\(split).json"))
         }
         let objectInfo = "Idx\tRatio\tTrain\tVal\tName\n"
             + names.enumerated().map { "\($0 + 1)\t0\t0\t0\t\($1)" }.joined(separator: "\n") + "\n"
-        try objectInfo.write(toFile: (adeTemporary as NSString).appendingPathComponent("objectInfo150.txt"), atomically: false, encoding: .utf8)
+        try AtomicFile.write(objectInfo, to: (adeTemporary as NSString).appendingPathComponent("objectInfo150.txt"))
         for (temporary, final) in [(cocoTemporary, "coco"), (adeTemporary, "ade20k")] {
             let destination = (output as NSString).appendingPathComponent(final)
             try? fileManager.removeItem(atPath: destination)
