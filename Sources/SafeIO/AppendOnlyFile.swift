@@ -9,17 +9,7 @@ public enum AppendOnlyFile {
         guard descriptor >= 0 else { throw SafeIOError.system(path, "open for appending") }
         var closed = false
         defer { if !closed { _ = Foundation.close(descriptor) } }
-        try data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw SafeIOError.system(path, "append")
-                }
-                offset += written
-            }
-        }
+        try AtomicFile.writeAll(data, to: descriptor, reportAs: path, operation: "append")
         closed = true
         guard Foundation.close(descriptor) == 0 else { throw SafeIOError.system(path, "close") }
     }

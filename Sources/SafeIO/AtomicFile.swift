@@ -18,17 +18,7 @@ public enum AtomicFile {
             guard descriptor >= 0 else { throw SafeIOError.system(path, "create \(temporary)") }
             var closed = false
             defer { if !closed { _ = Foundation.close(descriptor) } }
-            try data.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw SafeIOError.system(path, "write")
-                    }
-                    offset += written
-                }
-            }
+            try writeAll(data, to: descriptor, reportAs: path, operation: "write")
             guard fsync(descriptor) == 0 else { throw SafeIOError.system(path, "fsync") }
             closed = true
             guard Foundation.close(descriptor) == 0 else { throw SafeIOError.system(path, "close") }
@@ -85,6 +75,21 @@ public enum AtomicFile {
                   let pid = Int32(entry.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH {
                 try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(entry))
+            }
+        }
+    }
+
+    /// Writes every byte of `data` to an open descriptor (retrying short and interrupted writes).
+    static func writeAll(_ data: Data, to descriptor: Int32, reportAs path: String, operation: String) throws {
+        try data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw SafeIOError.system(path, operation)
+                }
+                offset += written
             }
         }
     }

@@ -12,7 +12,7 @@ import Testing
     @Test(.enabled(if: KillResumeTests.executable != nil, "patchbench executable not built (swift build -c release); skipping"))
     func anOutThatIsAFileIsNamedAsSuch() throws {
         let folder = HarnessFixtures.temporaryDirectory("out-is-file")
-        FileManager.default.createFile(atPath: folder + "/taken", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: folder + "/taken", contents: Data("x".utf8))
         let result = try run(["pretrain", "--method", "mae", "--budget", "smoke", "--data", HarnessFixtures.pack,
                               "--out", "taken", "--progress", "quiet"], in: folder)
         #expect(result.status == 1)

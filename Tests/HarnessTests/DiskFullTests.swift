@@ -31,6 +31,18 @@ import Testing
                        errorText: text)
     }
 
+    /// Starts patchbench without a limit and returns at once (the caller waits or kills).
+    static func start(_ arguments: [String], in folder: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: KillResumeTests.executable!)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     static func temporaries(in folder: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.contains(".tmp") }.sorted()
     }
@@ -74,13 +86,7 @@ import Testing
         func present() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter { $0.hasSuffix(".h5") }.sorted()
         }
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: KillResumeTests.executable!)
-        first.arguments = arguments
-        first.currentDirectoryURL = URL(fileURLWithPath: dir)
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try Self.start(arguments, in: dir)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline && first.isRunning && present().isEmpty { usleep(2_000) }
         kill(first.processIdentifier, SIGKILL)
@@ -126,13 +132,7 @@ import Testing
         try HarnessFixtures.write(budget, to: dir + "/budget.json")
         let arguments = ["pretrain", "--method", "mae", "--budget", dir + "/budget.json", "--data", HarnessFixtures.pack,
                          "--out", "run", "--threads", "1", "--progress", "quiet"]
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: KillResumeTests.executable!)
-        first.arguments = arguments
-        first.currentDirectoryURL = URL(fileURLWithPath: dir)
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try Self.start(arguments, in: dir)
         defer { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() }
         // run.json is written under the lock.
         let deadline = Date().addingTimeInterval(60)

@@ -33,7 +33,7 @@ import Testing
         let dead = Self.deadPid
         let stale = [".a.h5.tmp-\(host)-\(dead)", "a.h5.tmp-\(dead)"]
         let kept = [".a.h5.tmp-\(host)-1", ".a.h5.tmp-otherhost-\(dead)", ".b.h5.tmp-\(host)-\(dead)"]
-        for name in stale + kept { FileManager.default.createFile(atPath: dir + "/" + name, contents: Data([1])) }
+        for name in stale + kept { _ = FileManager.default.createFile(atPath: dir + "/" + name, contents: Data([1])) }
         try AtomicFile.write("x", to: dir + "/a.h5")
         let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
         #expect(left == (kept + ["a.h5"]).sorted())
@@ -44,7 +44,7 @@ import Testing
         #expect(throws: SafeIOError("\(dir)/no/a.json: cannot write: the folder \(dir)/no does not exist")) {
             try AtomicFile.write("x", to: dir + "/no/a.json")
         }
-        FileManager.default.createFile(atPath: dir + "/file", contents: Data())
+        _ = FileManager.default.createFile(atPath: dir + "/file", contents: Data())
         #expect(throws: SafeIOError("\(dir)/file/a.json: cannot write: \(dir)/file is a file, not a folder")) {
             try AtomicFile.write("x", to: dir + "/file/a.json")
         }
