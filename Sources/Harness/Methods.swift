@@ -224,10 +224,10 @@ extension Method {
     public static let relationalReasoning = Method(
         name: "relational-reasoning", base: "relational-reasoning",
         summary: "Relational Reasoning: same-image vs different-image pairs of K views through a relation head (focal loss)",
-        // 32 and 19 (SR) images/s: short `patchbench pretrain` runs at tiny (40 steps of 64, steps
-        // 10–40, data loading included) on a Zen 5 shared with two niced runs, scaled by MoCo-v2's
-        // rate measured beside them (82 there, 140 quiet): RR 19.1 → 32, SR 11.3 → 19.
-        configKey: "relational_reasoning", reproduced: true, tinyImagesPerSecond: 32, linearReadout: .mean, knnReadout: .mean,
+        // 47 and 26 (SR) images/s: short `patchbench pretrain` runs at tiny (40 steps of 64, steps
+        // 10–40, data loading included) on a quiet Zen 5, 2 threads, scaled by MoCo-v2's rate
+        // measured beside them (187 and 196 there, 140 in the table): RR 64.3 → 47, SR 36.2 → 26.
+        configKey: "relational_reasoning", reproduced: true, tinyImagesPerSecond: 47, linearReadout: .mean, knnReadout: .mean,
         exported: "the backbone") { budget in
         let settings = try budget.settings(RelationalReasoning.Config(), key: "relational_reasoning")
         try require(settings.views >= 2, "relational_reasoning.views must be ≥ 2")
@@ -247,7 +247,7 @@ extension Method {
     /// Spatial Reasoning (Albert et al.), additive mode, patches kept apart as the paper says;
     /// probed on the image feature only, as RR (the fair probe, spec §1.3).
     public static let spatialReasoning = spatialReasoningVariant(
-        name: "spatial-reasoning", overlapRule: .pairwise, reproduced: true, tinyImagesPerSecond: 19,
+        name: "spatial-reasoning", overlapRule: .pairwise, reproduced: true, tinyImagesPerSecond: 26,
         summary: "Spatial Reasoning: RR plus relative-position regression between non-overlapping patches (additive mode)")
 
     /// Spatial Reasoning with the code's overlap check (row against column of patches 0 and 1):
