@@ -84,7 +84,7 @@ public final class HDF5File {
         H5Pclose(access)
         guard id >= 0 else {
             unlink(temporaryPath)
-            throw HDF5Error.operationFailed(file: path, key: "/", operation: "create \(temporaryPath) (\(String(cString: strerror(code))))")
+            throw HDF5Error.operationFailed(file: path, key: "/", operation: "create \(temporaryPath) (\(SafeIOError.reason(code, path: temporaryPath)))")
         }
         let file = HDF5File(path: path, fileId: id, isWritable: true)
         do {

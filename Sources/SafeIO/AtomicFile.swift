@@ -1,7 +1,7 @@
 import Foundation
 
 /// Writes a file so that its final name only ever holds a complete file: the bytes go to a
-/// temporary file in the same folder, every write, the fsync and the close are checked, and only
+/// temporary file in the same folder, every write, the close and the fsync are checked, and only
 /// then is it renamed over the final name. A failure at any point (a full disk, a file-size
 /// limit, a crash) leaves the previous file, or none, under the final name.
 ///
@@ -19,10 +19,9 @@ public enum AtomicFile {
             var closed = false
             defer { if !closed { _ = Foundation.close(descriptor) } }
             try writeAll(data, to: descriptor, reportAs: path, operation: "write")
-            guard fsync(descriptor) == 0 else { throw SafeIOError.system(path, "fsync") }
             closed = true
             guard Foundation.close(descriptor) == 0 else { throw SafeIOError.system(path, "close") }
-            try commit(temporary, to: path)
+            try commit(temporary, to: path)   // fsyncs it
         } catch {
             unlink(temporary)
             throw error
@@ -38,11 +37,7 @@ public enum AtomicFile {
     /// be created).
     public static func prepareTemporary(for path: String) throws -> String {
         let folder = folderOf(path)
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
-            throw SafeIOError("\(path): cannot write: the folder \(folder) does not exist")
-        }
-        guard isFolder.boolValue else { throw SafeIOError("\(path): cannot write: \(folder) is a file, not a folder") }
+        guard try folderExists(of: path) else { throw SafeIOError("\(path): cannot write: the folder \(folder) does not exist") }
         removeStaleTemporaries(of: path)
         return (folder as NSString).appendingPathComponent(".\(nameOf(path)).tmp-\(host)-\(getpid())")
     }
@@ -97,14 +92,19 @@ public enum AtomicFile {
     /// Creates the folder that will hold `path` (and its parents), or says why it cannot.
     public static func makeFolder(of path: String) throws {
         let folder = folderOf(path)
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
-            guard isFolder.boolValue else { throw SafeIOError("\(path): cannot write: \(folder) is a file, not a folder") }
-            return
-        }
+        if try folderExists(of: path) { return }
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw SafeIOError("\(folder): cannot create the folder (\((error as NSError).localizedFailureReason ?? "\(error)"))")
         }
+    }
+
+    /// Whether the folder that holds `path` exists; throws when a file stands in its place.
+    static func folderExists(of path: String) throws -> Bool {
+        let folder = folderOf(path)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else { return false }
+        guard isFolder.boolValue else { throw SafeIOError("\(path): cannot write: \(folder) is a file, not a folder") }
+        return true
     }
 
     static func folderOf(_ path: String) -> String {

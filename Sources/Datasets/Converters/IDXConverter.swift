@@ -52,13 +52,8 @@ public enum IDXConverter {
             return Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
         }
         // Each size is up to 2^32 - 1, so their product can overflow Int: check every step.
-        var elements = 1
-        for size in sizes {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: size)
-            guard !overflow, product <= Int.max - headerSize else {
-                throw DatasetError(path, "IDX header sizes \(sizes) describe more bytes than can be addressed")
-            }
-            elements = product
+        guard let elements = checkedProduct(sizes, atMost: Int.max - headerSize) else {
+            throw DatasetError(path, "IDX header sizes \(sizes) describe more bytes than can be addressed")
         }
         let expected = headerSize + elements
         guard bytes.count == expected else {

@@ -299,12 +299,7 @@ struct PickleReader {
                   case .dtype(let dtype) = fields[2] else { throw fail("unexpected ndarray state") }
             array.shape = try shape.map { if case .int(let v) = $0, v >= 0 { return v } else { throw fail("ndarray shape must hold non-negative integers") } }
             // The element count must be representable, so callers can multiply shapes freely.
-            var elements = 1
-            for extent in array.shape {
-                let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
-                guard !overflow else { throw fail("ndarray shape \(array.shape) has more elements than Int can count") }
-                elements = product
-            }
+            guard checkedProduct(array.shape) != nil else { throw fail("ndarray shape \(array.shape) has more elements than Int can count") }
             array.dtype = dtype
             if case .bool(let fortran) = fields[3] { array.fortranOrder = fortran }
             guard case .bytes(let data) = fields[4] else { throw fail("ndarray data is not raw bytes") }
