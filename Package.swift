@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Layers", "Optim", "TensorCore", "TestSupport", "Datasets"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Objectives", "Checkpoint", "Layers", "Optim", "TensorCore", "HDF5Kit",
-                                                       "Datasets", "TestSupport", "SafeIO"],
+                                                       "Datasets", "TestSupport", "SafeIO", "Results"],
                     exclude: ["HelpSnapshots"]),
         .testTarget(name: "FuzzSeedTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "EvaluationCLITests",

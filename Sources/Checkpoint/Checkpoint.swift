@@ -16,6 +16,10 @@ public enum Checkpoint {
     public static let formatAttribute = "patchbench_format"
     public static let encoderFormat = "patchbench.encoder/1"
     public static let trainingFormat = "patchbench.training/1"
+    /// The `encoder.h5` of an encoderless reference row (raw pixels, one constant class): no
+    /// weights, only the row's name, so that every run directory ends in the same file.
+    public static let referenceFormat = "patchbench.reference/1"
+    public static let referenceAttribute = "reference"
     public static let configAttribute = "vit_config_json"
 
     public enum CheckpointError: Error, CustomStringConvertible {
@@ -26,6 +30,9 @@ public enum Checkpoint {
 
         public var description: String {
             switch self {
+            case .foreign(let f, let found) where found == Checkpoint.referenceFormat:
+                return "\(f): the marker of an encoderless reference row (\(found)), not an encoder; evaluate its run "
+                    + "directory's encoder.h5 beside its run.json, or use --raw-pixels / --constant-class"
             case .foreign(let f, let found): return "\(f): not a PatchBench checkpoint (format attribute: \(found))"
             case .missingKey(let f, let k): return "\(f): parameter '\(k)' is missing"
             case .shapeMismatch(let f, let k, let s, let e):
@@ -96,6 +103,15 @@ public enum Checkpoint {
             try file.setAttribute(configAttribute, config)
             for key in attributes.keys.sorted() { try file.setAttribute(key, attributes[key]!) }
             try writeParameters(file, tensors + extraParameters, prefix: "", patch: encoder.config.patchSize)
+        }
+    }
+
+    /// Writes the marker `encoder.h5` of an encoderless reference row named `row`.
+    public static func saveReferenceMarker(row: String, to path: String, attributes: [String: String] = [:]) throws {
+        try HDF5File.writeAtomically(to: path) { file in
+            try file.setAttribute(formatAttribute, referenceFormat)
+            try file.setAttribute(referenceAttribute, row)
+            for key in attributes.keys.sorted() { try file.setAttribute(key, attributes[key]!) }
         }
     }
 

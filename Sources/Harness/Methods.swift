@@ -34,6 +34,9 @@ public struct Method: Sendable, CustomStringConvertible {
     public var ablation: Bool = false
     /// A line `make plan` prints under the method's estimate (e.g. that it does not fit a budget).
     public var planNote: String? = nil
+    /// A reference row without an encoder: its run writes only run.json and a marker encoder.h5,
+    /// and `patchbench eval` on it reads the pixels or predicts one class (nil: an encoder).
+    public var encoderless: EncoderlessReference? = nil
     let resolveSettings: @Sendable (Budget) throws -> Resolved
 
     /// A method resolved against one budget: what a run of it is.
@@ -57,6 +60,12 @@ public struct Method: Sendable, CustomStringConvertible {
 
     public var description: String { name }
 
+    /// The reference rows that have no encoder.
+    public enum EncoderlessReference: String, Sendable {
+        /// Normalised pixels: flattened for linear/knn, each patch's pixels as its token for the dense probes.
+        case rawPixels = "raw-pixels"
+    }
+
     public func resolve(_ budget: Budget) throws -> Resolved { try resolveSettings(budget) }
 
     /// The feature kind `probe` reads for this method.
@@ -71,7 +80,7 @@ public struct Method: Sendable, CustomStringConvertible {
 
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
-    public static let all: [Method] = [randomInit, randomInitLoMaR, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
+    public static let all: [Method] = [randomInit, randomInitLoMaR, rawPixels, supervised, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
                                         densecl, relationalReasoning, spatialReasoning, spatialReasoningCodeOverlap] + randsacArms
 
     /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
@@ -93,6 +102,32 @@ extension Method {
         exported: "the initial encoder") { budget in
         try Resolved(encoder: budget.vitConfig(positionEmbedding: .none), recipe: budget.recipe, settings: nil as MAE.Config?,
                      makeObjective: nil)
+    }
+
+    /// The raw-pixel reference row: every probe on the normalised pixels (no encoder, no training).
+    public static let rawPixels = Method(
+        name: ResultsSummary.rawPixelsMethod, base: ResultsSummary.rawPixelsMethod,
+        summary: "reference: the probes on normalised pixels (no encoder): what any encoder must add to",
+        configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .cls, knnReadout: .cls,
+        exported: "nothing (a marker)", encoderless: .rawPixels) { budget in
+        try Resolved(encoder: budget.vitConfig(positionEmbedding: .sinCos), recipe: budget.recipe, settings: nil as MAE.Config?,
+                     makeObjective: nil)
+    }
+
+    /// The supervised reference row: MAE's encoder variant trained with the pretraining split's
+    /// labels (cross-entropy through a linear head on CLS) under the same budget; the upper end
+    /// of the usable range every table shows (Documentation/evaluation.md, "Reference rows").
+    public static let supervised = Method(
+        name: ResultsSummary.supervisedMethod, base: ResultsSummary.supervisedMethod,
+        summary: "reference: the same ViT trained with the labels (cross-entropy on CLS) under the same budget: the upper bound",
+        configKey: "supervised", reproduced: true, tinyImagesPerSecond: 150, linearReadout: .cls, knnReadout: .cls,
+        exported: "the encoder (without its head)") { budget in
+        let settings = try budget.settings(Supervised.Config(), key: "supervised")
+        try require(settings.classes >= 2 && settings.classes <= 1 << 20, "supervised.classes must be in 2...\(1 << 20)")
+        let encoder = budget.vitConfig(positionEmbedding: .sinCos)
+        return try Resolved(encoder: encoder, recipe: budget.recipe, settings: settings) {
+            Supervised(encoder: encoder, config: settings, rng: &$0)
+        }
     }
 
     /// MAE (He et al.): the linear probe reads CLS (`main_linprobe.py`).

@@ -94,14 +94,28 @@ public struct Pretraining {
         let start = Date()
         guard let objective = o.objectiveOverride?(&streams.initialization)
                 ?? resolved.makeObjective?(&streams.initialization) else {
-            // random-init: the encoder from the init stream, saved untrained.
-            var rng = streams.initialization
-            let encoder = VisionTransformer(resolved.encoder, rng: &rng)
-            try Checkpoint.saveEncoder(encoder, to: dir.encoder, attributes: ["method": o.method.name])
+            if let reference = o.method.encoderless {
+                // A reference row without an encoder: a marker, so every run ends in encoder.h5.
+                try Checkpoint.saveReferenceMarker(row: reference.rawValue, to: dir.encoder, attributes: ["method": o.method.name])
+            } else {
+                // random-init: the encoder from the init stream, saved untrained.
+                var rng = streams.initialization
+                let encoder = VisionTransformer(resolved.encoder, rng: &rng)
+                try Checkpoint.saveEncoder(encoder, to: dir.encoder, attributes: ["method": o.method.name])
+            }
             try dir.writeManifest(manifest(completed: true, wall: Date().timeIntervalSince(start), steps: 0, flops: 0))
             return .completed(resumedFrom: nil)
         }
 
+        if let classes = objective.requiredClasses {
+            guard let labels = split.labels, !labels.isEmpty else {
+                throw HarnessError("\(o.dataPath): \(o.method.name) trains with labels, and split '\(split.name)' has none")
+            }
+            if let bad = labels.first(where: { $0 < 0 || Int($0) >= classes }) {
+                throw HarnessError("\(o.dataPath): split '\(split.name)' holds label \(bad); \(o.method.name) is set up for "
+                                   + "\(classes) classes (0…\(classes - 1)): set methods.\(o.method.configKey ?? o.method.name).classes in the budget")
+            }
+        }
         let params = objective.namedParameters()
         // The budget's AdamW constants unless the method's authors' differ (RR and SR: Adam's).
         let constants = objective.adam ?? AdamSettings(beta1: budget.optimizer.beta1, beta2: budget.optimizer.beta2,
@@ -157,12 +171,13 @@ public struct Pretraining {
             let context = StepContext(step: step, stepsPerEpoch: loader.batchesPerEpoch, totalSteps: totalSteps)
             let (epoch, index) = (context.epoch, step % loader.batchesPerEpoch)
             if order?.epoch != epoch { order = (epoch, loader.order(epoch: epoch)) }
-            let views = loader.batch(epoch: epoch, index: index, order: order!.indices).views.map { view in
+            let loaded = loader.batch(epoch: epoch, index: index, order: order!.indices)
+            let views = loaded.views.map { view in
                 TrainingBatch.View(images: Tensor(floats: view.pixels, shape: [batch, view.channels, view.size, view.size]),
                                    geometry: view.geometry)
             }
             for (_, p) in params { p.zeroGrad() }
-            let out = objective.step(TrainingBatch(views: views), context: context, state: objectiveState, rng: &streams.masks)
+            let out = objective.step(TrainingBatch(views: views, labels: loaded.labels.map(Int.init)), context: context, state: objectiveState, rng: &streams.masks)
             let value = out.loss.item
             guard value.isFinite else {
                 let last = dir.checkpointSteps().last.map { dir.checkpoint(step: $0) } ?? "none (no checkpoint was written)"

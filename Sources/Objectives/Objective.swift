@@ -39,6 +39,9 @@ public protocol Objective: AnyObject {
     /// Attributes `encoder.h5` needs to be read as it was trained (LoMaR: its relative-position
     /// kind and bucket mapping); default none.
     func exportedAttributes() -> [String: String]
+    /// Labels the objective reads from the batch, all below this count (the supervised
+    /// reference); nil (default): it reads none, as every self-supervised method.
+    var requiredClasses: Int? { get }
 }
 
 extension Objective {
@@ -55,6 +58,8 @@ extension Objective {
     public func exportedAttributes() -> [String: String] { [:] }
 
     public var adam: AdamSettings? { nil }
+
+    public var requiredClasses: Int? { nil }
 }
 
 /// An objective whose step is one loss on the first view and that keeps no state (MAE, LoMaR).

@@ -19,10 +19,15 @@ public struct TrainingBatch {
     }
 
     public var views: [View]
-    public init(views: [View]) {
+    /// Per source image, its class label from the pack; empty where the split has none. Only the
+    /// supervised reference row reads them: a self-supervised objective never does.
+    public var labels: [Int]
+    public init(views: [View], labels: [Int] = []) {
         precondition(!views.isEmpty && views.allSatisfy { $0.images.shape[0] == views[0].images.shape[0] },
                      "a batch needs at least one view and the same sample count in every view")
+        precondition(labels.isEmpty || labels.count == views[0].images.shape[0], "a batch needs one label per sample or none")
         self.views = views
+        self.labels = labels
     }
 
     /// Source images in the batch.

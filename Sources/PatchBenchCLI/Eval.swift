@@ -118,7 +118,7 @@ struct Eval: ParsableCommand {
         if let kind { _ = try FeatureKind(parsing: kind) }
     }
 
-    func run() throws {
+    mutating func run() throws {
         // The checkout as the evaluation starts (it may move while a long eval runs).
         let checkout = Provenance.sourceAtStart
         let probe = EvalProbe(rawValue: probe)!
@@ -132,7 +132,16 @@ struct Eval: ParsableCommand {
         }
         let evaluationSeed = seed ?? runSeed.map { UInt64(max(0, $0)) } ?? 0
         let source: EncoderSource
-        if let checkpoint = encoderOptions.checkpoint { source = .checkpoint(path: checkpoint) }
+        let reference = runMethod.flatMap { try? Method.named($0) }?.encoderless
+        if let reference, let runDirectory {
+            // An encoderless reference row's run: its marker names no encoder; the run.json names the row.
+            switch reference {
+            case .rawPixels: source = .rawPixels
+            }
+            let run = try EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName))
+            (method, budget, encoderSeed, configHash) = (run.method, run.budget, run.seed, run.configHash)
+        }
+        else if let checkpoint = encoderOptions.checkpoint { source = .checkpoint(path: checkpoint) }
         else if encoderOptions.randomInit { source = .randomInit(config: try EncoderSource.config(named: encoderOptions.encoderConfig), seed: evaluationSeed) }
         else { source = .rawPixels }
         guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(probe.rawValue).json" }) else {

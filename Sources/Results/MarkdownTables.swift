@@ -40,6 +40,13 @@ public enum MarkdownTables {
             : "percentages in 0–100. ▼ = mean below the untrained floor's (`random-init`) on that metric."
                 + (key.probe == "det" ? " Undefined APs (pycocotools' −1: no object of that area) are left out of "
                     + "means; — = undefined in every seed." : "") + "\n\n"
+        let references = rows.map(\.method).filter(ResultsSummary.isReference)
+        if !references.isEmpty {
+            let meaning = [ResultsSummary.supervisedMethod: "the same ViT trained with the labels under the same budget (the upper end)",
+                           ResultsSummary.rawPixelsMethod: "the probe on normalised pixels, no encoder"]
+            text += "Reference rows, after the methods: " + references.map { "`\($0)` = \(meaning[$0] ?? "a reference")" }
+                .joined(separator: "; ") + "; the `random-init` floors come last.\n\n"
+        }
         var limited: [String] = []
         for row in rows { for subset in row.subsets where !limited.contains(subset) { limited.append(subset) } }
         if !limited.isEmpty {

@@ -65,11 +65,20 @@ public enum ResultsSummary {
     /// A floor: `random-init` or a floor of one encoder variant (`random-init-lomar`).
     public static func isFloor(_ method: String) -> Bool { method == floorMethod || method.hasPrefix(floorMethod + "-") }
 
-    /// Methods in table order: alphabetical, with the random-init floors last.
+    /// The reference rows beside the floor (Documentation/evaluation.md, "Reference rows"): the
+    /// same ViT trained with labels (the upper end of the usable range) and the probes on pixels.
+    public static let supervisedMethod = "supervised"
+    public static let rawPixelsMethod = "raw-pixels"
+    public static let referenceMethods = [supervisedMethod, rawPixelsMethod]
+
+    public static func isReference(_ method: String) -> Bool { referenceMethods.contains(method) }
+
+    /// Methods in table order: the methods alphabetically, then the reference rows in
+    /// `referenceMethods` order, then the random-init floors.
     public static func methodOrder(_ left: String, _ right: String) -> Bool {
-        let leftFloor = isFloor(left)
-        let rightFloor = isFloor(right)
-        if leftFloor != rightFloor { return rightFloor }
+        func rank(_ method: String) -> Int { isFloor(method) ? 2 : isReference(method) ? 1 : 0 }
+        if rank(left) != rank(right) { return rank(left) < rank(right) }
+        if isReference(left) { return referenceMethods.firstIndex(of: left)! < referenceMethods.firstIndex(of: right)! }
         return left < right
     }
 
