@@ -91,6 +91,9 @@ $(DEFAULT_PACKS) &: | build
 	$(PATCHBENCH) make-default --out datasets/default
 
 # --- pretraining and evaluation, one file target per run and probe ---------------------------
+# A single-seed reference row (raw pixels: nothing in it depends on the seed but the linear
+# probe's validation split) runs at the first of SEEDS only.
+seeds_of = $(if $(filter $(1),$(SINGLE_SEED_METHODS)),$(firstword $(SEEDS)),$(SEEDS))
 pack_for = $(if $(filter seg,$(1)),$(SEG_PACK),$(if $(filter det,$(1)),$(DET_PACK),$(CLS_PACK)))
 run_dir = $(RUNS_DIR)/$(BUDGET)/$(1)/seed$(2)
 
@@ -115,10 +118,10 @@ $(call run_dir,$(1),$(2))/eval/$(3).json: $(call run_dir,$(1),$(2))/encoder.h5 |
 	$(call eval_command,$(1),$(2),$(3))
 endef
 
-$(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(eval $(call RUN_RULES,$(m),$(s)))))
-$(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(foreach p,$(PROBES),$(eval $(call EVAL_RULES,$(m),$(s),$(p))))))
+$(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),$(eval $(call RUN_RULES,$(m),$(s)))))
+$(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),$(foreach p,$(PROBES),$(eval $(call EVAL_RULES,$(m),$(s),$(p))))))
 
-EVALS := $(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json)))
+EVALS := $(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),$(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json)))
 
 tables: $(EVALS) | build
 	$(tables_command)
@@ -153,7 +156,7 @@ define newline
 
 endef
 # One line per unit of work for Scripts/slurm/submit.sh: KIND NAME RUN_DIR OUTPUT RATE COMMAND.
-slurm_plan = $(foreach m,$(METHODS),$(foreach s,$(SEEDS),\
+slurm_plan = $(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),\
   pretrain $(m)/seed$(s) $(call run_dir,$(m),$(s)) $(call run_dir,$(m),$(s))/encoder.h5 $(or $(RATE_$(m)),0) \
   $(call pretrain_command,$(m),$(s))$(newline)$(foreach p,$(PROBES),\
   eval $(m)/seed$(s)/$(p) $(call run_dir,$(m),$(s)) $(call run_dir,$(m),$(s))/eval/$(p).json - \
@@ -169,7 +172,7 @@ slurm-submit: | $(sort $(CLS_PACK) $(foreach p,$(PROBES),$(call pack_for,$(p))))
 
 # What is done, running, failed or to do (files first; Slurm's job states where it knows them).
 status:
-	@RUNS_DIR=$(RUNS_DIR) BUDGET=$(BUDGET) METHODS="$(METHODS)" SEEDS="$(SEEDS)" PROBES="$(PROBES)" \
+	@RUNS_DIR=$(RUNS_DIR) BUDGET=$(BUDGET) METHODS="$(METHODS)" SEEDS="$(SEEDS)" PROBES="$(PROBES)" SINGLE_SEED_METHODS="$(SINGLE_SEED_METHODS)" \
 	  SLURM_DIR=$(SLURM_DIR) Scripts/slurm/status.sh
 
 # RandSAC's serialization study (Tables 1-6 of the paper): its ablation arms, ABLATION_SEEDS seeds
@@ -190,7 +193,7 @@ NODES ?= 1
 NODE_CORES ?= 2
 
 plan:
-	@n_runs=$$(( $(words $(METHODS)) * $(words $(SEEDS)) )); \
+	@n_runs=$(words $(foreach m,$(METHODS),$(call seeds_of,$(m)))); \
 	images=$$(grep -o '"images_seen": *[0-9]*' configs/budgets/$(BUDGET).json | grep -o '[0-9]*$$'); \
 	echo "budget $(BUDGET): $$n_runs pretraining runs ($(METHODS) x seeds $(SEEDS)), $$images images seen each"; \
 	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
@@ -198,11 +201,12 @@ plan:
 	  if [ $$r -gt 0 ] && { [ $$slowest = 0 ] || [ $$r -lt $$slowest ]; }; then slowest=$$r; fi; done; \
 	minutes=0; runs=""; for pair in $(foreach m,$(METHODS),$(m)=$(or $(RATE_$(m)),0)); do \
 	  m=$${pair%%=*}; r=$${pair#*=}; t=0; \
-	  case $$m in random-init*) ;; *) \
+	  case " $(UNTRAINED_METHODS) " in *" $$m "*) ;; *) \
 	    if [ $$r = 0 ]; then r=$$slowest; note=" (not measured: the slowest method's rate)"; else note=""; fi; \
 	    t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s$$note";; esac; \
-	  minutes=$$(( minutes + t * $(words $(SEEDS)) )); \
-	  for s in $(SEEDS); do runs="$$runs$$m/seed$$s $$t $(EVAL_MINUTES_PER_RUN)\n"; done; \
+	  seeds="$(SEEDS)"; case " $(SINGLE_SEED_METHODS) " in *" $$m "*) seeds="$(firstword $(SEEDS))";; esac; \
+	  minutes=$$(( minutes + t * $$(echo $$seeds | wc -w) )); \
+	  for s in $$seeds; do runs="$$runs$$m/seed$$s $$t $(EVAL_MINUTES_PER_RUN)\n"; done; \
 	done; \
 	$(foreach m,$(NOTED_METHODS),echo "  $(m)$(if $(filter $(m),$(METHODS)),, (not in METHODS, run only by naming it)): $(NOTE_$(m))";) \
 	echo "  estimate: ~$$minutes min of pretraining + ~$$(( n_runs * $(EVAL_MINUTES_PER_RUN) )) min of feature extraction and probes"; \

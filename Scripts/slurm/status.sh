@@ -7,7 +7,7 @@
 # says whether a "running" task still runs and why a task has not started. Without accounting,
 # Slurm forgets a finished job after MinJobAge (300 s by default); the state files do not.
 #
-# Environment (from the Makefile): RUNS_DIR BUDGET METHODS SEEDS PROBES SLURM_DIR
+# Environment (from the Makefile): RUNS_DIR BUDGET METHODS SEEDS PROBES SLURM_DIR (SINGLE_SEED_METHODS)
 set -uo pipefail
 : "${RUNS_DIR:?}" "${BUDGET:?}" "${METHODS:?}" "${SEEDS:?}" "${PROBES:?}" "${SLURM_DIR:?}"
 sub=$SLURM_DIR/latest
@@ -67,7 +67,10 @@ task_state() {   # task_state STATE_FILE OUTPUT
 total_done=0 total=0 troubled=0
 printf '%-24s %-36s %s\n' "run" "pretrain" "evaluations"
 for m in $METHODS; do
-    for s in $SEEDS; do
+    seeds=$SEEDS
+    # A single-seed reference row (the method table's SINGLE_SEED_METHODS) runs at the first seed only.
+    case " ${SINGLE_SEED_METHODS:-} " in *" $m "*) seeds=${SEEDS%% *};; esac
+    for s in $seeds; do
         dir=$RUNS_DIR/$BUDGET/$m/seed$s
         total=$((total + 1))
         if grep -qE '"completed" *: *true' "$dir/run.json" 2>/dev/null; then

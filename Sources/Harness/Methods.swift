@@ -37,6 +37,11 @@ public struct Method: Sendable, CustomStringConvertible {
     /// A reference row without an encoder: its run writes only run.json and a marker encoder.h5,
     /// and `patchbench eval` on it reads the pixels or predicts one class (nil: an encoder).
     public var encoderless: EncoderlessReference? = nil
+    /// Evaluated at the first of a reproduction's seeds only: nothing in it is drawn from the
+    /// seed but the linear probe's validation split (raw pixels; `make` skips its other seeds).
+    public var singleSeed: Bool { encoderless == .rawPixels }
+    /// No pretraining to estimate in `make plan` (the floors and the encoderless rows).
+    public var untrained: Bool { name == ResultsSummary.floorMethod || base == ResultsSummary.floorMethod || encoderless != nil }
     let resolveSettings: @Sendable (Budget) throws -> Resolved
 
     /// A method resolved against one budget: what a run of it is.

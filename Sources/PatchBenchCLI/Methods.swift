@@ -22,7 +22,8 @@ struct Methods: ParsableCommand {
             A method with a note (one that does not fit the tiny budget) prints it
             here, in `make plan` and in the reason of its claims' not-run verdicts.
             --make prints the table as make variables (TABLE_METHODS,
-            ABLATION_METHODS, RATE_<name>, NOTED_METHODS, NOTE_<name>); the Makefile
+            ABLATION_METHODS, RATE_<name>, UNTRAINED_METHODS, SINGLE_SEED_METHODS,
+            NOTED_METHODS, NOTE_<name>); the Makefile
             includes that output from .build/methods.mk.
             """)
 
@@ -37,6 +38,8 @@ struct Methods: ParsableCommand {
             for method in Method.all {
                 print("RATE_\(method.name) := \(method.tinyImagesPerSecond ?? 0)")
             }
+            print("UNTRAINED_METHODS := " + Method.all.filter(\.untrained).map(\.name).joined(separator: " "))
+            print("SINGLE_SEED_METHODS := " + Method.all.filter(\.singleSeed).map(\.name).joined(separator: " "))
             print("NOTED_METHODS := " + Method.all.filter { $0.planNote != nil }.map(\.name).joined(separator: " "))
             for method in Method.all { if let note = method.planNote { print("NOTE_\(method.name) := \(note)") } }
             return
