@@ -39,6 +39,10 @@ GOLDEN ?= $(RESULTS_DIR)/goldens/smoke.json
 # Extra flags for every `patchbench eval` (the smoke regression limits the images).
 EVAL_FLAGS ?=
 SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
+# Extra flags for the seg and det evals only, after EVAL_FLAGS (the last limit wins): the smoke
+# keeps the dense probes at the 2,000 / 500 scenes it used before the default grew to 4,000 / 1,000.
+DENSE_EVAL_FLAGS ?=
+SMOKE_DENSE_EVAL_FLAGS := --train-limit 2000 --test-limit 500
 
 .PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
 .PHONY: slurm-setup slurm-test slurm-submit
@@ -101,7 +105,8 @@ run_dir = $(RUNS_DIR)/$(BUDGET)/$(1)/seed$(2)
 pretrain_command = $(PATCHBENCH) pretrain --method $(1) --budget $(BUDGET) --seed $(2) --data $(CLS_PACK) \
   --out $(call run_dir,$(1),$(2)) --threads $(THREADS) --progress lines
 eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/encoder.h5 --data $(call pack_for,$(3)) \
-  --out $(call run_dir,$(1),$(2))/eval/$(3).json --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS)
+  --out $(call run_dir,$(1),$(2))/eval/$(3).json --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS) \
+  $(if $(filter seg det,$(3)),$(DENSE_EVAL_FLAGS))
 # Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
 # first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
 # versioned per budget, so a run of one budget never rewrites another budget's results.
@@ -223,13 +228,13 @@ plan:
 SMOKE_ARMS := randsac-patch-raster
 SMOKE_METHODS = $(METHODS) $(filter-out $(METHODS),$(SMOKE_ARMS))
 smoke-check: | build
-	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs
 	@# The reproduction itself, as a user's quick try runs it (on a copy of results/, so that a
 	@# developer's own results/smoke is left alone): results/smoke/v1 appears, results/tiny stays.
 	rm -rf .smoke-results && cp -r $(RESULTS_DIR) .smoke-results && rm -rf .smoke-results/smoke
 	$(MAKE) --no-print-directory reproduce-all BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs RESULTS_DIR=.smoke-results \
-	  EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)"
+	  EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)"
 	diff -r $(RESULTS_DIR)/tiny .smoke-results/tiny
 	test -f .smoke-results/smoke/v1/README.md
 	@echo "smoke-check: make reproduce-all BUDGET=smoke wrote .smoke-results/smoke/v1 and left results/tiny byte-identical"
@@ -263,7 +268,7 @@ slurm-test: slurm-setup smoke-check
 	fi
 
 golden: | build
-	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs --write-golden
 
 bench-anchor: build

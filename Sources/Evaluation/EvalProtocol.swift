@@ -45,6 +45,10 @@ public struct EvalOptions: Sendable {
     public var knnSettings = NearestNeighbourClassifier.dinoSettings
     public var segmentation = SegmentationProbe.Configuration()
     public var detection = DetectionProbe.Configuration()
+    /// det's COCO area bins; nil: `DetectionAreaBins.automatic(for:)` of the pack.
+    public var detectionAreaBins: DetectionAreaBins?
+    /// Patch size of the raw-pixel token grid (seg/det with raw pixels).
+    public var rawPatchSize = RawPixelGrid.defaultPatchSize
 
     /// `all` or e.g. `first 6000 train / 2000 test images` (--train-limit / --test-limit): recorded
     /// in the protocol and shown by every table built from such files.
@@ -107,13 +111,12 @@ public enum EvalProtocol {
         guard probe.needsGrid == (kind == .grid) else {
             throw EvaluationError.invalidInput("probe \(probe.rawValue) needs \(probe.needsGrid ? "grid" : "pooled (cls, mean, lastk:K)") features, not \(kind)")
         }
-        if encoder == nil, probe.needsGrid {
-            throw EvaluationError.invalidInput("raw pixels have no token grid; use them with the linear or knn probe")
-        }
         if encoder == nil, options.kind != nil {
             throw EvaluationError.invalidInput("a feature kind does not apply to raw pixels")
         }
-        let kindName = encoder == nil ? EncoderSource.rawPixelsMethod : kind.description
+        let kindName = encoder == nil
+            ? (probe.needsGrid ? "\(EncoderSource.rawPixelsMethod)-grid:p\(options.rawPatchSize)" : EncoderSource.rawPixelsMethod)
+            : kind.description
         let normalization: ImageNormalization
         switch options.normalization {
         case ImageNormalization.imagenetName: normalization = .imagenet
@@ -131,6 +134,11 @@ public enum EvalProtocol {
         func features(of split: PackSplit, role: String, limit: Int?) throws -> ExtractedFeatures {
             let compute: () throws -> ExtractedFeatures = {
                 guard let encoder else {
+                    if probe.needsGrid {
+                        return try RawPixelGrid.extract(images: split.images, count: split.count, height: split.height,
+                                                        width: split.width, channels: split.channels,
+                                                        patchSize: options.rawPatchSize, normalization: normalization)
+                    }
                     return RawPixelFeatures.extract(images: split.images, count: split.count, height: split.height,
                                                     width: split.width, channels: split.channels,
                                                     normalization: normalization)
@@ -214,17 +222,23 @@ public enum EvalProtocol {
             let model = try DetectionProbe.fit(tokens: trainFeatures.values, shape: shape, geometry: geometry,
                                                objects: objects(trainBoxes, count: train.count), classes: classes,
                                                configuration: options.detection, rng: &streams.evaluation)
-            let evaluation = try model.evaluate(tokens: testFeatures.values, shape: testFeatures.gridShape!,
-                                                geometry: geometry, objects: objects(testBoxes, count: test.count))
-            metrics = evaluation.record
+            let bins = options.detectionAreaBins ?? DetectionAreaBins.automatic(for: pack)
+            let parameters = bins.parameters(imageWidth: Double(test.width), imageHeight: Double(test.height))
+            metrics = try DetectionReport.metrics(
+                groundTruth: DetectionProbe.groundTruth(objects: objects(testBoxes, count: test.count), classes: classes),
+                detections: try model.detect(tokens: testFeatures.values, shape: testFeatures.gridShape!, geometry: geometry),
+                parameters: parameters)
             head = options.detection.protocolSettings
+            head["area_bins"] = DetectionReport.protocolSettings(bins, parameters: parameters)
             head["box_format"] = .string("pack x1,y1,x2,y2 -> COCO x,y,w,h; area = w*h; category id = class + 1")
         }
         let probeSeconds = clock() - probeStart
 
         var settings: [String: ProtocolValue] = [
             "feature_kind": .string(kindName),
-            "pooling": .string(encoder.map { kind.pooling(encoderHasCls: $0.config.clsToken) } ?? "flattened normalised pixels (C, H, W)"),
+            "pooling": .string(encoder.map { kind.pooling(encoderHasCls: $0.config.clsToken) }
+                ?? (probe.needsGrid ? "each \(options.rawPatchSize) px patch's normalised pixels flattened (C, y, x)"
+                    : "flattened normalised pixels (C, H, W)")),
             "readout_source": .string(encoder == nil ? "raw pixels" : readoutSource),
             "normalization": normalization.protocolSettings,
             "augmentation": .string("none"),

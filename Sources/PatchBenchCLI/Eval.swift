@@ -23,8 +23,13 @@ struct Eval: ParsableCommand {
               --random-init  an encoder initialised from
                   RandomStreams(--seed).initialization with --encoder-config and
                   never trained: the floor every method must beat.
-              --raw-pixels  normalised pixels, flattened (linear/knn only): the
-                  floor below everything.
+              --raw-pixels  normalised pixels, flattened (linear/knn), or for
+                  seg/det a token grid of each patch's pixels (--raw-patch-size,
+                  default 4 as the tiny encoders): the reference row of pixels.
+              --constant-class  no features (seg/det only): seg predicts the most
+                  frequent training class everywhere, det the per-class mean
+                  training box scored by class frequency: the floor of the
+                  dense probes.
 
             Probes and default packs (patchbench make-default --out datasets/default):
               linear  logistic regression, C swept on a 20% stratified
@@ -32,7 +37,9 @@ struct Eval: ParsableCommand {
               knn     weighted k-NN, k=20/T=0.07 and k=200/T=0.1 (same pack)
               seg     per-token linear head, bilinear upsampling, mIoU/aAcc
                       (datasets/default/fmnist-scenes-ade.h5)
-              det     linear anchor-free box head, COCO AP
+              det     linear anchor-free box head, COCO AP50 (headline), AP,
+                      class-agnostic AP; area bins relative to the image for
+                      the embedded scenes (--area-bins)
                       (datasets/default/fmnist-scenes-coco.h5)
             The train split fits the probe; the test split (test, else val) is
             scored once. Features (unless --kind): the token grid for seg/det; for
@@ -48,6 +55,7 @@ struct Eval: ParsableCommand {
               patchbench eval knn --random-init --encoder-config tiny32 \\
                   --seed 0 --out floor/knn.json
               patchbench eval linear --raw-pixels --out floor/raw-linear.json
+              patchbench eval seg --constant-class --out floor/constant-seg.json
             """)
 
     @Argument(help: "Probe: linear, knn, seg or det.")
@@ -55,8 +63,17 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var encoderOptions: FrozenEncoderOptions
 
-    @Flag(help: "Use flattened normalised pixels instead of an encoder (linear and knn only).")
+    @Flag(help: "Use normalised pixels instead of an encoder: flattened (linear, knn) or a grid of patches (seg, det).")
     var rawPixels = false
+
+    @Flag(help: "No features: the constant-class floor of the seg and det probes.")
+    var constantClass = false
+
+    @Option(help: "seg/det with --raw-pixels: patch size of the pixel grid (default: 4).")
+    var rawPatchSize: Int?
+
+    @Option(help: "det only: COCO area bins, coco (32², 96² px²) or image-relative ((side/4)², (side/2)²). Default: image-relative for the embedded Fashion-MNIST scenes, else coco.")
+    var areaBins: String?
 
     @Option(help: "Dataset pack (default: the probe's default pack under datasets/default).")
     var data: String?
@@ -113,8 +130,18 @@ struct Eval: ParsableCommand {
         guard EvalProbe(rawValue: probe) != nil else {
             throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg or det")
         }
-        let sources = [encoderOptions.checkpoint != nil, encoderOptions.randomInit, rawPixels].filter { $0 }.count
-        guard sources == 1 else { throw ValidationError("give exactly one of --checkpoint, --random-init, --raw-pixels") }
+        let sources = [encoderOptions.checkpoint != nil, encoderOptions.randomInit, rawPixels, constantClass].filter { $0 }.count
+        guard sources == 1 else { throw ValidationError("give exactly one of --checkpoint, --random-init, --raw-pixels, --constant-class") }
+        if constantClass, probe != EvalProbe.seg.rawValue, probe != EvalProbe.det.rawValue {
+            throw ValidationError("--constant-class is a floor of the seg and det probes")
+        }
+        if let p = rawPatchSize, p < 1 || !rawPixels { throw ValidationError("--raw-patch-size needs --raw-pixels and a positive size") }
+        if let bins = areaBins {
+            guard DetectionAreaBins(rawValue: bins) != nil else {
+                throw ValidationError("unknown --area-bins '\(bins)'; choose coco or image-relative")
+            }
+            guard probe == EvalProbe.det.rawValue else { throw ValidationError("--area-bins applies to the det probe") }
+        }
         if let kind { _ = try FeatureKind(parsing: kind) }
     }
 
@@ -143,7 +170,7 @@ struct Eval: ParsableCommand {
         }
         else if let checkpoint = encoderOptions.checkpoint { source = .checkpoint(path: checkpoint) }
         else if encoderOptions.randomInit { source = .randomInit(config: try EncoderSource.config(named: encoderOptions.encoderConfig), seed: evaluationSeed) }
-        else { source = .rawPixels }
+        else { source = .rawPixels }  // also for --constant-class, which reads no features
         guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(probe.rawValue).json" }) else {
             throw ValidationError("--out is required unless the checkpoint lies in a run directory (with run.json)")
         }
@@ -162,14 +189,16 @@ struct Eval: ParsableCommand {
         options.trainLimit = trainLimit
         options.testLimit = testLimit
         if let r = detCenterRadius { options.detection.centerRadius = r }
+        options.detectionAreaBins = areaBins.flatMap(DetectionAreaBins.init(rawValue:))
+        if let p = rawPatchSize { options.rawPatchSize = p }
         options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
-        var outcome = try EvalProtocol.run(options, source: source)
+        var outcome = constantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         try AtomicFile.write(try outcome.record.encoded(), to: outPath)
         let numbers = outcome.record.metrics.keys.sorted().map { "\($0) \(String(format: "%.4g", outcome.record.metrics[$0]!))" }
-        print("\(probe.rawValue) on \(outcome.record.dataset.name) (\(source.name)): \(numbers.joined(separator: ", "))")
+        print("\(probe.rawValue) on \(outcome.record.dataset.name) (\(constantClass ? ConstantClassFloor.method : source.name)): \(numbers.joined(separator: ", "))")
         let cache = outcome.cacheReused.keys.sorted().map { "\($0) \(outcome.cacheReused[$0]! ? "reused" : "written")" }
         print(String(format: "features %.1f s, probe %.1f s, total %.1f s, %d threads", outcome.featureSeconds,
                      outcome.probeSeconds, outcome.record.wallSeconds, outcome.record.threads)

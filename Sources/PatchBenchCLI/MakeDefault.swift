@@ -12,8 +12,12 @@ struct MakeDefault: ParsableCommand {
               fashion-mnist.h5       `convert idx` of /usr/share/datasets/fashion-mnist
                                      (70,000 images, padded to 32x32, gray replicated
                                      to 3 channels)
-              coco/, ade20k/         scenes composed from Fashion-MNIST items on
-                                     textured backgrounds, in the COCO and ADE20K layouts
+              coco/, ade20k/         scenes composed from Fashion-MNIST items, in the
+                                     COCO and ADE20K layouts (--scenes: mosaic, grey
+                                     items on black in four 32 px cells of a 64 px
+                                     scene, as the encoders see them in pretraining;
+                                     textured, the earlier default: tinted,
+                                     overlapping items on coloured gratings)
               fmnist-scenes-coco.h5  `convert coco` of coco/ (boxes, crowd flags)
               fmnist-scenes-ade.h5   `convert ade20k` of ade20k/ (masks)
 
@@ -33,14 +37,24 @@ struct MakeDefault: ParsableCommand {
     @Option(help: "Seed of the scene composition.")
     var seed: UInt64 = 0
 
+    @Option(help: "Scene design: mosaic (default) or textured (the earlier, harder scenes).")
+    var scenes: String = DenseDefault.Scenes.mosaic.rawValue
+
     @Option(help: "Number of training scenes.")
-    var trainScenes: Int = 2000
+    var trainScenes: Int = DenseDefault.Options().trainScenes
 
     @Option(help: "Number of validation scenes.")
-    var valScenes: Int = 500
+    var valScenes: Int = DenseDefault.Options().valScenes
 
     @Option(help: "Crop size of the scene packs (pixels).")
     var size: Int = 64
+
+    func validate() throws {
+        guard DenseDefault.Scenes(rawValue: scenes) != nil else {
+            throw ValidationError("unknown --scenes '\(scenes)'; choose \(DenseDefault.Scenes.allCases.map(\.rawValue).joined(separator: " or "))")
+        }
+        if trainScenes < 1 || valScenes < 1 { throw ValidationError("--train-scenes and --val-scenes must be at least 1") }
+    }
 
     func run() throws {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -57,10 +71,11 @@ struct MakeDefault: ParsableCommand {
         try timed("scenes") {
             var options = DenseDefault.Options()
             options.seed = seed
+            options.scenes = DenseDefault.Scenes(rawValue: scenes)!
             options.trainScenes = trainScenes
             options.valScenes = valScenes
             try DenseDefault.writeScenes(fashionMNIST: fashionMnist, to: out, options: options)
-            return "\(trainScenes) train + \(valScenes) val scenes in coco/ and ade20k/"
+            return "\(trainScenes) train + \(valScenes) val \(scenes) scenes in coco/ and ade20k/"
         }
         try timed("fmnist-scenes-coco.h5") {
             var options = COCOConverter.Options()

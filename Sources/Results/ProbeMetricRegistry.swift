@@ -13,7 +13,8 @@ public enum ProbeMetricRegistry {
         ("linear", ["top1", "C"]),
         ("knn", ["top1_k20_t0.07", "top1_k200_t0.1"]),
         ("seg", ["mIoU", "aAcc"]),
-        ("det", ["AP", "AP50", "AP75", "APs", "APm", "APl"]),
+        // AP50 first: the det probe's headline (Documentation/evaluation.md, "Box head").
+        ("det", ["AP50", "AP", "AP75", "APs", "APm", "APl", "AP50_agnostic", "AP_agnostic"]),
         (pretrainProbe, [imagesPerSecond, finalLoss]),
     ]
 

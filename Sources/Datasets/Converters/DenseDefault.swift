@@ -2,87 +2,67 @@ import Foundation
 import SafeIO
 import TensorCore
 
-/// The embedded dense default: scenes composed from Fashion-MNIST items on textured
-/// backgrounds, written to disk in the real COCO and ADE20K layouts so that the real `coco`
-/// and `ade20k` converters pack them (every default reproduction runs those converters).
+/// The embedded dense default: scenes composed from Fashion-MNIST items, written to disk in the
+/// real COCO and ADE20K layouts so that the real `coco` and `ade20k` converters pack them (every
+/// default reproduction runs those converters).
 ///
-/// Each scene (width x height, default 96 x 72) has a background of two random colour
-/// gratings plus uniform noise, and 1–4 items (5% of scenes have none): a Fashion-MNIST image
-/// scaled by 1..2 (Pillow bilinear), tinted a random colour where its gray value exceeds
-/// `itemThreshold`, placed anywhere it stays at least one quarter visible; later items occlude
-/// earlier ones. From the visible pixels of each item come its COCO box, area and
-/// segmentation (the box polygon; 10% of items are written as crowd regions in uncompressed
-/// column-major RLE instead), and the ADE20K mask value class+1 (0 = background).
+/// Two scene designs (`DenseDefault.Scenes`): `mosaic` (the default, `MosaicScene`: grey items
+/// on black in 32 px cells, as the encoders see Fashion-MNIST in pretraining) and `textured`
+/// (the earlier default, `TexturedScene`: tinted, shaded, overlapping items on coloured
+/// gratings; kept as a harder variant). From the visible pixels of each item come its COCO
+/// box, area and segmentation (the box polygon; a fraction of items are written as crowd regions
+/// in uncompressed column-major RLE instead), and the ADE20K mask value class+1 (0 = background).
 /// Train scenes take items from the Fashion-MNIST train split, val scenes from the test split.
-/// Everything is drawn from `RandomStream`s seeded by `seed` and the split name.
+/// Everything is drawn from `RandomStream`s seeded by `seed`, the design and the split name.
 public enum DenseDefault {
+    /// The scene design.
+    public enum Scenes: String, CaseIterable, Sendable {
+        case mosaic, textured
+    }
+
     public struct Options {
         public var seed: UInt64 = 0
-        public var trainScenes = 2000
-        public var valScenes = 500
-        public var width = 96
-        public var height = 72
+        public var scenes: Scenes = .mosaic
+        public var trainScenes = 4000
+        public var valScenes = 1000
+        /// An item pixel is one whose gray value exceeds this (both designs).
         public var itemThreshold: UInt8 = 48
         public init() {}
+
+        /// Raw scene size before the converters' crop: 64 x 64 for the mosaic (packed as is),
+        /// 96 x 72 for the textured scenes (the converters take the centred 64 x 64 crop).
+        public var width: Int { scenes == .mosaic ? MosaicScene.side : TexturedScene.width }
+        public var height: Int { scenes == .mosaic ? MosaicScene.side : TexturedScene.height }
+    }
+
+    /// One visible object of a scene.
+    struct Instance: Equatable {
+        var classIndex: Int
+        /// [x, y, w, h] of its visible pixels.
+        var box: [Int]
+        /// Number of visible pixels.
+        var area: Int
+        var crowd: Bool
+        /// Column-major uncompressed RLE of its pixels (crowd only), starting with a run of zeros.
+        var rle: [Int]
     }
 
     /// One composed scene.
     struct Scene {
         var pixels: [UInt8]  // [H, W, 3]
         var semantic: [UInt8]  // [H, W], 0 = background, k+1 = class k
-        var instances: [(classIndex: Int, box: [Int], area: Int, crowd: Bool, rle: [Int])]
+        var instances: [Instance]
     }
 
-    static func compose(items: IDXConverter.Images, labels: [UInt8], options: Options, rng: inout RandomStream) -> Scene {
-        let w = options.width, h = options.height
-        var background = [Float](repeating: 0, count: w * h * 3)
-        for c in 0..<3 {
-            let base = Float(rng.uniform(0.2, 0.8))
-            var gratings: [(Float, Float, Float, Float)] = []
-            for _ in 0..<2 {
-                gratings.append((Float(rng.uniform(-0.35, 0.35)), Float(rng.uniform(-0.35, 0.35)),
-                                 Float(rng.uniform(0, 2 * Double.pi)), Float(rng.uniform(0.05, 0.2))))
-            }
-            for y in 0..<h {
-                for x in 0..<w {
-                    var value = base
-                    for (fx, fy, phase, amplitude) in gratings { value += amplitude * sin(fx * Float(x) + fy * Float(y) + phase) }
-                    background[(y * w + x) * 3 + c] = value
-                }
-            }
-        }
-        var pixels = background.map { value -> UInt8 in UInt8(clamping: Int((min(max(value, 0), 1) * 255).rounded())) }
-        for i in pixels.indices {
-            let noise = rng.nextInt(below: 21) - 10
-            pixels[i] = UInt8(clamping: Int(pixels[i]) + noise)
-        }
-        var owner = [Int](repeating: -1, count: w * h)
-        let itemCount = rng.nextDouble() < 0.05 ? 0 : 1 + rng.nextInt(below: 4)
-        var classes: [Int] = []
-        for item in 0..<itemCount {
-            let index = rng.nextInt(below: items.count)
-            let side = Int((28 * rng.uniform(1.0, 2.0)).rounded())
-            let source = DecodedImage(height: items.rows, width: items.columns, channels: 1,
-                                      pixels: Array(items.pixels[(index * 784)..<((index + 1) * 784)]))
-            let scaled = ImageResize.bilinear(source, height: side, width: side)
-            let left = rng.nextInt(in: (-side / 4)...(w - 3 * side / 4))
-            let top = rng.nextInt(in: (-side / 4)...(h - 3 * side / 4))
-            let tint = (0..<3).map { _ in Float(rng.uniform(0.3, 1.0)) }
-            classes.append(Int(labels[index]))
-            for y in 0..<side {
-                for x in 0..<side {
-                    let value = scaled.pixels[y * side + x]
-                    let sy = top + y, sx = left + x
-                    guard value > options.itemThreshold, sy >= 0, sy < h, sx >= 0, sx < w else { continue }
-                    let shade = 0.35 + 0.65 * Float(value) / 255
-                    for c in 0..<3 { pixels[(sy * w + sx) * 3 + c] = UInt8((tint[c] * shade * 255).rounded()) }
-                    owner[sy * w + sx] = item
-                }
-            }
-        }
+    /// The instances of a scene from its owner map (`owner[p]` = item index or -1): the box,
+    /// area and (for crowds) RLE of each item's visible pixels, and the semantic mask. Items
+    /// with fewer than 10 visible pixels get no annotation (their pixels stay labelled).
+    static func annotate(owner: [Int], classes: [Int], width w: Int, height h: Int, crowdProbability: Double,
+                         rng: inout RandomStream) -> (semantic: [UInt8], instances: [Instance]) {
+        precondition(owner.count == w * h, "owner map \(owner.count) values for \(w)x\(h)")
         var semantic = [UInt8](repeating: 0, count: w * h)
-        var instances: [(classIndex: Int, box: [Int], area: Int, crowd: Bool, rle: [Int])] = []
-        for item in 0..<itemCount {
+        var instances: [Instance] = []
+        for item in classes.indices {
             var minX = w, minY = h, maxX = -1, maxY = -1, area = 0
             for y in 0..<h {
                 for x in 0..<w where owner[y * w + x] == item {
@@ -91,7 +71,7 @@ public enum DenseDefault {
                     area += 1
                 }
             }
-            let crowd = rng.nextDouble() < 0.1
+            let crowd = rng.nextDouble() < crowdProbability
             guard area >= 10 else { continue }
             var rle: [Int] = []
             if crowd {
@@ -106,9 +86,31 @@ public enum DenseDefault {
                 }
                 rle.append(run)
             }
-            instances.append((classes[item], [minX, minY, maxX - minX + 1, maxY - minY + 1], area, crowd, rle))
+            instances.append(Instance(classIndex: classes[item], box: [minX, minY, maxX - minX + 1, maxY - minY + 1],
+                                      area: area, crowd: crowd, rle: rle))
         }
-        return Scene(pixels: pixels, semantic: semantic, instances: instances)
+        return (semantic, instances)
+    }
+
+    /// Fashion-MNIST item `index` as a 28 x 28 gray image.
+    static func item(_ items: IDXConverter.Images, _ index: Int) -> DecodedImage {
+        let size = items.rows * items.columns
+        return DecodedImage(height: items.rows, width: items.columns, channels: 1,
+                            pixels: Array(items.pixels[(index * size)..<((index + 1) * size)]))
+    }
+
+    static func compose(items: IDXConverter.Images, labels: [UInt8], options: Options, rng: inout RandomStream) -> Scene {
+        switch options.scenes {
+        case .mosaic: return MosaicScene.compose(items: items, labels: labels, threshold: options.itemThreshold, rng: &rng)
+        case .textured: return TexturedScene.compose(items: items, labels: labels, threshold: options.itemThreshold, rng: &rng)
+        }
+    }
+
+    /// The stream of one split's scenes. The textured design keeps its original seeding, so
+    /// `--scenes textured` rebuilds the earlier default bit for bit.
+    static func stream(seed: UInt64, scenes: Scenes, split: String) -> RandomStream {
+        let name = scenes == .textured ? "dense_default/\(split)" : "dense_default/\(scenes.rawValue)/\(split)"
+        return RandomStream(seed: seed ^ fnv1a64(name))
     }
 
     /// Writes `<output>/coco` and `<output>/ade20k`, each built in a temporary folder and
@@ -124,6 +126,9 @@ public enum DenseDefault {
                         options.trainScenes),
                        ("val", "validation", try IDXConverter.readImages(testImages), try IDXConverter.readLabels(testLabels),
                         options.valScenes)]
+        for (_, _, images, _, _) in sources where images.rows != 28 || images.columns != 28 {
+            throw DatasetError(directory, "Fashion-MNIST images are \(images.rows)x\(images.columns), expected 28x28")
+        }
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: output, withIntermediateDirectories: true)
         // Temporary folders in AtomicFile's naming, so that a killed make-default's are removed.
@@ -143,7 +148,7 @@ public enum DenseDefault {
             for folder in [cocoImages, adeImages, adeMasks, (cocoTemporary as NSString).appendingPathComponent("annotations")] {
                 try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true)
             }
-            var rng = RandomStream(seed: options.seed ^ fnv1a64("dense_default/\(split)"))
+            var rng = stream(seed: options.seed, scenes: options.scenes, split: split)
             var imageEntries: [[String: Any]] = []
             var annotationEntries: [[String: Any]] = []
             for index in 0..<count {
@@ -169,7 +174,8 @@ public enum DenseDefault {
                 }
             }
             let json: [String: Any] = [
-                "info": ["description": "PatchBench embedded dense default (Fashion-MNIST scenes)", "seed": Int(options.seed)],
+                "info": ["description": "PatchBench embedded dense default (Fashion-MNIST scenes, \(options.scenes.rawValue))",
+                         "seed": Int(options.seed)],
                 "licenses": [["id": 1, "name": "MIT (Fashion-MNIST, Zalando)"]],
                 "images": imageEntries, "annotations": annotationEntries,
                 "categories": names.enumerated().map { ["id": $0 + 1, "name": $1, "supercategory": "fashion"] },

@@ -9,6 +9,10 @@ public enum COCOEvaluator {
     public static func evaluate(groundTruth: COCOGroundTruth, detections: [COCODetection],
                                 parameters: COCOParameters = COCOParameters(),
                                 detectionsFile: String = "detections") throws -> COCOEvaluation {
+        if !parameters.useCategories {
+            return try evaluate(groundTruth: pooled(groundTruth), detections: pooled(detections, categories: groundTruth.categoryIDs),
+                                parameters: parameters.withCategories, detectionsFile: detectionsFile)
+        }
         let imageIDs = Array(Set(groundTruth.imageIDs)).sorted()
         let categoryIDs = Array(Set(groundTruth.categoryIDs)).sorted()
         let imageIndex = Dictionary(uniqueKeysWithValues: imageIDs.enumerated().map { ($1, $0) })
@@ -53,6 +57,28 @@ public enum COCOEvaluator {
         }
         return accumulate(perImage: perImage, categoryCount: categoryCount, imageCount: imageCount,
                           categoryIDs: categoryIDs, parameters: parameters)
+    }
+
+    /// The one category of a class-agnostic evaluation (pycocotools' `catIds = [-1]`).
+    static let pooledCategory = -1
+
+    /// `useCats = 0`: pycocotools lists an image's objects (and detections) category by category
+    /// in sorted category order, each in file order; the pooled lists keep that order, so score
+    /// ties and IoU ties resolve as there. Objects of unlisted categories stay out, as before.
+    static func pooled(_ groundTruth: COCOGroundTruth) -> COCOGroundTruth {
+        let categories = Array(Set(groundTruth.categoryIDs)).sorted()
+        let rank = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
+        let listed = groundTruth.annotations.enumerated().filter { rank[$0.element.categoryID] != nil }
+        let ordered = listed.sorted { (rank[$0.element.categoryID]!, $0.offset) < (rank[$1.element.categoryID]!, $1.offset) }
+        return COCOGroundTruth(imageIDs: groundTruth.imageIDs, categoryIDs: [pooledCategory],
+                               annotations: ordered.map { var a = $0.element; a.categoryID = pooledCategory; return a })
+    }
+
+    static func pooled(_ detections: [COCODetection], categories: [Int]) -> [COCODetection] {
+        let rank = Dictionary(uniqueKeysWithValues: Array(Set(categories)).sorted().enumerated().map { ($1, $0) })
+        let listed = detections.enumerated().filter { rank[$0.element.categoryID] != nil }
+        let ordered = listed.sorted { (rank[$0.element.categoryID]!, $0.offset) < (rank[$1.element.categoryID]!, $1.offset) }
+        return ordered.map { var d = $0.element; d.categoryID = pooledCategory; return d }
     }
 
     /// One (image, category, area range) after matching: pycocotools' `evaluateImg` dict.

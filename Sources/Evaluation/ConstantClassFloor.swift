@@ -1,0 +1,137 @@
+import Datasets
+import Foundation
+import Metrics
+import TensorCore
+
+/// The "no features" floor of the dense probes (`eval seg|det --constant-class`): predictions
+/// from the training split's label statistics alone, the same for every test image.
+///
+/// - seg: every pixel gets the most frequent class among the labelled training pixels (the
+///   lower class on ties); scored with `SegmentationMetrics` like the head.
+/// - det: every test image gets one box per class that has non-crowd training objects: the
+///   class's mean training box (x, y, w, h averaged in Double), scored by the class's share of
+///   those objects. A detector that knows only where objects of each class tend to be and how
+///   common each class is; COCO AP ranks these like any detections.
+public enum ConstantClassFloor {
+    public static let method = "constant-class"
+
+    /// The most frequent label of masks [N, H, W] (ignoring `ignoreIndex`), lower class on ties.
+    public static func majorityClass(masks: [UInt8], classes: Int, ignoreIndex: UInt8 = 255) throws -> Int {
+        var counts = [Int](repeating: 0, count: classes)
+        for label in masks where label != ignoreIndex {
+            guard Int(label) < classes else {
+                throw EvaluationError.invalidInput("constant-class floor: mask label \(label) outside 0..<\(classes)")
+            }
+            counts[Int(label)] += 1
+        }
+        guard let best = counts.indices.max(by: { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) }),
+              counts[best] > 0 else {
+            throw EvaluationError.invalidInput("constant-class floor: the training masks have no labelled pixel")
+        }
+        return best
+    }
+
+    /// Per class: the mean box and share of the non-crowd training objects (nil: no object).
+    public static func classPriors(objects: [[DetectionObject]], classes: Int) -> [(box: [Double], share: Double)?] {
+        var sums = [[Double]](repeating: [0, 0, 0, 0], count: classes)
+        var counts = [Int](repeating: 0, count: classes)
+        for list in objects {
+            for object in list where !object.isCrowd {
+                counts[object.classIndex] += 1
+                for j in 0..<4 { sums[object.classIndex][j] += object.box[j] }
+            }
+        }
+        let total = counts.reduce(0, +)
+        return (0..<classes).map { c in
+            counts[c] == 0 ? nil : (sums[c].map { $0 / Double(counts[c]) }, Double(counts[c]) / Double(total))
+        }
+    }
+
+    /// The same detections on every image: category id = class + 1, image ids 1...count.
+    public static func detections(priors: [(box: [Double], share: Double)?], imageCount: Int) -> [COCODetection] {
+        (0..<imageCount).flatMap { image in
+            priors.enumerated().compactMap { c, prior in
+                prior.map { COCODetection(imageID: image + 1, categoryID: c + 1, box: $0.box, score: $0.share) }
+            }
+        }
+    }
+}
+
+extension EvalProtocol {
+    /// `eval seg|det --constant-class`: the floor above on the probe's pack, written as a normal
+    /// metrics record whose encoder method and `encoder_source` are `constant-class` (no
+    /// encoder, config_hash `none`), so tables can show it as a reference row.
+    public static func runConstantClass(_ options: EvalOptions,
+                                        clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> EvalOutcome {
+        let start = clock()
+        guard options.probe.needsGrid else {
+            throw EvaluationError.invalidInput("the constant-class floor is for the seg and det probes")
+        }
+        let pack = try openPack(options.dataPath)
+        let trainName = options.trainSplit ?? "train"
+        let testName = options.testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
+        var train = try pack.split(trainName)
+        var test = try pack.split(testName)
+        if let n = options.trainLimit { train = train.prefix(n) }
+        if let n = options.testLimit { test = test.prefix(n) }
+        let classes = pack.numClasses
+        var settings: [String: ProtocolValue] = [
+            "feature_kind": .string("none"),
+            "pooling": .string("none"),
+            "readout_source": .string(ConstantClassFloor.method),
+            "encoder_source": .string(ConstantClassFloor.method),
+            "encoder_digest": .string("none"),
+            "augmentation": .string("none"),
+            "seed": .integer(Int(options.seed)),
+            "train_split": .string(trainName), "test_split": .string(testName),
+            "train_count": .integer(train.count), "test_count": .integer(test.count),
+            "subset": .string(EvalOptions.subsetText(train: options.trainLimit, test: options.testLimit)),
+            "image_size": .list([.integer(train.height), .integer(train.width)]),
+            "classes": .integer(classes),
+        ]
+        var metrics: [String: Double]
+        switch options.probe {
+        case .seg:
+            guard let trainMasks = train.masks, let testMasks = test.masks else {
+                throw EvaluationError.invalidInput("\(options.dataPath): the seg probe needs masks in splits '\(trainName)' and '\(testName)'")
+            }
+            let constant = try ConstantClassFloor.majorityClass(masks: trainMasks, classes: classes,
+                                                                ignoreIndex: options.segmentation.ignoreIndex)
+            var scores = SegmentationMetrics(classes: classes, ignoreIndex: Int(options.segmentation.ignoreIndex))
+            let pixels = test.height * test.width
+            let prediction = [UInt8](repeating: UInt8(constant), count: pixels)
+            for i in 0..<test.count {
+                try scores.add(prediction: prediction, label: Array(testMasks[(i * pixels)..<((i + 1) * pixels)]), name: "image \(i)")
+            }
+            metrics = scores.record
+            settings["predictor"] = .string("every pixel: the most frequent class of the labelled training pixels")
+            settings["constant_class"] = .integer(constant)
+            settings["constant_class_name"] = .string(pack.classNames[constant])
+        case .det:
+            guard let trainBoxes = train.boxes, let testBoxes = test.boxes else {
+                throw EvaluationError.invalidInput("\(options.dataPath): the det probe needs boxes in splits '\(trainName)' and '\(testName)'")
+            }
+            let priors = ConstantClassFloor.classPriors(objects: objects(trainBoxes, count: train.count), classes: classes)
+            let bins = options.detectionAreaBins ?? DetectionAreaBins.automatic(for: pack)
+            let parameters = bins.parameters(imageWidth: Double(test.width), imageHeight: Double(test.height))
+            metrics = try DetectionReport.metrics(
+                groundTruth: DetectionProbe.groundTruth(objects: objects(testBoxes, count: test.count), classes: classes),
+                detections: ConstantClassFloor.detections(priors: priors, imageCount: test.count), parameters: parameters)
+            settings["predictor"] = .string("every image: per class with training objects, its mean non-crowd training box scored by the class's share of them")
+            settings["class_priors"] = .list(priors.map { prior in
+                prior.map { .object(["box": .list($0.box.map { .number($0) }), "share": .number($0.share)]) } ?? .string("none")
+            })
+            settings["area_bins"] = DetectionReport.protocolSettings(bins, parameters: parameters)
+        case .linear, .knn:
+            preconditionFailure("checked above")
+        }
+        let record = MetricsRecord(
+            probe: options.probe.rawValue,
+            dataset: .init(name: datasetName(options.dataPath), digest: pack.storedDigest),
+            encoder: .init(method: options.encoderDescription.method ?? ConstantClassFloor.method,
+                           budget: options.encoderDescription.budget ?? "none", seed: options.encoderDescription.seed ?? 0,
+                           configHash: options.encoderDescription.configHash ?? "none"),
+            settings: settings, metrics: metrics, wallSeconds: clock() - start, threads: BLAS.threads)
+        return EvalOutcome(record: record, featureSeconds: 0, probeSeconds: clock() - start, cacheReused: [:])
+    }
+}
