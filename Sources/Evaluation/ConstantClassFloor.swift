@@ -3,9 +3,10 @@ import Foundation
 import Metrics
 import TensorCore
 
-/// The "no features" floor of the dense probes (`eval seg|det --constant-class`): predictions
-/// from the training split's label statistics alone, the same for every test image.
+/// The "no features" floor (`eval <probe> --constant-class`): predictions from the training
+/// split's label statistics alone, the same for every test image.
 ///
+/// - linear, knn: every image gets the most frequent training label (lower class on ties).
 /// - seg: every pixel gets the most frequent class among the labelled training pixels (the
 ///   lower class on ties); scored with `SegmentationMetrics` like the head.
 /// - det: every test image gets one box per class that has non-crowd training objects: the
@@ -27,6 +28,22 @@ public enum ConstantClassFloor {
         guard let best = counts.indices.max(by: { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) }),
               counts[best] > 0 else {
             throw EvaluationError.invalidInput("constant-class floor: the training masks have no labelled pixel")
+        }
+        return best
+    }
+
+    /// The most frequent of image labels, lower class on ties.
+    public static func majorityClass(labels: [Int32], classes: Int) throws -> Int {
+        var counts = [Int](repeating: 0, count: classes)
+        for label in labels {
+            guard label >= 0, Int(label) < classes else {
+                throw EvaluationError.invalidInput("constant-class floor: label \(label) outside 0..<\(classes)")
+            }
+            counts[Int(label)] += 1
+        }
+        guard let best = counts.indices.max(by: { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) }),
+              counts[best] > 0 else {
+            throw EvaluationError.invalidInput("constant-class floor: the training split has no labels")
         }
         return best
     }
@@ -58,15 +75,12 @@ public enum ConstantClassFloor {
 }
 
 extension EvalProtocol {
-    /// `eval seg|det --constant-class`: the floor above on the probe's pack, written as a normal
+    /// `eval <probe> --constant-class`: the floor above on the probe's pack, written as a normal
     /// metrics record whose encoder method and `encoder_source` are `constant-class` (no
     /// encoder, config_hash `none`), so tables can show it as a reference row.
     public static func runConstantClass(_ options: EvalOptions,
                                         clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> EvalOutcome {
         let start = clock()
-        guard options.probe.needsGrid else {
-            throw EvaluationError.invalidInput("the constant-class floor is for the seg and det probes")
-        }
         let pack = try openPack(options.dataPath)
         let trainName = options.trainSplit ?? "train"
         let testName = options.testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
@@ -123,7 +137,17 @@ extension EvalProtocol {
             })
             settings["area_bins"] = DetectionReport.protocolSettings(bins, parameters: parameters)
         case .linear, .knn:
-            preconditionFailure("checked above")
+            guard let trainLabels = train.labels, let testLabels = test.labels else {
+                throw EvaluationError.invalidInput("\(options.dataPath): the \(options.probe.rawValue) probe needs labels in splits '\(trainName)' and '\(testName)'")
+            }
+            let constant = try ConstantClassFloor.majorityClass(labels: trainLabels, classes: classes)
+            let top1 = 100 * Double(testLabels.filter { Int($0) == constant }.count) / Double(max(testLabels.count, 1))
+            metrics = options.probe == .linear
+                ? [LinearProbe.MetricKey.top1: top1]
+                : Dictionary(uniqueKeysWithValues: options.knnSettings.map { ($0.metricName, top1) })
+            settings["predictor"] = .string("every image: the most frequent training label")
+            settings["constant_class"] = .integer(constant)
+            settings["constant_class_name"] = .string(pack.classNames[constant])
         }
         let record = MetricsRecord(
             probe: options.probe.rawValue,

@@ -38,8 +38,8 @@ public struct Method: Sendable, CustomStringConvertible {
     /// and `patchbench eval` on it reads the pixels or predicts one class (nil: an encoder).
     public var encoderless: EncoderlessReference? = nil
     /// Evaluated at the first of a reproduction's seeds only: nothing in it is drawn from the
-    /// seed but the linear probe's validation split (raw pixels; `make` skips its other seeds).
-    public var singleSeed: Bool { encoderless == .rawPixels }
+    /// seed but the linear probe's validation split (the encoderless rows; `make` skips its other seeds).
+    public var singleSeed: Bool { encoderless != nil }
     /// No pretraining to estimate in `make plan` (the floors and the encoderless rows).
     public var untrained: Bool { name == ResultsSummary.floorMethod || base == ResultsSummary.floorMethod || encoderless != nil }
     let resolveSettings: @Sendable (Budget) throws -> Resolved
@@ -69,6 +69,8 @@ public struct Method: Sendable, CustomStringConvertible {
     public enum EncoderlessReference: String, Sendable {
         /// Normalised pixels: flattened for linear/knn, each patch's pixels as its token for the dense probes.
         case rawPixels = "raw-pixels"
+        /// No features at all: every probe predicts from the training labels alone (`--constant-class`).
+        case constantClass = "constant-class"
     }
 
     public func resolve(_ budget: Budget) throws -> Resolved { try resolveSettings(budget) }
@@ -85,7 +87,7 @@ public struct Method: Sendable, CustomStringConvertible {
 
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
-    public static let all: [Method] = [randomInit, randomInitLoMaR, rawPixels, supervised, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
+    public static let all: [Method] = [randomInit, randomInitLoMaR, constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
                                         densecl, relationalReasoning, spatialReasoning, spatialReasoningCodeOverlap] + randsacArms
 
     /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
@@ -115,6 +117,16 @@ extension Method {
         summary: "reference: the probes on normalised pixels (no encoder): what any encoder must add to",
         configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .cls, knnReadout: .cls,
         exported: "nothing (a marker)", encoderless: .rawPixels) { budget in
+        try Resolved(encoder: budget.vitConfig(positionEmbedding: .sinCos), recipe: budget.recipe, settings: nil as MAE.Config?,
+                     makeObjective: nil)
+    }
+
+    /// The constant-class reference row: every probe predicts from the training labels alone.
+    public static let constantClass = Method(
+        name: ResultsSummary.constantClassMethod, base: ResultsSummary.constantClassMethod,
+        summary: "reference: no features, each probe predicts from the training labels alone (the most frequent class, mean boxes)",
+        configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .cls, knnReadout: .cls,
+        exported: "nothing (a marker)", encoderless: .constantClass) { budget in
         try Resolved(encoder: budget.vitConfig(positionEmbedding: .sinCos), recipe: budget.recipe, settings: nil as MAE.Config?,
                      makeObjective: nil)
     }

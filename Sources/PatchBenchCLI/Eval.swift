@@ -26,10 +26,10 @@ struct Eval: ParsableCommand {
               --raw-pixels  normalised pixels, flattened (linear/knn), or for
                   seg/det a token grid of each patch's pixels (--raw-patch-size,
                   default 4 as the tiny encoders): the reference row of pixels.
-              --constant-class  no features (seg/det only): seg predicts the most
-                  frequent training class everywhere, det the per-class mean
-                  training box scored by class frequency: the floor of the
-                  dense probes.
+              --constant-class  no features: linear/knn predict the most
+                  frequent training label, seg the most frequent training
+                  class everywhere, det the per-class mean training box
+                  scored by class frequency: the floor below everything.
 
             Probes and default packs (patchbench make-default --out datasets/default):
               linear  logistic regression, C swept on a 20% stratified
@@ -66,7 +66,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Use normalised pixels instead of an encoder: flattened (linear, knn) or a grid of patches (seg, det).")
     var rawPixels = false
 
-    @Flag(help: "No features: the constant-class floor of the seg and det probes.")
+    @Flag(help: "No features: the constant-class floor (the most frequent training label or class, or per-class mean box).")
     var constantClass = false
 
     @Option(help: "seg/det with --raw-pixels: patch size of the pixel grid (default: 4).")
@@ -132,9 +132,6 @@ struct Eval: ParsableCommand {
         }
         let sources = [encoderOptions.checkpoint != nil, encoderOptions.randomInit, rawPixels, constantClass].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give exactly one of --checkpoint, --random-init, --raw-pixels, --constant-class") }
-        if constantClass, probe != EvalProbe.seg.rawValue, probe != EvalProbe.det.rawValue {
-            throw ValidationError("--constant-class is a floor of the seg and det probes")
-        }
         if let p = rawPatchSize, p < 1 || !rawPixels { throw ValidationError("--raw-patch-size needs --raw-pixels and a positive size") }
         if let bins = areaBins {
             guard DetectionAreaBins(rawValue: bins) != nil else {
@@ -162,9 +159,8 @@ struct Eval: ParsableCommand {
         let reference = runMethod.flatMap { try? Method.named($0) }?.encoderless
         if let reference, let runDirectory {
             // An encoderless reference row's run: its marker names no encoder; the run.json names the row.
-            switch reference {
-            case .rawPixels: source = .rawPixels
-            }
+            source = .rawPixels
+            if reference == .constantClass { constantClass = true }
             let run = try EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName))
             (method, budget, encoderSeed, configHash) = (run.method, run.budget, run.seed, run.configHash)
         }

@@ -43,7 +43,8 @@ public enum MarkdownTables {
         let references = rows.map(\.method).filter(ResultsSummary.isReference)
         if !references.isEmpty {
             let meaning = [ResultsSummary.supervisedMethod: "the same ViT trained with the labels under the same budget (the upper end)",
-                           ResultsSummary.rawPixelsMethod: "the probe on normalised pixels, no encoder"]
+                           ResultsSummary.rawPixelsMethod: "the probe on normalised pixels, no encoder",
+                           ResultsSummary.constantClassMethod: "no features, predictions from the training labels alone"]
             text += "Reference rows, after the methods: " + references.map { "`\($0)` = \(meaning[$0] ?? "a reference")" }
                 .joined(separator: "; ") + "; the `random-init` floors come last.\n\n"
         }

@@ -69,7 +69,8 @@ public enum ResultsSummary {
     /// same ViT trained with labels (the upper end of the usable range) and the probes on pixels.
     public static let supervisedMethod = "supervised"
     public static let rawPixelsMethod = "raw-pixels"
-    public static let referenceMethods = [supervisedMethod, rawPixelsMethod]
+    public static let constantClassMethod = "constant-class"
+    public static let referenceMethods = [supervisedMethod, rawPixelsMethod, constantClassMethod]
 
     public static func isReference(_ method: String) -> Bool { referenceMethods.contains(method) }
 

@@ -80,8 +80,8 @@ import Testing
     }
 
     @Test func tablesListMethodsThenReferencesThenFloors() {
-        let names = ["random-init", "supervised", "mae", "raw-pixels", "random-init-lomar", "dino"]
+        let names = ["random-init", "constant-class", "supervised", "mae", "raw-pixels", "random-init-lomar", "dino"]
         #expect(names.sorted(by: ResultsSummary.methodOrder)
-                == ["dino", "mae", "supervised", "raw-pixels", "random-init", "random-init-lomar"])
+                == ["dino", "mae", "supervised", "raw-pixels", "constant-class", "random-init", "random-init-lomar"])
     }
 }
