@@ -14,6 +14,8 @@ public enum ProbeMetricRegistry {
         ("knn", ["top1_k20_t0.07", "top1_k200_t0.1"]),
         ("seg", ["mIoU", "aAcc"]),
         ("det", ["AP", "AP50", "AP75", "APs", "APm", "APl"]),
+        // End-to-end fine-tuning (Documentation/evaluation.md): test top-1, and the labelled subset's.
+        ("finetune", ["top1", "train_top1"]),
         (pretrainProbe, [imagesPerSecond, finalLoss]),
     ]
 
