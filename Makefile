@@ -26,7 +26,7 @@ BUDGET ?= tiny
 SEEDS ?= 0 1 2
 # Implemented methods (the table's); random-init is the untrained floor every method must beat.
 METHODS ?= $(TABLE_METHODS)
-PROBES ?= linear knn seg det
+PROBES ?= linear knn seg det finetune
 RUNS_DIR ?= runs
 RESULTS_DIR ?= results
 CLAIMS ?= $(RESULTS_DIR)/claims.json
@@ -39,6 +39,10 @@ GOLDEN ?= $(RESULTS_DIR)/goldens/smoke.json
 # Extra flags for every `patchbench eval` (the smoke regression limits the images).
 EVAL_FLAGS ?=
 SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
+# Extra flags for `patchbench eval finetune` only: its labelled subset and epochs (the smoke budget
+# shrinks them so the smoke regression's fine-tuning takes seconds; Documentation/evaluation.md).
+SMOKE_FINETUNE_FLAGS := --finetune-subset 500 --finetune-epochs 2
+FINETUNE_FLAGS ?= $(if $(filter smoke,$(BUDGET)),$(SMOKE_FINETUNE_FLAGS))
 
 .PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
 .PHONY: slurm-setup slurm-test slurm-submit
@@ -98,7 +102,8 @@ run_dir = $(RUNS_DIR)/$(BUDGET)/$(1)/seed$(2)
 pretrain_command = $(PATCHBENCH) pretrain --method $(1) --budget $(BUDGET) --seed $(2) --data $(CLS_PACK) \
   --out $(call run_dir,$(1),$(2)) --threads $(THREADS) --progress lines
 eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/encoder.h5 --data $(call pack_for,$(3)) \
-  --out $(call run_dir,$(1),$(2))/eval/$(3).json --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS)
+  --out $(call run_dir,$(1),$(2))/eval/$(3).json --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS) \
+  $(if $(filter finetune,$(3)),$(FINETUNE_FLAGS))
 # Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
 # first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
 # versioned per budget, so a run of one budget never rewrites another budget's results.

@@ -33,8 +33,10 @@ public enum FineTuning {
         /// Stochastic depth of the last block (timm's linear rule: 0 at the first).
         public var dropPath = 0.1
         public var labelSmoothing = 0.1
-        /// RandomResizedCrop scale (timm's `create_transform` default) and ratio; bicubic; flip p 0.5.
-        public var cropScale: ClosedRange<Double> = 0.08...1.0
+        /// RandomResizedCrop scale, ratio 3/4–4/3, bicubic; flip p 0.5. timm's default lower bound 0.08
+        /// is ImageNet's at 224 px; at 32 px it keeps a 9 px patch of a Fashion-MNIST item, so the
+        /// pretraining's own 0.2–1 (the budget's augmentation) is used.
+        public var cropScale: ClosedRange<Double> = 0.2...1.0
         public var pooling = FineTuneModel.Pooling.mean
         /// Images per forward pass when scoring (no effect on the numbers' meaning; recorded).
         public var evaluationBatchSize = 256

@@ -29,14 +29,14 @@ import Results
         #expect(first == second)
         #expect(first.keys.sorted().contains("tables/tiny/fashion-mnist/linear.md"))
         #expect(first["plots/loss-tiny-mae.svg"] != nil)
-        #expect(first["plots/claims-tiny-linear-top1.svg"] != nil && first["plots/claims-tiny-seg-mIoU.svg"] != nil)
+        #expect(first["plots/claims-tiny-finetune-top1.svg"] != nil && first["plots/claims-tiny-seg-mIoU.svg"] != nil)
         // Every plot is well-formed XML; counts read as counts; verdict colours are explained.
         for (path, data) in first where path.hasSuffix(".svg") {
             #expect(XMLParser(data: data).parse(), "\(path) is not well-formed XML")
         }
         let loss = String(decoding: first["plots/loss-tiny-mae.svg"]!, as: UTF8.self)
         #expect(!loss.contains("e+") && loss.contains("moving average"))
-        #expect(String(decoding: first["plots/claims-tiny-linear-top1.svg"]!, as: UTF8.self).contains(">contradicted<"))
+        #expect(String(decoding: first["plots/claims-tiny-seg-mIoU.svg"]!, as: UTF8.self).contains(">contradicted<"))
         // A new version leaves v1 untouched.
         #expect(try generate(.new) == 2)
         #expect(try FakeRunTree.contents(of: out + "/v1") == first)
@@ -117,7 +117,8 @@ import Results
         #expect(verdict("selfpatch_vs_dino_ade20k_semfpn_miou") == .notRun)
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
         // One row per measurement: the five fine-tuning claims of LoMaR share one, on the finetune proxy.
-        let row = try #require(markdown.split(separator: "\n").first { $0.contains("lomar_vs_mae_imagenet_finetune_224_top1: ViT-B/16, 224 px, +0.50") })
+        let row = try #require(markdown.split(separator: "\n").first { $0.contains("lomar_vs_mae_imagenet_finetune_224_top1") },
+                               "\(markdown)")
         #expect(row.contains("| lomar vs mae | finetune/top1 |") && row.contains("| +0.60 |"), "\(row)")
         #expect(row.contains("lomar_vs_mae_imagenet_finetune_384_top1") && !row.contains("weak"), "\(row)")
         // Tested measurements come before the claims not run; each paper has a summary line.
