@@ -21,11 +21,11 @@ import TensorCore
 public enum FineTuning {
     public struct Configuration: Equatable, Sendable {
         /// Labelled training images: a stratified subset of the train split.
-        public var subsetSize = 2_000
-        public var epochs = 5
+        public var subsetSize = 4_000
+        public var epochs = 4
         public var batchSize = 64
         /// lr = blr · batch / 256 (MAE's linear scaling rule).
-        public var baseLearningRate = 1e-3
+        public var baseLearningRate = 1e-2
         public var minLearningRate = 1e-6
         public var warmupEpochs = 1
         public var layerDecay = 0.75

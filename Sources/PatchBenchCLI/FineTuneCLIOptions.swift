@@ -14,7 +14,7 @@ struct FineTuneCLIOptions: ParsableArguments {
     @Option(help: "finetune only: base learning rate blr; lr = blr * batch / 256 (default \(FineTuning.Configuration().baseLearningRate)).")
     var finetuneBlr: Double?
 
-    @Option(help: "finetune only: write the training state every N steps beside --out (<out>.checkpoint.h5; resumed when present, removed at the end). Default: 50.")
+    @Option(help: "finetune only: write the training state every N steps beside --out (<out>.checkpoint.h5; resumed when present, removed at the end).")
     var checkpointEvery: Int = 50
 
     @Option(help: "finetune only: progress output: auto (bar on a terminal, lines otherwise), bar, lines, quiet.")
