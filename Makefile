@@ -188,7 +188,7 @@ plan-ablations: | build $(METHODS_MK)
 
 # Pretraining rates come from the method table (RATE_<name>, images/s at tiny on 2 cores, Zen 5);
 # a method without a measured rate is estimated at the slowest measured one.
-EVAL_MINUTES_PER_RUN := 7
+EVAL_MINUTES_PER_RUN := 10
 # Cluster size for the wall-time estimate: NODES machines of NODE_CORES cores, one task per 2
 # cores (the rates' setting). NODES=1 NODE_CORES=2 is the reference 2-core machine.
 NODES ?= 1

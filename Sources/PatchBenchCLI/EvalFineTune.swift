@@ -8,6 +8,9 @@ import TensorCore
 extension Eval {
     /// `patchbench eval finetune`: the encoder and a head trained end to end (not a frozen probe).
     func runFineTune(checkout: (String?, Bool?)) throws {
+        if kind != nil || detCenterRadius != nil {
+            throw ValidationError("--kind and --det-center-radius do not apply to finetune (it trains the whole encoder)")
+        }
         let threads = encoderOptions.resolvedThreads
         BLAS.setThreads(threads)
         let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
