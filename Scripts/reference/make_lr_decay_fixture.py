@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes MAE's layer-wise lr decay table for a tiny ViT, which LayerDecayTests compares with
-PatchBench's `Optim.LayerDecay`.
+"""Writes MAE's layer-wise lr decay table for a tiny ViT, which
+FineTuningTests.layerGroupsMatchMAEsParamGroupsLRD compares with PatchBench's `Optim.LayerDecay`
+applied to `FineTuneModel`'s parameters.
 
 Usage: python3 Scripts/reference/make_lr_decay_fixture.py MAE_CHECKOUT [OUT.json]
   MAE_CHECKOUT  a checkout of https://github.com/facebookresearch/mae (the fixture was made at
