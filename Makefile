@@ -26,7 +26,7 @@ BUDGET ?= tiny
 SEEDS ?= 0 1 2
 # Implemented methods (the table's); random-init is the untrained floor every method must beat.
 METHODS ?= $(TABLE_METHODS)
-PROBES ?= linear knn seg det
+PROBES ?= linear knn seg det finetune
 RUNS_DIR ?= runs
 RESULTS_DIR ?= results
 CLAIMS ?= $(RESULTS_DIR)/claims.json
@@ -43,6 +43,10 @@ SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
 # keeps the dense probes at the 2,000 / 500 scenes it used before the default grew to 4,000 / 1,000.
 DENSE_EVAL_FLAGS ?=
 SMOKE_DENSE_EVAL_FLAGS := --train-limit 2000 --test-limit 500
+# Extra flags for `patchbench eval finetune` only: its labelled subset and epochs (the smoke budget
+# shrinks them so the smoke regression's fine-tuning takes seconds; Documentation/evaluation.md).
+SMOKE_FINETUNE_FLAGS := --finetune-subset 500 --finetune-epochs 2
+FINETUNE_FLAGS ?= $(if $(filter smoke,$(BUDGET)),$(SMOKE_FINETUNE_FLAGS))
 
 .PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
 .PHONY: slurm-setup slurm-test slurm-submit
@@ -106,7 +110,7 @@ pretrain_command = $(PATCHBENCH) pretrain --method $(1) --budget $(BUDGET) --see
   --out $(call run_dir,$(1),$(2)) --threads $(THREADS) --progress lines
 eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/encoder.h5 --data $(call pack_for,$(3)) \
   --out $(call run_dir,$(1),$(2))/eval/$(3).json --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS) \
-  $(if $(filter seg det,$(3)),$(DENSE_EVAL_FLAGS))
+  $(if $(filter seg det,$(3)),$(DENSE_EVAL_FLAGS)) $(if $(filter finetune,$(3)),$(FINETUNE_FLAGS))
 # Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
 # first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
 # versioned per budget, so a run of one budget never rewrites another budget's results.
@@ -191,7 +195,7 @@ plan-ablations: | build $(METHODS_MK)
 
 # Pretraining rates come from the method table (RATE_<name>, images/s at tiny on 2 cores, Zen 5);
 # a method without a measured rate is estimated at the slowest measured one.
-EVAL_MINUTES_PER_RUN := 7
+EVAL_MINUTES_PER_RUN := 10
 # Cluster size for the wall-time estimate: NODES machines of NODE_CORES cores, one task per 2
 # cores (the rates' setting). NODES=1 NODE_CORES=2 is the reference 2-core machine.
 NODES ?= 1

@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "PNGRead", dependencies: ["CPNG"]),
         .target(name: "Datasets", dependencies: ["TensorCore", "HDF5Kit", "CPNG", "PNGRead", "CTurboJPEG", "COpenSSL", "CZlib", "SafeIO"]),
         .target(name: "Metrics", dependencies: []),
-        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Checkpoint", "HDF5Kit", "Datasets", "Objectives",
+        .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives",
                                            "SafeIO"]),
         .target(name: "Results", dependencies: ["SafeIO"]),
         .target(name: "Objectives", dependencies: ["TensorCore", "Layers", "Datasets"]),
@@ -89,7 +89,7 @@ let package = Package(
                     exclude: ["HelpSnapshots"]),
         .testTarget(name: "FuzzSeedTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "EvaluationCLITests",
-                    dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "HDF5Kit", "Metrics", "TensorCore", "Results",
+                    dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "Optim", "HDF5Kit", "Metrics", "TensorCore", "Results",
                                  "SafeIO"]),
     ],
     swiftLanguageModes: [.v5]

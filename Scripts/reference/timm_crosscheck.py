@@ -11,15 +11,12 @@ Prints the max absolute difference and exits 0 when it is below 1e-4, 1 otherwis
 2 when a dependency is missing (the calling test skips then).
 
 Strict load: since encoder.h5 also holds a fixed sin-cos table as `pos_embed`, MAE-style
-encoders load without `strict=False`. Needs torch, timm and h5py. timm imports torchvision only for layers that VisionTransformer
-does not use; where no CPU torchvision is installed (PyPI's wheel needs CUDA torch), a stub
-stub package answers every `torchvision.*` import with placeholder classes, so that
-`import timm` works; nothing of it is used by VisionTransformer.
+encoders load without `strict=False`. Needs torch, timm and h5py (timm is imported through timm_import.py, which stubs
+torchvision where no working one is installed).
 """
 import json
 import os
 import sys
-import types
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -50,54 +47,9 @@ def main():
     except ImportError as e:
         print("missing dependency:", e)
         return 2
-    try:
-        import timm  # noqa: F401
-    except Exception:
-        import importlib.abc
-        import importlib.machinery
-
-        class _Placeholder(type):
-            """A class whose every attribute is another placeholder (enum members, constants)."""
-            def __getattr__(cls, name):
-                if name.startswith("__"):
-                    raise AttributeError(name)
-                return _Placeholder(name, (), {})
-
-        class _Stub(types.ModuleType):
-            """Any attribute is a placeholder class: enough for timm's module-level imports."""
-            def __getattr__(self, name):
-                if name.startswith("__"):
-                    raise AttributeError(name)
-                return _Placeholder(name, (), {})
-
-        class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-            def find_spec(self, fullname, path=None, target=None):
-                if fullname == "torchvision" or fullname.startswith("torchvision."):
-                    return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-                return None
-
-            def create_module(self, spec):
-                m = _Stub(spec.name)
-                m.__path__ = []
-                m.__version__ = "0.0-stub"
-                return m
-
-            def exec_module(self, module):
-                pass
-
-        for k in list(sys.modules):
-            if k.startswith("torchvision"):
-                del sys.modules[k]
-        sys.meta_path.insert(0, _StubFinder())
-        for k in list(sys.modules):
-            if k.startswith("timm"):
-                del sys.modules[k]
-        try:
-            import timm  # noqa: F401
-            print("note: torchvision stubbed for import")
-        except Exception as e:
-            print("missing dependency: timm (%s)" % e)
-            return 2
+    from timm_import import import_timm
+    if not import_timm():
+        return 2
     from functools import partial
     from timm.models.vision_transformer import VisionTransformer
 

@@ -8,7 +8,7 @@ import TensorCore
 /// `patchbench eval <probe>`: frozen features of an encoder → a downstream probe → eval/<probe>.json.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a frozen encoder with a linear, k-NN, segmentation or detection probe.",
+        abstract: "Evaluate a frozen encoder with a linear, k-NN, segmentation or detection probe, or fine-tune it.",
         discussion: """
             Writes one metrics file (schema patchbench.metrics/1, see
             Documentation/run-layout.md): the probe's numbers, the dataset name and
@@ -41,6 +41,11 @@ struct Eval: ParsableCommand {
                       class-agnostic AP; area bins relative to the image for
                       the embedded scenes (--area-bins)
                       (datasets/default/fmnist-scenes-coco.h5)
+              finetune  the encoder and a head trained end to end (MAE's
+                      recipe: AdamW, layer-wise lr decay, drop path, label
+                      smoothing, warm-up + cosine; crop + flip) on a stratified
+                      labelled subset, test top-1 (fashion-mnist.h5); resumable
+                      from <out>.checkpoint.h5; --cache-dir does not apply
             The train split fits the probe; the test split (test, else val) is
             scored once. Features (unless --kind): the token grid for seg/det; for
             linear/knn the readout the method's authors use, from the method table
@@ -58,7 +63,7 @@ struct Eval: ParsableCommand {
               patchbench eval seg --constant-class --out floor/constant-seg.json
             """)
 
-    @Argument(help: "Probe: linear, knn, seg or det.")
+    @Argument(help: "Probe: linear, knn, seg, det or finetune.")
     var probe: String
 
     @OptionGroup var encoderOptions: FrozenEncoderOptions
@@ -105,6 +110,7 @@ struct Eval: ParsableCommand {
     @Option(help: "det only: positives within R strides of each object's centre and inside its box (FCOS centre sampling; 0 = the centre token only). Default: 1.5.")
     var detCenterRadius: Double?
 
+    @OptionGroup var fineTune: FineTuneCLIOptions
 
     @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint; also picks its readout (patchbench methods).")
     var method: String?
@@ -127,8 +133,8 @@ struct Eval: ParsableCommand {
         if let n = trainLimit, n < 1 { throw ValidationError("--train-limit must be at least 1") }
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit must be at least 1") }
         if let r = detCenterRadius, !(r >= 0) { throw ValidationError("--det-center-radius must be a non-negative number of strides") }
-        guard EvalProbe(rawValue: probe) != nil else {
-            throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg or det")
+        guard EvalProbe(rawValue: probe) != nil || probe == FineTuneProtocol.probe else {
+            throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg, det or finetune")
         }
         let sources = [encoderOptions.checkpoint != nil, encoderOptions.randomInit, rawPixels, constantClass].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give exactly one of --checkpoint, --random-init, --raw-pixels, --constant-class") }
@@ -145,6 +151,7 @@ struct Eval: ParsableCommand {
     mutating func run() throws {
         // The checkout as the evaluation starts (it may move while a long eval runs).
         let checkout = Provenance.sourceAtStart
+        if probe == FineTuneProtocol.probe { return try runFineTune(checkout: checkout) }
         let probe = EvalProbe(rawValue: probe)!
         BLAS.setThreads(encoderOptions.resolvedThreads)
         let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))

@@ -155,8 +155,8 @@ public enum ClaimsReport {
         return "\(proxy.probe)/\(proxy.metric)" + (proxy.dataset.map { " on \($0)\(standIn)" } ?? "")
     }
 
-    /// A verdict on a weak proxy (a different task, e.g. a frozen linear probe for a fine-tuning
-    /// claim) is the proxy's verdict only: it is labelled so and never reads as the claim's.
+    /// A verdict on a weak proxy (a different task, e.g. box AP for a mask-AP claim) is the
+    /// proxy's verdict only: it is labelled so and never reads as the claim's.
     static func verdictLabel(_ evaluation: ClaimEvaluation, strength: ProxyStrength = .direct) -> String {
         var label = evaluation.verdict.rawValue
         if strength == .weak && evaluation.verdict != .notRun { label += " on the weak proxy only" }

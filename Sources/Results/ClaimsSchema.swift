@@ -62,9 +62,10 @@ public enum ClaimDirection: String, Codable, Sendable, CaseIterable {
 public enum ProxyStrength: String, Codable, Sendable, CaseIterable {
     /// Same kind of measurement (linear probe for linear probe, throughput for speed).
     case direct
-    /// Same kind of task with a much smaller head (frozen linear seg for Semantic FPN, box head for Mask R-CNN box AP).
+    /// Same kind of task with a much smaller head or budget (frozen linear seg for Semantic FPN, box head for
+    /// Mask R-CNN box AP, `patchbench eval finetune` on a labelled subset for ImageNet fine-tuning).
     case proxy
-    /// A different task that is the nearest frozen measurement (linear probe for fine-tuning, box AP for mask AP).
+    /// A different task that is the nearest frozen measurement (box AP for mask AP, frozen mIoU for DAVIS).
     case weak
 }
 

@@ -29,14 +29,14 @@ import Results
         #expect(first == second)
         #expect(first.keys.sorted().contains("tables/tiny/fashion-mnist/linear.md"))
         #expect(first["plots/loss-tiny-mae.svg"] != nil)
-        #expect(first["plots/claims-tiny-linear-top1.svg"] != nil && first["plots/claims-tiny-seg-mIoU.svg"] != nil)
+        #expect(first["plots/claims-tiny-finetune-top1.svg"] != nil && first["plots/claims-tiny-seg-mIoU.svg"] != nil)
         // Every plot is well-formed XML; counts read as counts; verdict colours are explained.
         for (path, data) in first where path.hasSuffix(".svg") {
             #expect(XMLParser(data: data).parse(), "\(path) is not well-formed XML")
         }
         let loss = String(decoding: first["plots/loss-tiny-mae.svg"]!, as: UTF8.self)
         #expect(!loss.contains("e+") && loss.contains("moving average"))
-        #expect(String(decoding: first["plots/claims-tiny-linear-top1.svg"]!, as: UTF8.self).contains(">contradicted<"))
+        #expect(String(decoding: first["plots/claims-tiny-seg-mIoU.svg"]!, as: UTF8.self).contains(">contradicted<"))
         // A new version leaves v1 untouched.
         #expect(try generate(.new) == 2)
         #expect(try FakeRunTree.contents(of: out + "/v1") == first)
@@ -102,7 +102,7 @@ import Results
         let collection = try RunCollector.collect(root: tree.runs)
         let results = ClaimsEvaluator.evaluate(try claims(), runs: collection, budget: "tiny")
         func verdict(_ id: String) -> Verdict? { results.first { $0.claim.id == id }?.evaluation.verdict }
-        // lomar − mae on linear top1 = 1.0, 1.05, 1.1 → reproduced.
+        // lomar − mae on fine-tuning top1 = 0.5, 0.6, 0.7 → reproduced (a fine-tuning claim on its own proxy).
         #expect(verdict("lomar_vs_mae_imagenet_finetune_224_top1") == .reproduced)
         // lomar − mae on seg mIoU = −1 in every seed → contradicted.
         #expect(verdict("lomar_vs_mae_ade20k_miou") == .contradicted)
@@ -116,10 +116,11 @@ import Results
                 == "no patchbench speed rounds at grid 28 (runs/speed/tiny.json)")
         #expect(verdict("selfpatch_vs_dino_ade20k_semfpn_miou") == .notRun)
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
-        // One row per measurement: the five linear-probe claims of LoMaR share one, on a weak proxy.
-        let row = try #require(markdown.split(separator: "\n").first { $0.contains("lomar_vs_mae_imagenet_finetune_224_top1 (weak): ViT-B/16, 224 px, +0.50") })
-        #expect(row.contains("| lomar vs mae | linear/top1 |") && row.contains("| +1.05 |"))
-        #expect(row.contains("lomar_vs_mae_imagenet_finetune_384_top1 (weak)") && row.contains("reproduced on the weak proxy only"))
+        // One row per measurement: the five fine-tuning claims of LoMaR share one, on the finetune proxy.
+        let row = try #require(markdown.split(separator: "\n").first { $0.contains("lomar_vs_mae_imagenet_finetune_224_top1") },
+                               "\(markdown)")
+        #expect(row.contains("| lomar vs mae | finetune/top1 |") && row.contains("| +0.60 |"), "\(row)")
+        #expect(row.contains("lomar_vs_mae_imagenet_finetune_384_top1") && !row.contains("weak"), "\(row)")
         // Tested measurements come before the claims not run; each paper has a summary line.
         let tested = try #require(markdown.range(of: "### Tested")), notRun = try #require(markdown.range(of: "### Not run"))
         #expect(tested.lowerBound < notRun.lowerBound)

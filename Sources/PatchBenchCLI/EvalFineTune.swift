@@ -1,0 +1,96 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Harness
+import SafeIO
+import TensorCore
+
+extension Eval {
+    /// `patchbench eval finetune`: the encoder and a head trained end to end (not a frozen probe).
+    func runFineTune(checkout: (String?, Bool?)) throws {
+        if kind != nil || detCenterRadius != nil {
+            throw ValidationError("--kind and --det-center-radius do not apply to finetune (it trains the whole encoder)")
+        }
+        let threads = encoderOptions.resolvedThreads
+        BLAS.setThreads(threads)
+        let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
+        let runSeed = try runDirectory.map {
+            try EncoderDescription.fromRunFile(($0 as NSString).appendingPathComponent(EncoderDescription.runFileName)).seed
+        }
+        let evaluationSeed = seed ?? runSeed.map { UInt64(max(0, $0)) } ?? 0
+        if let runDirectory, let run = try? EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName)),
+           let reference = (try? Method.named(run.method))?.encoderless {
+            return try writeEncoderlessFineTune(reference, run: run, runDirectory: runDirectory, seed: evaluationSeed, checkout: checkout)
+        }
+        if constantClass || rawPixels {
+            throw ValidationError("finetune trains an encoder: --constant-class and --raw-pixels have none (their reference rows' runs record why)")
+        }
+        let source: EncoderSource
+        if let checkpoint = encoderOptions.checkpoint { source = .checkpoint(path: checkpoint) }
+        else if encoderOptions.randomInit { source = .randomInit(config: try EncoderSource.config(named: encoderOptions.encoderConfig), seed: evaluationSeed) }
+        else { source = .rawPixels }
+        guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(FineTuneProtocol.probe).json" }) else {
+            throw ValidationError("--out is required unless the checkpoint lies in a run directory (with run.json)")
+        }
+        var options = FineTuneOptions(dataPath: data ?? Checkout.resolve(Self.defaultPacks[.linear]!), seed: evaluationSeed)
+        options.normalization = encoderOptions.normalization
+        options.trainSplit = trainSplit
+        options.testSplit = testSplit
+        options.trainLimit = trainLimit
+        options.testLimit = testLimit
+        options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
+        options.configuration = fineTune.configuration
+        options.threads = threads
+        let directory = (outPath as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let checkpointPath = (outPath.hasSuffix(".json") ? String(outPath.dropLast(5)) : outPath) + ".checkpoint.h5"
+        let mode = ProgressReporter.Mode(rawValue: fineTune.progress)!
+        var reporter: ProgressReporter? = nil
+        let label = "finetune \(runDirectory ?? source.name)"
+        var outcome = try FineTuneProtocol.run(options, source: source,
+                                               checkpoint: (checkpointPath, fineTune.checkpointEvery, nil)) { p in
+            if reporter == nil { reporter = ProgressReporter(mode: mode, total: p.totalSteps, label: label) }
+            reporter!.update(done: p.step, loss: p.loss, imagesPerSecond: p.imagesPerSecond, stepsPerSecond: p.stepsPerSecond)
+        }
+        (outcome.record.gitCommit, outcome.record.gitDirty) = checkout
+        try AtomicFile.write(try outcome.record.encoded(), to: outPath)
+        try? FileManager.default.removeItem(atPath: checkpointPath)
+        let r = outcome.result
+        print(String(format: "finetune on %@ (%@): top1 %.2f, train_top1 %.2f after %d steps%@", outcome.record.dataset.name,
+                     source.name, r.top1, r.trainTop1, r.steps, r.resumedFrom.map { " (resumed from step \($0))" } ?? ""))
+        print(String(format: "total %.1f s, %d threads", outcome.record.wallSeconds, outcome.record.threads))
+        print("wrote \(outPath)")
+    }
+
+    /// A reference row without an encoder: the constant class scores its share of the test
+    /// images (as for linear); raw pixels have nothing to fine-tune, so its file records that and
+    /// holds no number (tables show no finetune cell for it).
+    func writeEncoderlessFineTune(_ reference: Method.EncoderlessReference, run: MetricsRecord.EncoderInfo, runDirectory: String,
+                                  seed: UInt64, checkout: (String?, Bool?)) throws {
+        let outPath = out ?? "\(runDirectory)/eval/\(FineTuneProtocol.probe).json"
+        let dataPath = data ?? Checkout.resolve(Self.defaultPacks[.linear]!)
+        var options = EvalOptions(probe: .linear, dataPath: dataPath, seed: seed)
+        options.trainSplit = trainSplit
+        options.testSplit = testSplit
+        options.trainLimit = trainLimit
+        options.testLimit = testLimit
+        options.encoderDescription = EncoderDescription(method: run.method, budget: run.budget, seed: run.seed, configHash: run.configHash)
+        var record = try EvalProtocol.runConstantClass(options).record
+        record.probe = FineTuneProtocol.probe
+        switch reference {
+        case .constantClass:
+            record.settings["note"] = .string("no encoder to fine-tune: the constant-class floor of the linear probe")
+        case .rawPixels:
+            record.metrics = [:]
+            record.settings = ["encoder_source": .string(reference.rawValue), "feature_kind": .string("none"),
+                               "not_applicable": .string("raw pixels have no encoder to fine-tune")]
+        }
+        (record.gitCommit, record.gitDirty) = checkout
+        let directory = (outPath as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try AtomicFile.write(try record.encoded(), to: outPath)
+        print("finetune on \(record.dataset.name) (\(reference.rawValue)): "
+              + (record.metrics.isEmpty ? "not applicable" : String(format: "top1 %.2f", record.metrics["top1"]!)))
+        print("wrote \(outPath)")
+    }
+}
