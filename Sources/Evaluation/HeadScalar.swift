@@ -9,6 +9,8 @@ public protocol HeadScalar: BinaryFloatingPoint, Sendable {
                      b: UnsafePointer<Self>, ldb: Int, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     static func exponential(_ x: Self) -> Self
     static func logarithm(_ x: Self) -> Self
+    /// erf, for the MLP head's GELU.
+    static func errorFunction(_ x: Self) -> Self
 }
 
 extension Float: HeadScalar {
@@ -20,6 +22,7 @@ extension Float: HeadScalar {
     }
     public static func exponential(_ x: Float) -> Float { Foundation.expf(x) }
     public static func logarithm(_ x: Float) -> Float { Foundation.logf(x) }
+    public static func errorFunction(_ x: Float) -> Float { Foundation.erff(x) }
 }
 
 extension Double: HeadScalar {
@@ -31,6 +34,7 @@ extension Double: HeadScalar {
     }
     public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
     public static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
+    public static func errorFunction(_ x: Double) -> Double { Foundation.erf(x) }
 }
 
 /// A dense layer y = x W + b on rows, with its backward. x: [N, D], W: [D, K], b: [K].
@@ -64,5 +68,21 @@ enum DenseLayer {
             }
         }
         for i in 0..<rows { for c in 0..<k { biasGradient[c] += outputGradient[i * k + c] } }
+    }
+
+    /// ∂L/∂x = ∂L/∂y Wᵀ [N, D] for ∂L/∂y [N, K].
+    static func inputGradient<T: HeadScalar>(_ outputGradient: [T], rows: Int, dimension: Int, weights: [T]) -> [T] {
+        let k = weights.count / dimension
+        precondition(outputGradient.count == rows * k && weights.count == dimension * k, "dense layer shapes")
+        var result = [T](repeating: 0, count: rows * dimension)
+        outputGradient.withUnsafeBufferPointer { g in
+            weights.withUnsafeBufferPointer { w in
+                result.withUnsafeMutableBufferPointer { r in
+                    T.gemm(transposeA: false, transposeB: true, m: rows, n: dimension, k: k, a: g.baseAddress!, lda: k,
+                           b: w.baseAddress!, ldb: k, beta: 0, c: r.baseAddress!, ldc: dimension)
+                }
+            }
+        }
+        return result
     }
 }

@@ -14,6 +14,7 @@ public enum ProbeMetricRegistry {
         ("knn", ["top1_k20_t0.07", "top1_k200_t0.1"]),
         ("seg", ["mIoU", "aAcc"]),
         ("det", ["AP", "AP50", "AP75", "APs", "APm", "APl"]),
+        ("patch-knn", ["mIoU", "aAcc"]),
         (pretrainProbe, [imagesPerSecond, finalLoss]),
     ]
 
