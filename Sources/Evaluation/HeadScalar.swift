@@ -9,8 +9,6 @@ public protocol HeadScalar: BinaryFloatingPoint, Sendable {
                      b: UnsafePointer<Self>, ldb: Int, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     static func exponential(_ x: Self) -> Self
     static func logarithm(_ x: Self) -> Self
-    /// erf, for the MLP head's GELU.
-    static func errorFunction(_ x: Self) -> Self
 }
 
 extension Float: HeadScalar {
@@ -22,7 +20,6 @@ extension Float: HeadScalar {
     }
     public static func exponential(_ x: Float) -> Float { Foundation.expf(x) }
     public static func logarithm(_ x: Float) -> Float { Foundation.logf(x) }
-    public static func errorFunction(_ x: Float) -> Float { Foundation.erff(x) }
 }
 
 extension Double: HeadScalar {
@@ -34,7 +31,6 @@ extension Double: HeadScalar {
     }
     public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
     public static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
-    public static func errorFunction(_ x: Double) -> Double { Foundation.erf(x) }
 }
 
 /// A dense layer y = x W + b on rows, with its backward. x: [N, D], W: [D, K], b: [K].

@@ -49,7 +49,7 @@ public enum SegmentationProbe {
                 "learning_rate": .number(Double(learningRate)), "weight_decay": .number(Double(weightDecay)),
                 "ignore_index": .integer(Int(ignoreIndex))]
             if case .mlp(let hidden) = head {
-                settings["head"] = .string("per-token MLP on standardised tokens (1x1 conv to \(hidden) channels, GELU, 1x1 conv to the classes; SETR-Naive), bilinear upsampling (align_corners=False)")
+                settings["head"] = .string("per-token MLP on standardised tokens (1x1 conv to \(hidden) channels, ReLU, 1x1 conv to the classes; SETR-Naive without BatchNorm), bilinear upsampling (align_corners=False)")
                 settings["hidden_channels"] = .integer(hidden)
                 settings["optimizer"] = .string("AdamW, cosine decay; W1 ~ U(-1/sqrt(D), 1/sqrt(D)) from the evaluation stream before the shuffling, b1, W2, b2 zero")
             }

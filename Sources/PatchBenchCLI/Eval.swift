@@ -95,7 +95,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Dense probes (seg, det, patch-knn): read the patch tokens of the last K blocks, concatenated along channels (feature kind grid:lastk:K). Default: 1, the final block.")
     var blocks: Int?
 
-    @Option(help: "seg only: the per-token head, linear (default) or mlp (1x1 conv to 256 channels, GELU, 1x1 conv).")
+    @Option(help: "seg only: the per-token head, linear (default) or mlp (1x1 conv to 256 channels, ReLU, 1x1 conv).")
     var head: String?
 
     @Option(help: "det only: positives within R strides of each object's centre and inside its box (FCOS centre sampling; 0 = the centre token only). Default: 1.5.")
