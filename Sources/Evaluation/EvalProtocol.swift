@@ -23,7 +23,7 @@ public struct EvalOptions: Sendable {
     /// Seeds `RandomStreams(seed).evaluation`: the linear probe's validation split, the dense
     /// heads' shuffling.
     public var seed: UInt64
-    /// nil: `methodReadout`, else the probe's default (`cls` for linear/knn, `grid` for seg/det).
+    /// nil: `methodReadout`, else the probe's default (`cls` for linear/knn, `grid` for the dense probes).
     public var kind: FeatureKind?
     /// Dense probes: read the patch tokens of the last K blocks, concatenated along channels
     /// (`FeatureKind.gridLastBlocks`); nil or 1: the final block only (`grid`).
@@ -111,7 +111,7 @@ public enum EvalProtocol {
             (kind, readoutSource) = (probe.defaultKind, "probe default")
         }
         if let blocks = options.gridBlocks {
-            guard probe.needsGrid, kind == .grid || kind == .grid(blocks: blocks), blocks >= 1 else {
+            guard blocks >= 1, probe.needsGrid, kind == .grid || kind == .grid(blocks: blocks) else {
                 throw EvaluationError.invalidInput("--blocks \(blocks) applies to the dense probes' grid features (seg, det, patch-knn), not to probe \(probe.rawValue) with feature kind \(kind)")
             }
             kind = .grid(blocks: blocks)

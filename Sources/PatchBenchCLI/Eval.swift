@@ -42,7 +42,7 @@ struct Eval: ParsableCommand {
             seg: --head mlp trains a two-layer per-token MLP instead of the
             linear head.
             The train split fits the probe; the test split (test, else val) is
-            scored once. Features (unless --kind): the token grid for seg/det; for
+            scored once. Features (unless --kind): the token grid for dense probes; for
             linear/knn the readout the method's authors use, from the method table
             (`patchbench methods`: e.g. DINO's linear probe reads the CLS tokens of
             the last 4 blocks, LoMaR and SelfPatch the patch-token mean) for a
