@@ -26,7 +26,7 @@ BUDGET ?= tiny
 SEEDS ?= 0 1 2
 # Implemented methods (the table's); random-init is the untrained floor every method must beat.
 METHODS ?= $(TABLE_METHODS)
-PROBES ?= linear knn seg det finetune
+PROBES ?= linear knn seg det patch-knn finetune
 RUNS_DIR ?= runs
 RESULTS_DIR ?= results
 CLAIMS ?= $(RESULTS_DIR)/claims.json
@@ -102,7 +102,7 @@ $(DEFAULT_PACKS) &: | build
 # A single-seed reference row (raw pixels: nothing in it depends on the seed but the linear
 # probe's validation split) runs at the first of SEEDS only.
 seeds_of = $(if $(filter $(1),$(SINGLE_SEED_METHODS)),$(firstword $(SEEDS)),$(SEEDS))
-pack_for = $(if $(filter seg,$(1)),$(SEG_PACK),$(if $(filter det,$(1)),$(DET_PACK),$(CLS_PACK)))
+pack_for = $(if $(filter seg patch-knn,$(1)),$(SEG_PACK),$(if $(filter det,$(1)),$(DET_PACK),$(CLS_PACK)))
 run_dir = $(RUNS_DIR)/$(BUDGET)/$(1)/seed$(2)
 
 # The commands, one definition each: the local rules below and the Slurm tasks run these.

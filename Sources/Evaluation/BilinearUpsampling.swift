@@ -74,4 +74,23 @@ public struct BilinearUpsampling<T: HeadScalar> {
             }
         }
     }
+
+    /// Which input cells [inputHeight · inputWidth] some output pixel of `mask` [outputHeight ·
+    /// outputWidth] other than `ignoreIndex` reads (either tap on each axis, whatever its weight).
+    func tokensReaching(_ mask: ArraySlice<UInt8>, ignoreIndex: UInt8) -> [Bool] {
+        precondition(mask.count == outputHeight * outputWidth, "mask must be [outputHeight, outputWidth]")
+        var reached = [Bool](repeating: false, count: inputHeight * inputWidth)
+        let base = mask.startIndex
+        for oy in 0..<outputHeight {
+            let (y0, y1, _, _) = rows[oy]
+            for ox in 0..<outputWidth where mask[base + oy * outputWidth + ox] != ignoreIndex {
+                let (x0, x1, _, _) = columns[ox]
+                reached[y0 * inputWidth + x0] = true
+                reached[y0 * inputWidth + x1] = true
+                reached[y1 * inputWidth + x0] = true
+                reached[y1 * inputWidth + x1] = true
+            }
+        }
+        return reached
+    }
 }

@@ -105,7 +105,7 @@ extension EvalProtocol {
         ]
         var metrics: [String: Double]
         switch options.probe {
-        case .seg:
+        case .seg, .patchKnn:
             guard let trainMasks = train.masks, let testMasks = test.masks else {
                 throw EvaluationError.invalidInput("\(options.dataPath): the seg probe needs masks in splits '\(trainName)' and '\(testName)'")
             }

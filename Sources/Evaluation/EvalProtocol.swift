@@ -7,10 +7,12 @@ import TensorCore
 /// The downstream probes of `patchbench eval`.
 public enum EvalProbe: String, CaseIterable, Sendable {
     case linear, knn, seg, det
+    case patchKnn = "patch-knn"
 
     /// Feature kind used when none is asked for.
-    public var defaultKind: FeatureKind { self == .seg || self == .det ? .grid : .cls }
-    public var needsGrid: Bool { self == .seg || self == .det }
+    public var defaultKind: FeatureKind { needsGrid ? .grid : .cls }
+    /// The dense probes (seg, det, patch-knn) read token grids; they also read masks or boxes.
+    public var needsGrid: Bool { self == .seg || self == .det || self == .patchKnn }
 }
 
 /// Every setting of one evaluation besides the encoder.
@@ -21,8 +23,11 @@ public struct EvalOptions: Sendable {
     /// Seeds `RandomStreams(seed).evaluation`: the linear probe's validation split, the dense
     /// heads' shuffling.
     public var seed: UInt64
-    /// nil: `methodReadout`, else the probe's default (`cls` for linear/knn, `grid` for seg/det).
+    /// nil: `methodReadout`, else the probe's default (`cls` for linear/knn, `grid` for the dense probes).
     public var kind: FeatureKind?
+    /// Dense probes: read the patch tokens of the last K blocks, concatenated along channels
+    /// (`FeatureKind.gridLastBlocks`); nil or 1: the final block only (`grid`).
+    public var gridBlocks: Int?
     /// What the encoder's method reads for this probe (the method table's readout); a
     /// last-blocks readout is fitted to the encoder's depth. Recorded as `readout_source`.
     public var methodReadout: (method: String, kind: FeatureKind)?
@@ -44,6 +49,7 @@ public struct EvalOptions: Sendable {
     public var linear = LinearProbe.Configuration()
     public var knnSettings = NearestNeighbourClassifier.dinoSettings
     public var segmentation = SegmentationProbe.Configuration()
+    public var patchPropagation = PatchLabelPropagation.Configuration()
     public var detection = DetectionProbe.Configuration()
     /// det's COCO area bins; nil: `DetectionAreaBins.automatic(for:)` of the pack.
     public var detectionAreaBins: DetectionAreaBins?
@@ -100,7 +106,7 @@ public enum EvalProtocol {
         let relativeBias = try encoder.flatMap { try source.makeRelativeBias(for: $0) }
         let encoderInfo = try options.encoderDescription.resolve(for: source, encoder: encoder)
         let readoutSource: String
-        let kind: FeatureKind
+        var kind: FeatureKind
         if let asked = options.kind {
             (kind, readoutSource) = (asked, "asked")
         } else if let readout = options.methodReadout, let encoder {
@@ -108,7 +114,13 @@ public enum EvalProtocol {
         } else {
             (kind, readoutSource) = (probe.defaultKind, "probe default")
         }
-        guard probe.needsGrid == (kind == .grid) else {
+        if let blocks = options.gridBlocks {
+            guard blocks >= 1, probe.needsGrid, kind == .grid || kind == .grid(blocks: blocks) else {
+                throw EvaluationError.invalidInput("--blocks \(blocks) applies to the dense probes' grid features (seg, det, patch-knn), not to probe \(probe.rawValue) with feature kind \(kind)")
+            }
+            kind = .grid(blocks: blocks)
+        }
+        guard probe.needsGrid == kind.isGrid else {
             throw EvaluationError.invalidInput("probe \(probe.rawValue) needs \(probe.needsGrid ? "grid" : "pooled (cls, mean, lastk:K)") features, not \(kind)")
         }
         if encoder == nil, options.kind != nil {
@@ -212,6 +224,19 @@ public enum EvalProtocol {
             metrics = try model.evaluate(tokens: testFeatures.values, shape: testFeatures.gridShape!, masks: testMasks,
                                          maskHeight: test.height, maskWidth: test.width).record
             head = options.segmentation.protocolSettings
+        case .patchKnn:
+            guard let trainMasks = train.masks, let testMasks = test.masks else {
+                throw EvaluationError.invalidInput("\(options.dataPath): the patch-knn probe needs masks in splits '\(trainName)' and '\(testName)'")
+            }
+            let outcome = try PatchLabelPropagation.evaluate(
+                trainTokens: trainFeatures.values, trainShape: trainFeatures.gridShape!, trainMasks: trainMasks,
+                testTokens: testFeatures.values, testShape: testFeatures.gridShape!, testMasks: testMasks,
+                maskHeight: test.height, maskWidth: test.width, classes: classes,
+                configuration: options.patchPropagation, rng: &streams.evaluation)
+            metrics = outcome.metrics.record
+            head = options.patchPropagation.protocolSettings
+            head["bank_size"] = .integer(outcome.bankSize)
+            head["labelled_train_tokens"] = .integer(outcome.labelledTrainTokens)
         case .det:
             guard let trainBoxes = train.boxes, let testBoxes = test.boxes else {
                 throw EvaluationError.invalidInput("\(options.dataPath): the det probe needs boxes in splits '\(trainName)' and '\(testName)'")

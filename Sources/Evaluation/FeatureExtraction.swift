@@ -89,6 +89,7 @@ public struct FeatureExtractor {
         case .cls, .mean: return [d]
         case .lastBlocks(let k): return [k * d]
         case .grid: return [height / encoder.config.patchSize, width / encoder.config.patchSize, d]
+        case .gridLastBlocks(let k): return [height / encoder.config.patchSize, width / encoder.config.patchSize, k * d]
         }
     }
 
@@ -102,13 +103,13 @@ public struct FeatureExtractor {
         }
         try checkGeometry(height: height, width: width, channels: channels, source: source)
         let depth = encoder.config.depth
-        for case .lastBlocks(let k) in kinds where k > depth {
-            throw EvaluationError.invalidInput("feature kind lastk:\(k): the encoder has only \(depth) blocks")
+        for kind in kinds where kind.blocks > depth {
+            throw EvaluationError.invalidInput("feature kind \(kind): the encoder has only \(depth) blocks")
         }
         let perImage = kinds.map { featureShape($0, height: height, width: width).reduce(1, *) }
         var outputs = perImage.map { [Float](repeating: 0, count: count * $0) }
         let batch = effectiveBatchSize(height: height, width: width)
-        let deepest = kinds.reduce(1) { k, kind in if case .lastBlocks(let n) = kind { return max(k, n) } else { return k } }
+        let deepest = kinds.map(\.blocks).max()!
         try images.withUnsafeBufferPointer { pixels in
             for start in stride(from: 0, to: count, by: batch) {
                 let size = min(batch, count - start)
@@ -176,6 +177,15 @@ public struct FeatureExtractor {
             case .grid:
                 let base = (i * tokens + first) * d
                 for v in 0..<(patches * d) { out[i * patches * d + v] = final[base + v] }
+            case .gridLastBlocks(let k):
+                let chosen = Array(blocks.suffix(k))
+                for t in 0..<patches {
+                    let target = out + (i * patches + t) * k * d
+                    let base = (i * tokens + first + t) * d
+                    for (position, values) in chosen.enumerated() {
+                        for j in 0..<d { target[position * d + j] = values[base + j] }
+                    }
+                }
             }
         }
     }

@@ -7,26 +7,54 @@
 ///   blocks, each passed through the encoder's final LayerNorm (DINO's `get_intermediate_layers`),
 ///   their CLS tokens (patch means without CLS) concatenated from the earliest block to the last [k·D].
 /// - `grid`: the final-normalised patch tokens in raster order [gh, gw, D] (dense probes).
+/// - `gridLastBlocks(k)` (k ≥ 2): the patch tokens of the last k blocks, each through the final
+///   LayerNorm (as `lastBlocks`), concatenated per token along channels from the earliest block to
+///   the last [gh, gw, k·D] (`--blocks K` of the dense probes). k = 1 is `grid`.
 public enum FeatureKind: Equatable, Hashable, Sendable, CustomStringConvertible {
     case cls
     case mean
     case lastBlocks(Int)
     case grid
+    case gridLastBlocks(Int)
 
-    /// Parses `cls`, `mean`, `lastk:K` (K ≥ 1) or `grid`.
+    /// Parses `cls`, `mean`, `lastk:K` (K ≥ 1), `grid` or `grid:lastk:K` (K ≥ 1; K = 1 is `grid`).
     public init(parsing text: String) throws {
         switch text {
         case "cls": self = .cls
         case "mean": self = .mean
         case "grid": self = .grid
         default:
-            let prefix = "lastk:"
+            let prefix = "lastk:", gridPrefix = "grid:lastk:"
             if text.hasPrefix(prefix), let k = Int(text.dropFirst(prefix.count)), k >= 1 {
                 self = .lastBlocks(k)
+            } else if text.hasPrefix(gridPrefix), let k = Int(text.dropFirst(gridPrefix.count)), k >= 1 {
+                self = .grid(blocks: k)
             } else {
                 throw EvaluationError.invalidInput(
-                    "feature kind '\(text)': expected cls, mean, lastk:K (K >= 1) or grid")
+                    "feature kind '\(text)': expected cls, mean, lastk:K (K >= 1), grid or grid:lastk:K")
             }
+        }
+    }
+
+    /// The token grid of the last `blocks` blocks: `grid` for 1, else `gridLastBlocks`.
+    public static func grid(blocks: Int) -> FeatureKind {
+        precondition(blocks >= 1, "a grid reads at least one block")
+        return blocks == 1 ? .grid : .gridLastBlocks(blocks)
+    }
+
+    /// Whether this is a token grid [gh, gw, ·] (the dense probes' input).
+    public var isGrid: Bool {
+        switch self {
+        case .grid, .gridLastBlocks: return true
+        case .cls, .mean, .lastBlocks: return false
+        }
+    }
+
+    /// How many of the last blocks the kind reads (1 for the final output only).
+    public var blocks: Int {
+        switch self {
+        case .lastBlocks(let k), .gridLastBlocks(let k): return k
+        case .cls, .mean, .grid: return 1
         }
     }
 
@@ -43,6 +71,7 @@ public enum FeatureKind: Equatable, Hashable, Sendable, CustomStringConvertible 
         case .mean: return "mean"
         case .lastBlocks(let k): return "lastk:\(k)"
         case .grid: return "grid"
+        case .gridLastBlocks(let k): return "grid:lastk:\(k)"
         }
     }
 
@@ -57,6 +86,8 @@ public enum FeatureKind: Equatable, Hashable, Sendable, CustomStringConvertible 
             let token = encoderHasCls ? "cls token" : "mean of patch tokens (encoder has no cls token)"
             return "\(token) of each of the last \(k) blocks' outputs after the final LayerNorm, concatenated"
         case .grid: return "final-normalised patch tokens in raster order [gh, gw, D]"
+        case .gridLastBlocks(let k):
+            return "patch tokens of each of the last \(k) blocks' outputs after the final LayerNorm, concatenated per token along channels (earliest block first) in raster order [gh, gw, \(k)*D]"
         }
     }
 }

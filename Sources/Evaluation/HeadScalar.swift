@@ -65,4 +65,20 @@ enum DenseLayer {
         }
         for i in 0..<rows { for c in 0..<k { biasGradient[c] += outputGradient[i * k + c] } }
     }
+
+    /// ∂L/∂x = ∂L/∂y Wᵀ [N, D] for ∂L/∂y [N, K].
+    static func inputGradient<T: HeadScalar>(_ outputGradient: [T], rows: Int, dimension: Int, weights: [T]) -> [T] {
+        let k = weights.count / dimension
+        precondition(outputGradient.count == rows * k && weights.count == dimension * k, "dense layer shapes")
+        var result = [T](repeating: 0, count: rows * dimension)
+        outputGradient.withUnsafeBufferPointer { g in
+            weights.withUnsafeBufferPointer { w in
+                result.withUnsafeMutableBufferPointer { r in
+                    T.gemm(transposeA: false, transposeB: true, m: rows, n: dimension, k: k, a: g.baseAddress!, lda: k,
+                           b: w.baseAddress!, ldb: k, beta: 0, c: r.baseAddress!, ldc: dimension)
+                }
+            }
+        }
+        return result
+    }
 }

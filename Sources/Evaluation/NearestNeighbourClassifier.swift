@@ -39,36 +39,18 @@ public enum NearestNeighbourClassifier {
         let testCount = test.count / dimension
         try InputChecks.features(test, rows: testCount, dimension: dimension, name: "k-NN test features")
         let largestK = min(settings.map(\.neighbours).max() ?? 1, trainCount)
-        let normalisedTrain = normalisedRows(train, dimension: dimension)
-        let normalisedTest = normalisedRows(test, dimension: dimension)
         var predictions = [[Int32]](repeating: [Int32](repeating: 0, count: testCount), count: settings.count)
-        var similarity = [Float](repeating: 0, count: chunkRows * trainCount)
         var votes = [Double](repeating: 0, count: classes)
-        for start in stride(from: 0, to: testCount, by: chunkRows) {
-            let rows = min(chunkRows, testCount - start)
-            // similarity [rows, N] = test[start..<start+rows] · trainᵀ
-            normalisedTest.withUnsafeBufferPointer { q in
-                normalisedTrain.withUnsafeBufferPointer { t in
-                    similarity.withUnsafeMutableBufferPointer { s in
-                        MatrixProducts.sgemm(transposeB: true, m: rows, n: trainCount, k: dimension,
-                                             a: q.baseAddress! + start * dimension, lda: dimension,
-                                             b: t.baseAddress!, ldb: dimension, c: s.baseAddress!, ldc: trainCount)
-                    }
+        nearestRows(train: normalisedRows(train, dimension: dimension), test: normalisedRows(test, dimension: dimension),
+                    dimension: dimension, neighbours: largestK, chunkRows: chunkRows) { row, neighbours in
+            for (s, setting) in settings.enumerated() {
+                for c in 0..<classes { votes[c] = 0 }
+                for (index, value) in neighbours.prefix(setting.neighbours) {
+                    votes[Int(trainLabels[index])] += Foundation.exp(Double(value) / setting.temperature)
                 }
-            }
-            for row in 0..<rows {
-                let neighbours = similarity.withUnsafeBufferPointer {
-                    topK(UnsafeBufferPointer(rebasing: $0[row * trainCount..<(row + 1) * trainCount]), k: largestK)
-                }
-                for (s, setting) in settings.enumerated() {
-                    for c in 0..<classes { votes[c] = 0 }
-                    for (index, value) in neighbours.prefix(setting.neighbours) {
-                        votes[Int(trainLabels[index])] += Foundation.exp(Double(value) / setting.temperature)
-                    }
-                    var best = 0
-                    for c in 1..<max(classes, 1) where votes[c] > votes[best] { best = c }
-                    predictions[s][start + row] = Int32(best)
-                }
+                var best = 0
+                for c in 1..<max(classes, 1) where votes[c] > votes[best] { best = c }
+                predictions[s][row] = Int32(best)
             }
         }
         return predictions
@@ -95,6 +77,39 @@ public enum NearestNeighbourClassifier {
         let accuracies = try evaluate(train: train, trainLabels: trainLabels, test: test, testLabels: testLabels,
                                       dimension: dimension, classes: classes, settings: settings)
         return Dictionary(uniqueKeysWithValues: zip(settings.map(\.metricName), accuracies))
+    }
+
+    /// The `neighbours` most similar rows of `train` [N, D] for every row of `test` [Q, D], both
+    /// already L2-normalised: `body(testRow, [(trainIndex, similarity)])`, most similar first
+    /// (lower index first among equals), called in test-row order. Similarities are computed by
+    /// sgemm in chunks of `chunkRows` test rows (the k-NN probe and the patch label propagation share this).
+    static func nearestRows(train: [Float], test: [Float], dimension: Int, neighbours: Int, chunkRows: Int = 256,
+                            body: (Int, [(Int, Float)]) throws -> Void) rethrows {
+        let trainCount = train.count / dimension
+        let testCount = test.count / dimension
+        precondition(trainCount * dimension == train.count && testCount * dimension == test.count && trainCount > 0,
+                     "rows of \(dimension)")
+        let k = min(neighbours, trainCount)
+        var similarity = [Float](repeating: 0, count: min(chunkRows, testCount) * trainCount)
+        for start in stride(from: 0, to: testCount, by: chunkRows) {
+            let rows = min(chunkRows, testCount - start)
+            // similarity [rows, N] = test[start..<start+rows] · trainᵀ
+            test.withUnsafeBufferPointer { q in
+                train.withUnsafeBufferPointer { t in
+                    similarity.withUnsafeMutableBufferPointer { s in
+                        MatrixProducts.sgemm(transposeB: true, m: rows, n: trainCount, k: dimension,
+                                             a: q.baseAddress! + start * dimension, lda: dimension,
+                                             b: t.baseAddress!, ldb: dimension, c: s.baseAddress!, ldc: trainCount)
+                    }
+                }
+            }
+            for row in 0..<rows {
+                let nearest = similarity.withUnsafeBufferPointer {
+                    topK(UnsafeBufferPointer(rebasing: $0[row * trainCount..<(row + 1) * trainCount]), k: k)
+                }
+                try body(start + row, nearest)
+            }
+        }
     }
 
     /// Rows divided by max(‖row‖₂, 1e-12), as torch.nn.functional.normalize. The norm is summed in Double.

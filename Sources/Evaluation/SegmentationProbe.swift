@@ -22,10 +22,11 @@ public struct TokenGridShape: Sendable, Equatable {
     }
 }
 
-/// Linear segmentation probe on frozen patch tokens: per-channel standardisation fitted on the
-/// training tokens and frozen, a linear classifier per token, logits upsampled bilinearly to
+/// Segmentation probe on frozen patch tokens: per-channel standardisation fitted on the
+/// training tokens and frozen, a classifier per token (linear, or the MLP of TokenHead with
+/// `configuration.head`), logits upsampled bilinearly to
 /// the mask resolution, softmax cross-entropy per pixel ignoring 255 (SegmentationHeadLoss),
-/// AdamW with cosine decay, weights initialised to zero, image order shuffled per epoch by the
+/// AdamW with cosine decay, the linear head initialised to zero, image order shuffled per epoch by the
 /// given stream. Evaluated with mmseg's mIoU/aAcc (Metrics.SegmentationMetrics).
 public enum SegmentationProbe {
     public struct Configuration: Sendable, Equatable {
@@ -34,24 +35,33 @@ public enum SegmentationProbe {
         public var learningRate: Float = 1e-2
         public var weightDecay: Float = 1e-4
         public var ignoreIndex: UInt8 = 255
+        /// `--head`: linear (default) or the two-layer MLP (TokenHead).
+        public var head = TokenHead.linear
 
         public init() {}
 
         public var protocolSettings: [String: ProtocolValue] {
-            ["head": .string("per-token linear on standardised tokens, bilinear upsampling (align_corners=False)"),
-             "loss": .string("pixel softmax cross-entropy, ignore_index 255, mean over labelled pixels"),
-             "optimizer": .string("AdamW, cosine decay, zero init"),
-             "epochs": .integer(epochs), "batch_size": .integer(batchSize),
-             "learning_rate": .number(Double(learningRate)), "weight_decay": .number(Double(weightDecay)),
-             "ignore_index": .integer(Int(ignoreIndex))]
+            var settings: [String: ProtocolValue] = [
+                "head": .string("per-token linear on standardised tokens, bilinear upsampling (align_corners=False)"),
+                "loss": .string("pixel softmax cross-entropy, ignore_index 255, mean over labelled pixels"),
+                "optimizer": .string("AdamW, cosine decay, zero init"),
+                "epochs": .integer(epochs), "batch_size": .integer(batchSize),
+                "learning_rate": .number(Double(learningRate)), "weight_decay": .number(Double(weightDecay)),
+                "ignore_index": .integer(Int(ignoreIndex))]
+            if case .mlp(let hidden) = head {
+                settings["head"] = .string("per-token MLP on standardised tokens (1x1 conv to \(hidden) channels, ReLU, 1x1 conv to the classes; SETR-Naive without BatchNorm), bilinear upsampling (align_corners=False)")
+                settings["hidden_channels"] = .integer(hidden)
+                settings["optimizer"] = .string("AdamW, cosine decay; W1 ~ U(-1/sqrt(D), 1/sqrt(D)) from the evaluation stream before the shuffling, b1, W2, b2 zero")
+            }
+            return settings
         }
     }
 
     public struct Model: Sendable, Equatable {
         public let standardizer: FeatureStandardizer
-        /// [D, K] and [K].
-        public let weights: [Float]
-        public let bias: [Float]
+        public let head: TokenHead
+        /// The head's parameter groups (linear: W [D, K], b [K]; see TokenHead).
+        public let parameters: [[Float]]
         public let classes: Int
 
         /// Per-pixel class (argmax of the upsampled logits, lowest class on ties): [count, H, W].
@@ -67,7 +77,8 @@ public enum SegmentationProbe {
                 let count = min(chunk, shape.count - start)
                 let values = Array(tokens[(start * shape.tokensPerImage * shape.dimension)..<((start + count)
                     * shape.tokensPerImage * shape.dimension)])
-                let logits = loss.logits(tokens: standardizer.applyFloat(values), count: count, weights: weights, bias: bias)
+                let logits = loss.logits(tokens: standardizer.applyFloat(values), count: count, head: head,
+                                         parameters: parameters)
                 for p in 0..<(count * pixels) {
                     var best = 0
                     for c in 1..<classes where logits[p * classes + c] > logits[p * classes + best] { best = c }
@@ -120,9 +131,11 @@ public enum SegmentationProbe {
         let settings = DenseHeadTraining.Settings(epochs: configuration.epochs, batchSize: configuration.batchSize,
                                                   learningRate: configuration.learningRate,
                                                   weightDecay: configuration.weightDecay)
-        let (weights, bias) = try DenseHeadTraining.train(images: shape.count, dimension: d, width: classes,
-                                                          settings: settings, name: "segmentation head", rng: &rng) {
-            members, weights, bias, weightGradient, biasGradient in
+        let head = configuration.head
+        let initial = head.initialParameters(dimension: d, outputs: classes, rng: &rng)
+        let parameters = try DenseHeadTraining.train(images: shape.count, initial: initial, decays: head.decays,
+                                                     settings: settings, name: "segmentation head", rng: &rng) {
+            members, parameters, gradients in
             var batchTokens: [Float] = []
             var batchMasks: [UInt8] = []
             batchTokens.reserveCapacity(members.count * tokenValues)
@@ -131,10 +144,9 @@ public enum SegmentationProbe {
                 batchTokens += standardized[(i * tokenValues)..<((i + 1) * tokenValues)]
                 batchMasks += masks[(i * pixels)..<((i + 1) * pixels)]
             }
-            return loss.lossAndGradient(tokens: batchTokens, masks: batchMasks, count: members.count,
-                                        weights: weights, bias: bias,
-                                        weightGradient: &weightGradient, biasGradient: &biasGradient)
+            return loss.lossAndGradient(tokens: batchTokens, masks: batchMasks, count: members.count, head: head,
+                                        parameters: parameters, gradients: &gradients)
         }
-        return Model(standardizer: standardizer, weights: weights, bias: bias, classes: classes)
+        return Model(standardizer: standardizer, head: head, parameters: parameters, classes: classes)
     }
 }

@@ -78,7 +78,7 @@ public struct Method: Sendable, CustomStringConvertible {
     /// The feature kind `probe` reads for this method.
     public func readout(for probe: EvalProbe) -> FeatureKind {
         switch probe {
-        case .seg, .det: return .grid
+        case .seg, .det, .patchKnn: return .grid
         case .linear: return linearReadout
         case .knn: return knnReadout
         }

@@ -8,7 +8,7 @@ import TensorCore
 /// `patchbench eval <probe>`: frozen features of an encoder → a downstream probe → eval/<probe>.json.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a frozen encoder with a linear, k-NN, segmentation or detection probe, or fine-tune it.",
+        abstract: "Evaluate a frozen encoder with a linear, k-NN, segmentation, detection or patch label-propagation probe, or fine-tune it.",
         discussion: """
             Writes one metrics file (schema patchbench.metrics/1, see
             Documentation/run-layout.md): the probe's numbers, the dataset name and
@@ -41,13 +41,20 @@ struct Eval: ParsableCommand {
                       class-agnostic AP; area bins relative to the image for
                       the embedded scenes (--area-bins)
                       (datasets/default/fmnist-scenes-coco.h5)
+              patch-knn  label propagation from a bank of 16,384 labelled
+                      train patch tokens, top-5 cosine neighbours weighted
+                      by exp(sim/0.1) (DINO's DAVIS rule), mIoU/aAcc (seg's pack)
               finetune  the encoder and a head trained end to end (MAE's
                       recipe: AdamW, layer-wise lr decay, drop path, label
                       smoothing, warm-up + cosine; crop + flip) on a stratified
                       labelled subset, test top-1 (fashion-mnist.h5); resumable
                       from <out>.checkpoint.h5; --cache-dir does not apply
+            Dense probes (seg, det, patch-knn): --blocks K reads the last K
+            blocks' patch tokens concatenated along channels (default 1);
+            seg: --head mlp trains a two-layer per-token MLP instead of the
+            linear head.
             The train split fits the probe; the test split (test, else val) is
-            scored once. Features (unless --kind): the token grid for seg/det; for
+            scored once. Features (unless --kind): the token grid for dense probes; for
             linear/knn the readout the method's authors use, from the method table
             (`patchbench methods`: e.g. DINO's linear probe reads the CLS tokens of
             the last 4 blocks, LoMaR and SelfPatch the patch-token mean) for a
@@ -63,7 +70,7 @@ struct Eval: ParsableCommand {
               patchbench eval seg --constant-class --out floor/constant-seg.json
             """)
 
-    @Argument(help: "Probe: linear, knn, seg, det or finetune.")
+    @Argument(help: "Probe: linear, knn, seg, det, patch-knn or finetune.")
     var probe: String
 
     @OptionGroup var encoderOptions: FrozenEncoderOptions
@@ -89,7 +96,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Evaluation seed (validation split, head shuffling) and the --random-init seed. Default: the run's seed for a checkpoint in a run directory, else 0.")
     var seed: UInt64?
 
-    @Option(help: "Feature kind: cls, mean, lastk:K (linear/knn) or grid (seg/det). Default: the method's readout (patchbench methods), else cls; grid for seg/det.")
+    @Option(help: "Feature kind: cls, mean, lastk:K (linear/knn) or grid, grid:lastk:K (seg/det/patch-knn). Default: the method's readout (patchbench methods), else cls; grid for seg/det/patch-knn.")
     var kind: String?
 
     @Option(help: "Folder for feature caches (reused when the encoder and pack digests match). Default: no cache.")
@@ -106,6 +113,12 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Use only the first N images of the test split (quick runs; recorded as test_count).")
     var testLimit: Int?
+
+    @Option(help: "Dense probes (seg, det, patch-knn): read the patch tokens of the last K blocks, concatenated along channels (feature kind grid:lastk:K). Default: 1, the final block.")
+    var blocks: Int?
+
+    @Option(help: "seg only: the per-token head, linear (default) or mlp (1x1 conv to 256 channels, ReLU, 1x1 conv).")
+    var head: String?
 
     @Option(help: "det only: positives within R strides of each object's centre and inside its box (FCOS centre sampling; 0 = the centre token only). Default: 1.5.")
     var detCenterRadius: Double?
@@ -127,6 +140,7 @@ struct Eval: ParsableCommand {
     static let defaultPacks: [EvalProbe: String] = [
         .linear: "datasets/default/fashion-mnist.h5", .knn: "datasets/default/fashion-mnist.h5",
         .seg: "datasets/default/fmnist-scenes-ade.h5", .det: "datasets/default/fmnist-scenes-coco.h5",
+        .patchKnn: "datasets/default/fmnist-scenes-ade.h5",
     ]
 
     func validate() throws {
@@ -134,7 +148,7 @@ struct Eval: ParsableCommand {
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit must be at least 1") }
         if let r = detCenterRadius, !(r >= 0) { throw ValidationError("--det-center-radius must be a non-negative number of strides") }
         guard EvalProbe(rawValue: probe) != nil || probe == FineTuneProtocol.probe else {
-            throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg, det or finetune")
+            throw ValidationError("unknown probe '\(probe)'; choose linear, knn, seg, det, patch-knn or finetune")
         }
         let sources = [encoderOptions.checkpoint != nil, encoderOptions.randomInit, rawPixels, constantClass].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give exactly one of --checkpoint, --random-init, --raw-pixels, --constant-class") }
@@ -144,6 +158,14 @@ struct Eval: ParsableCommand {
                 throw ValidationError("unknown --area-bins '\(bins)'; choose coco or image-relative")
             }
             guard probe == EvalProbe.det.rawValue else { throw ValidationError("--area-bins applies to the det probe") }
+        }
+        if let blocks, blocks < 1 { throw ValidationError("--blocks must be at least 1") }
+        if blocks != nil, !(EvalProbe(rawValue: probe)?.needsGrid ?? false) {
+            throw ValidationError("--blocks applies to the dense probes (seg, det, patch-knn)")
+        }
+        if let head {
+            guard probe == EvalProbe.seg.rawValue else { throw ValidationError("--head applies to the seg probe") }
+            do { _ = try TokenHead(parsing: head) } catch { throw ValidationError("--head: \(error)") }
         }
         if let kind { _ = try FeatureKind(parsing: kind) }
     }
@@ -194,6 +216,8 @@ struct Eval: ParsableCommand {
         if let r = detCenterRadius { options.detection.centerRadius = r }
         options.detectionAreaBins = areaBins.flatMap(DetectionAreaBins.init(rawValue:))
         if let p = rawPatchSize { options.rawPatchSize = p }
+        options.gridBlocks = blocks
+        if let head { options.segmentation.head = try TokenHead(parsing: head) }
         options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
         var outcome = constantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout

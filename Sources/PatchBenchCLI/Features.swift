@@ -23,6 +23,8 @@ struct Features: ParsableCommand {
               lastk:K   the last K blocks' outputs, each through the final
                         LayerNorm, CLS tokens concatenated (DINO eval_linear)
               grid      patch tokens [gh, gw, D] in raster order
+              grid:lastk:K  the last K blocks' patch tokens, each through the
+                        final LayerNorm, concatenated per token [gh, gw, K*D]
 
             Example:
               patchbench features --checkpoint runs/tiny/mae/seed0/encoder.h5 \\
@@ -41,7 +43,7 @@ struct Features: ParsableCommand {
     @Option(help: "Split of the pack (train, test, val, ...).")
     var split: String
 
-    @Option(help: "Feature kind: cls, mean, lastk:K or grid.")
+    @Option(help: "Feature kind: cls, mean, lastk:K, grid or grid:lastk:K.")
     var kind: String = "cls"
 
     @Option(help: "Feature cache file to write (or reuse).")

@@ -15,6 +15,7 @@ public enum ProbeMetricRegistry {
         ("seg", ["mIoU", "aAcc"]),
         // AP50 first: the det probe's headline (Documentation/evaluation.md, "Box head").
         ("det", ["AP50", "AP", "AP75", "APs", "APm", "APl", "AP50_agnostic", "AP_agnostic"]),
+        ("patch-knn", ["mIoU", "aAcc"]),
         // End-to-end fine-tuning (Documentation/evaluation.md): test top-1, and the labelled subset's.
         ("finetune", ["top1", "train_top1"]),
         (pretrainProbe, [imagesPerSecond, finalLoss]),
