@@ -81,13 +81,9 @@ extension EvalProtocol {
     public static func runConstantClass(_ options: EvalOptions,
                                         clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> EvalOutcome {
         let start = clock()
-        let pack = try openPack(options.dataPath)
-        let trainName = options.trainSplit ?? "train"
-        let testName = options.testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
-        var train = try pack.split(trainName)
-        var test = try pack.split(testName)
-        if let n = options.trainLimit { train = train.prefix(n) }
-        if let n = options.testLimit { test = test.prefix(n) }
+        let (pack, trainName, testName, train, test) = try openSplits(
+            options.dataPath, train: options.trainSplit, test: options.testSplit, trainLimit: options.trainLimit,
+            testLimit: options.testLimit)
         let classes = pack.numClasses
         var settings: [String: ProtocolValue] = [
             "feature_kind": .string("none"),

@@ -28,13 +28,18 @@ public enum EncoderDigest {
         let hasher = SHA256Hasher()
         hasher.update(configJSON(encoder.config))
         hasher.update([0])
-        for (name, tensor) in encoder.namedParameters() {
+        update(hasher, with: encoder.namedParameters())
+        return hasher.finalize()
+    }
+
+    /// Feeds named tensors to `hasher`: name, a zero byte, rank, shape, then the values.
+    public static func update(_ hasher: SHA256Hasher, with parameters: [(String, Tensor)]) {
+        for (name, tensor) in parameters {
             hasher.update(name)
             hasher.update([0])
             hasher.update(int64: Int64(tensor.rank))
             for dimension in tensor.shape { hasher.update(int64: Int64(dimension)) }
             hasher.update(values: tensor.floats)
         }
-        return hasher.finalize()
     }
 }

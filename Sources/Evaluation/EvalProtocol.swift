@@ -92,13 +92,9 @@ public enum EvalProtocol {
                            clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> EvalOutcome {
         let start = clock()
         let probe = options.probe
-        let pack = try openPack(options.dataPath)
-        let trainName = options.trainSplit ?? "train"
-        let testName = options.testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
-        var train = try pack.split(trainName)
-        var test = try pack.split(testName)
-        if let n = options.trainLimit { train = train.prefix(n) }
-        if let n = options.testLimit { test = test.prefix(n) }
+        let (pack, trainName, testName, train, test) = try openSplits(
+            options.dataPath, train: options.trainSplit, test: options.testSplit, trainLimit: options.trainLimit,
+            testLimit: options.testLimit)
         guard (train.height, train.width, train.channels) == (test.height, test.width, test.channels) else {
             throw EvaluationError.invalidInput("\(options.dataPath): splits '\(trainName)' and '\(testName)' have different image sizes")
         }
@@ -301,6 +297,20 @@ public enum EvalProtocol {
     }
 
     /// Opens a pack; a missing or unreadable file gives an error naming it.
+    /// The pack, the names of the fitting and the scored splits (nil: `train`; `test` when the pack
+    /// has it, else `val`) and those splits cut to their first N images when limits are given.
+    public static func openSplits(_ path: String, train trainSplit: String?, test testSplit: String?, trainLimit: Int?,
+                                  testLimit: Int?) throws -> (Pack, String, String, PackSplit, PackSplit) {
+        let pack = try openPack(path)
+        let trainName = trainSplit ?? "train"
+        let testName = testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
+        var train = try pack.split(trainName)
+        var test = try pack.split(testName)
+        if let n = trainLimit { train = train.prefix(n) }
+        if let n = testLimit { test = test.prefix(n) }
+        return (pack, trainName, testName, train, test)
+    }
+
     public static func openPack(_ path: String) throws -> Pack {
         guard FileManager.default.fileExists(atPath: path) else {
             throw EvaluationError.invalidInput("\(path): dataset pack not found (build the defaults with `patchbench make-default --out datasets/default`)")

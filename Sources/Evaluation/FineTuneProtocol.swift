@@ -44,13 +44,9 @@ public enum FineTuneProtocol {
                            clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> Outcome {
         let start = clock()
         let c = options.configuration
-        let pack = try EvalProtocol.openPack(options.dataPath)
-        let trainName = options.trainSplit ?? "train"
-        let testName = options.testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
-        var train = try pack.split(trainName)
-        var test = try pack.split(testName)
-        if let n = options.trainLimit { train = train.prefix(n) }
-        if let n = options.testLimit { test = test.prefix(n) }
+        let (pack, trainName, testName, train, test) = try EvalProtocol.openSplits(
+            options.dataPath, train: options.trainSplit, test: options.testSplit, trainLimit: options.trainLimit,
+            testLimit: options.testLimit)
         let trainLabels = try EvalProtocol.labels(train, pack: options.dataPath)
         _ = try EvalProtocol.labels(test, pack: options.dataPath)
         guard let encoder = try source.makeEncoder() else {
@@ -158,13 +154,7 @@ public enum FineTuneProtocol {
     /// two runs ended bit-identical exactly when these agree.
     public static func parameterDigest(_ model: FineTuneModel) -> String {
         let hasher = SHA256Hasher()
-        for (name, tensor) in model.namedParameters() {
-            hasher.update(name)
-            hasher.update([0])
-            hasher.update(int64: Int64(tensor.rank))
-            for dimension in tensor.shape { hasher.update(int64: Int64(dimension)) }
-            hasher.update(values: tensor.floats)
-        }
+        EncoderDigest.update(hasher, with: model.namedParameters())
         return hasher.finalize()
     }
 }
