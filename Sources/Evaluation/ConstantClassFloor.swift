@@ -18,32 +18,28 @@ public enum ConstantClassFloor {
 
     /// The most frequent label of masks [N, H, W] (ignoring `ignoreIndex`), lower class on ties.
     public static func majorityClass(masks: [UInt8], classes: Int, ignoreIndex: UInt8 = 255) throws -> Int {
-        var counts = [Int](repeating: 0, count: classes)
-        for label in masks where label != ignoreIndex {
-            guard Int(label) < classes else {
-                throw EvaluationError.invalidInput("constant-class floor: mask label \(label) outside 0..<\(classes)")
-            }
-            counts[Int(label)] += 1
-        }
-        guard let best = counts.indices.max(by: { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) }),
-              counts[best] > 0 else {
-            throw EvaluationError.invalidInput("constant-class floor: the training masks have no labelled pixel")
-        }
-        return best
+        try majority(masks.lazy.filter { $0 != ignoreIndex }, classes: classes, what: "mask label",
+                     none: "the training masks have no labelled pixel")
     }
 
     /// The most frequent of image labels, lower class on ties.
     public static func majorityClass(labels: [Int32], classes: Int) throws -> Int {
+        try majority(labels, classes: classes, what: "label", none: "the training split has no labels")
+    }
+
+    /// The most frequent value in 0..<classes, lower on ties; errors name `what` or say `none`.
+    static func majority<Labels: Sequence>(_ labels: Labels, classes: Int, what: String, none: String) throws -> Int
+    where Labels.Element: BinaryInteger {
         var counts = [Int](repeating: 0, count: classes)
         for label in labels {
             guard label >= 0, Int(label) < classes else {
-                throw EvaluationError.invalidInput("constant-class floor: label \(label) outside 0..<\(classes)")
+                throw EvaluationError.invalidInput("constant-class floor: \(what) \(label) outside 0..<\(classes)")
             }
             counts[Int(label)] += 1
         }
         guard let best = counts.indices.max(by: { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) }),
               counts[best] > 0 else {
-            throw EvaluationError.invalidInput("constant-class floor: the training split has no labels")
+            throw EvaluationError.invalidInput("constant-class floor: \(none)")
         }
         return best
     }
@@ -122,16 +118,14 @@ extension EvalProtocol {
                 throw EvaluationError.invalidInput("\(options.dataPath): the det probe needs boxes in splits '\(trainName)' and '\(testName)'")
             }
             let priors = ConstantClassFloor.classPriors(objects: objects(trainBoxes, count: train.count), classes: classes)
-            let bins = options.detectionAreaBins ?? DetectionAreaBins.automatic(for: pack)
-            let parameters = bins.parameters(imageWidth: Double(test.width), imageHeight: Double(test.height))
-            metrics = try DetectionReport.metrics(
-                groundTruth: DetectionProbe.groundTruth(objects: objects(testBoxes, count: test.count), classes: classes),
-                detections: ConstantClassFloor.detections(priors: priors, imageCount: test.count), parameters: parameters)
+            let scored = try scoreDetections(ConstantClassFloor.detections(priors: priors, imageCount: test.count),
+                                             test: test, testBoxes: testBoxes, classes: classes, pack: pack, options: options)
+            metrics = scored.metrics
             settings["predictor"] = .string("every image: per class with training objects, its mean non-crowd training box scored by the class's share of them")
             settings["class_priors"] = .list(priors.map { prior in
                 prior.map { .object(["box": .list($0.box.map { .number($0) }), "share": .number($0.share)]) } ?? .string("none")
             })
-            settings["area_bins"] = DetectionReport.protocolSettings(bins, parameters: parameters)
+            settings["area_bins"] = scored.areaBins
         case .linear, .knn:
             guard let trainLabels = train.labels, let testLabels = test.labels else {
                 throw EvaluationError.invalidInput("\(options.dataPath): the \(options.probe.rawValue) probe needs labels in splits '\(trainName)' and '\(testName)'")

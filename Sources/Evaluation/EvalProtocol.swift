@@ -243,14 +243,12 @@ public enum EvalProtocol {
             let model = try DetectionProbe.fit(tokens: trainFeatures.values, shape: shape, geometry: geometry,
                                                objects: objects(trainBoxes, count: train.count), classes: classes,
                                                configuration: options.detection, rng: &streams.evaluation)
-            let bins = options.detectionAreaBins ?? DetectionAreaBins.automatic(for: pack)
-            let parameters = bins.parameters(imageWidth: Double(test.width), imageHeight: Double(test.height))
-            metrics = try DetectionReport.metrics(
-                groundTruth: DetectionProbe.groundTruth(objects: objects(testBoxes, count: test.count), classes: classes),
-                detections: try model.detect(tokens: testFeatures.values, shape: testFeatures.gridShape!, geometry: geometry),
-                parameters: parameters)
+            let scored = try scoreDetections(
+                try model.detect(tokens: testFeatures.values, shape: testFeatures.gridShape!, geometry: geometry),
+                test: test, testBoxes: testBoxes, classes: classes, pack: pack, options: options)
+            metrics = scored.metrics
             head = options.detection.protocolSettings
-            head["area_bins"] = DetectionReport.protocolSettings(bins, parameters: parameters)
+            head["area_bins"] = scored.areaBins
             head["box_format"] = .string("pack x1,y1,x2,y2 -> COCO x,y,w,h; area = w*h; category id = class + 1")
         }
         let probeSeconds = clock() - probeStart
@@ -296,7 +294,6 @@ public enum EvalProtocol {
         return EvalOutcome(record: record, featureSeconds: featureSeconds, probeSeconds: probeSeconds, cacheReused: reused)
     }
 
-    /// Opens a pack; a missing or unreadable file gives an error naming it.
     /// The pack, the names of the fitting and the scored splits (nil: `train`; `test` when the pack
     /// has it, else `val`) and those splits cut to their first N images when limits are given.
     public static func openSplits(_ path: String, train trainSplit: String?, test testSplit: String?, trainLimit: Int?,
@@ -311,6 +308,19 @@ public enum EvalProtocol {
         return (pack, trainName, testName, train, test)
     }
 
+    /// COCO metrics of detections on the test split, with the area bins `options` asks for (else
+    /// the pack's automatic ones) and those bins' protocol record.
+    static func scoreDetections(_ detections: [COCODetection], test: PackSplit, testBoxes: PackBoxes, classes: Int, pack: Pack,
+                                options: EvalOptions) throws -> (metrics: [String: Double], areaBins: ProtocolValue) {
+        let bins = options.detectionAreaBins ?? DetectionAreaBins.automatic(for: pack)
+        let parameters = bins.parameters(imageWidth: Double(test.width), imageHeight: Double(test.height))
+        let metrics = try DetectionReport.metrics(
+            groundTruth: DetectionProbe.groundTruth(objects: objects(testBoxes, count: test.count), classes: classes),
+            detections: detections, parameters: parameters)
+        return (metrics, DetectionReport.protocolSettings(bins, parameters: parameters))
+    }
+
+    /// Opens a pack; a missing or unreadable file gives an error naming it.
     public static func openPack(_ path: String) throws -> Pack {
         guard FileManager.default.fileExists(atPath: path) else {
             throw EvaluationError.invalidInput("\(path): dataset pack not found (build the defaults with `patchbench make-default --out datasets/default`)")

@@ -66,11 +66,19 @@ public struct Method: Sendable, CustomStringConvertible {
     public var description: String { name }
 
     /// The reference rows that have no encoder.
-    public enum EncoderlessReference: String, Sendable {
+    public enum EncoderlessReference: Sendable {
         /// Normalised pixels: flattened for linear/knn, each patch's pixels as its token for the dense probes.
-        case rawPixels = "raw-pixels"
+        case rawPixels
         /// No features at all: every probe predicts from the training labels alone (`--constant-class`).
-        case constantClass = "constant-class"
+        case constantClass
+
+        /// The row's method name (Results' reference rows name it).
+        public var name: String {
+            switch self {
+            case .rawPixels: return ResultsSummary.rawPixelsMethod
+            case .constantClass: return ResultsSummary.constantClassMethod
+            }
+        }
     }
 
     public func resolve(_ budget: Budget) throws -> Resolved { try resolveSettings(budget) }
@@ -112,23 +120,22 @@ extension Method {
     }
 
     /// The raw-pixel reference row: every probe on the normalised pixels (no encoder, no training).
-    public static let rawPixels = Method(
-        name: ResultsSummary.rawPixelsMethod, base: ResultsSummary.rawPixelsMethod,
-        summary: "reference: the probes on normalised pixels (no encoder): what any encoder must add to",
-        configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .cls, knnReadout: .cls,
-        exported: "nothing (a marker)", encoderless: .rawPixels) { budget in
-        try Resolved(encoder: budget.vitConfig(positionEmbedding: .sinCos), recipe: budget.recipe, settings: nil as MAE.Config?,
-                     makeObjective: nil)
-    }
+    public static let rawPixels = encoderlessReference(
+        .rawPixels, summary: "reference: the probes on normalised pixels (no encoder): what any encoder must add to")
 
     /// The constant-class reference row: every probe predicts from the training labels alone.
-    public static let constantClass = Method(
-        name: ResultsSummary.constantClassMethod, base: ResultsSummary.constantClassMethod,
-        summary: "reference: no features, each probe predicts from the training labels alone (the most frequent class, mean boxes)",
-        configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .cls, knnReadout: .cls,
-        exported: "nothing (a marker)", encoderless: .constantClass) { budget in
-        try Resolved(encoder: budget.vitConfig(positionEmbedding: .sinCos), recipe: budget.recipe, settings: nil as MAE.Config?,
-                     makeObjective: nil)
+    public static let constantClass = encoderlessReference(
+        .constantClass,
+        summary: "reference: no features, each probe predicts from the training labels alone (the most frequent class, mean boxes)")
+
+    /// A reference row without an encoder, named by its kind; its run writes only a marker.
+    static func encoderlessReference(_ kind: EncoderlessReference, summary: String) -> Method {
+        Method(name: kind.name, base: kind.name, summary: summary, configKey: nil, reproduced: true,
+               tinyImagesPerSecond: nil, linearReadout: .cls, knnReadout: .cls, exported: "nothing (a marker)",
+               encoderless: kind) { budget in
+            try Resolved(encoder: budget.vitConfig(positionEmbedding: .sinCos), recipe: budget.recipe,
+                         settings: nil as MAE.Config?, makeObjective: nil)
+        }
     }
 
     /// The supervised reference row: MAE's encoder variant trained with the pretraining split's

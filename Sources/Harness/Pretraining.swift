@@ -96,7 +96,7 @@ public struct Pretraining {
                 ?? resolved.makeObjective?(&streams.initialization) else {
             if let reference = o.method.encoderless {
                 // A reference row without an encoder: a marker, so every run ends in encoder.h5.
-                try Checkpoint.saveReferenceMarker(row: reference.rawValue, to: dir.encoder, attributes: ["method": o.method.name])
+                try Checkpoint.saveReferenceMarker(row: reference.name, to: dir.encoder, attributes: ["method": o.method.name])
             } else {
                 // random-init: the encoder from the init stream, saved untrained.
                 var rng = streams.initialization

@@ -170,32 +170,34 @@ struct Eval: ParsableCommand {
         if let kind { _ = try FeatureKind(parsing: kind) }
     }
 
-    mutating func run() throws {
+    /// The run.json beside a checkpoint in a run directory (method, budget, seed, config_hash), else nil.
+    static func runRecord(_ runDirectory: String?) throws -> MetricsRecord.EncoderInfo? {
+        try runDirectory.map {
+            try EncoderDescription.fromRunFile(($0 as NSString).appendingPathComponent(EncoderDescription.runFileName))
+        }
+    }
+
+    func run() throws {
         // The checkout as the evaluation starts (it may move while a long eval runs).
         let checkout = Provenance.sourceAtStart
         if probe == FineTuneProtocol.probe { return try runFineTune(checkout: checkout) }
         let probe = EvalProbe(rawValue: probe)!
         BLAS.setThreads(encoderOptions.resolvedThreads)
         let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
-        var runSeed: Int? = nil
-        var runMethod: String? = nil
-        if let runDirectory {
-            let run = try EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName))
-            (runSeed, runMethod) = (run.seed, run.method)
-        }
-        let evaluationSeed = seed ?? runSeed.map { UInt64(max(0, $0)) } ?? 0
+        let run = try Self.runRecord(runDirectory)
+        let evaluationSeed = seed ?? run.map { UInt64(max(0, $0.seed)) } ?? 0
         let source: EncoderSource
-        let reference = runMethod.flatMap { try? Method.named($0) }?.encoderless
-        if let reference, let runDirectory {
+        var description = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
+        let reference = run.flatMap { try? Method.named($0.method) }?.encoderless
+        if reference != nil, let run {
             // An encoderless reference row's run: its marker names no encoder; the run.json names the row.
             source = .rawPixels
-            if reference == .constantClass { constantClass = true }
-            let run = try EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName))
-            (method, budget, encoderSeed, configHash) = (run.method, run.budget, run.seed, run.configHash)
+            description = EncoderDescription(method: run.method, budget: run.budget, seed: run.seed, configHash: run.configHash)
         }
         else if let checkpoint = encoderOptions.checkpoint { source = .checkpoint(path: checkpoint) }
         else if encoderOptions.randomInit { source = .randomInit(config: try EncoderSource.config(named: encoderOptions.encoderConfig), seed: evaluationSeed) }
         else { source = .rawPixels }  // also for --constant-class, which reads no features
+        let useConstantClass = constantClass || reference == .constantClass
         guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(probe.rawValue).json" }) else {
             throw ValidationError("--out is required unless the checkpoint lies in a run directory (with run.json)")
         }
@@ -203,7 +205,7 @@ struct Eval: ParsableCommand {
                                   seed: evaluationSeed)
         options.kind = try kind.map { try FeatureKind(parsing: $0) }
         // The method's own readout (the method table) for a run's encoder, or one named by --method.
-        if let name = runMethod ?? method, let m = try? Method.named(name) {
+        if let name = run?.method ?? method, let m = try? Method.named(name) {
             options.methodReadout = (m.name, m.readout(for: probe))
         }
         options.normalization = encoderOptions.normalization
@@ -218,14 +220,14 @@ struct Eval: ParsableCommand {
         if let p = rawPatchSize { options.rawPatchSize = p }
         options.gridBlocks = blocks
         if let head { options.segmentation.head = try TokenHead(parsing: head) }
-        options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
-        var outcome = constantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
+        options.encoderDescription = description
+        var outcome = useConstantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         try AtomicFile.write(try outcome.record.encoded(), to: outPath)
         let numbers = outcome.record.metrics.keys.sorted().map { "\($0) \(String(format: "%.4g", outcome.record.metrics[$0]!))" }
-        print("\(probe.rawValue) on \(outcome.record.dataset.name) (\(constantClass ? ConstantClassFloor.method : source.name)): \(numbers.joined(separator: ", "))")
+        print("\(probe.rawValue) on \(outcome.record.dataset.name) (\(useConstantClass ? ConstantClassFloor.method : source.name)): \(numbers.joined(separator: ", "))")
         let cache = outcome.cacheReused.keys.sorted().map { "\($0) \(outcome.cacheReused[$0]! ? "reused" : "written")" }
         print(String(format: "features %.1f s, probe %.1f s, total %.1f s, %d threads", outcome.featureSeconds,
                      outcome.probeSeconds, outcome.record.wallSeconds, outcome.record.threads)

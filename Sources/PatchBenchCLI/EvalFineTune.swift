@@ -14,12 +14,9 @@ extension Eval {
         let threads = encoderOptions.resolvedThreads
         BLAS.setThreads(threads)
         let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
-        let runSeed = try runDirectory.map {
-            try EncoderDescription.fromRunFile(($0 as NSString).appendingPathComponent(EncoderDescription.runFileName)).seed
-        }
-        let evaluationSeed = seed ?? runSeed.map { UInt64(max(0, $0)) } ?? 0
-        if let runDirectory, let run = try? EncoderDescription.fromRunFile((runDirectory as NSString).appendingPathComponent(EncoderDescription.runFileName)),
-           let reference = (try? Method.named(run.method))?.encoderless {
+        let run = try Self.runRecord(runDirectory)
+        let evaluationSeed = seed ?? run.map { UInt64(max(0, $0.seed)) } ?? 0
+        if let runDirectory, let run, let reference = (try? Method.named(run.method))?.encoderless {
             return try writeEncoderlessFineTune(reference, run: run, runDirectory: runDirectory, seed: evaluationSeed, checkout: checkout)
         }
         if constantClass || rawPixels {
@@ -82,14 +79,14 @@ extension Eval {
             record.settings["note"] = .string("no encoder to fine-tune: the constant-class floor of the linear probe")
         case .rawPixels:
             record.metrics = [:]
-            record.settings = ["encoder_source": .string(reference.rawValue), "feature_kind": .string("none"),
+            record.settings = ["encoder_source": .string(reference.name), "feature_kind": .string("none"),
                                "not_applicable": .string("raw pixels have no encoder to fine-tune")]
         }
         (record.gitCommit, record.gitDirty) = checkout
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         try AtomicFile.write(try record.encoded(), to: outPath)
-        print("finetune on \(record.dataset.name) (\(reference.rawValue)): "
+        print("finetune on \(record.dataset.name) (\(reference.name)): "
               + (record.metrics.isEmpty ? "not applicable" : String(format: "top1 %.2f", record.metrics["top1"]!)))
         print("wrote \(outPath)")
     }
