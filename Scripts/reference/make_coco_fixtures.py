@@ -6,6 +6,10 @@ Outputs (committed, so the tests need no Python):
   Tests/MetricsTests/Fixtures/coco_<name>_gt.json        COCO annotation file
   Tests/MetricsTests/Fixtures/coco_<name>_dt.json        COCO results file
   Tests/MetricsTests/Fixtures/coco_<name>_expected.json  {"stats": [12 floats], "pycocotools": version}
+  Tests/MetricsTests/Fixtures/coco_<name>_<variant>_expected.json  the same under PatchBench's two
+      non-default settings: `agnostic` (class-agnostic AP, pycocotools' params.useCats = 0) and
+      `relative` (image-relative area bins: small below (side/4)^2, medium up to (side/2)^2,
+      side = sqrt(width * height), set through params.areaRng; every fixture image is 640x480)
 
 Each set exercises: crowd regions (with detections on them), small/medium/large areas (and an
 `area` field that differs from the box's w*h), images without ground truth, detections that
@@ -112,11 +116,29 @@ def make_set(seed, images, categories, with_large=True):
     return gt, dts
 
 
-def evaluate(gt_path, dt_path):
+# PatchBench's settings beside pycocotools' defaults: each edits COCOeval.params before evaluate().
+SIDE = (640 * 480) ** 0.5
+
+
+def class_agnostic(params):
+    params.useCats = 0
+
+
+def image_relative(params):
+    small, medium = (SIDE / 4) ** 2, (SIDE / 2) ** 2
+    params.areaRng = [[0, 1e5 ** 2], [0, small], [small, medium], [medium, 1e5 ** 2]]
+
+
+VARIANTS = {"agnostic": class_agnostic, "relative": image_relative}
+
+
+def evaluate(gt_path, dt_path, variant=None):
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO(gt_path)
         coco_dt = coco_gt.loadRes(dt_path)
         ev = COCOeval(coco_gt, coco_dt, "bbox")
+        if variant is not None:
+            VARIANTS[variant](ev.params)
         ev.evaluate()
         ev.accumulate()
     buf = io.StringIO()
@@ -145,6 +167,13 @@ def main():
                        "numpy": np.__version__}, f, indent=1)
         print(name, len(gt["annotations"]), "gt", len(dts), "dt")
         print(summary)
+        for variant in VARIANTS:
+            stats, summary = evaluate(gt_path, dt_path, variant)
+            with open(os.path.join(OUT, "coco_%s_%s_expected.json" % (name, variant)), "w") as f:
+                json.dump({"stats": stats, "summary": summary, "pycocotools": importlib.metadata.version("pycocotools"),
+                           "numpy": np.__version__}, f, indent=1)
+            print(name, variant)
+            print(summary)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,36 @@ struct COCOEvaluatorTests {
         #expect(lines.joined(separator: "\n") + "\n" == text)
     }
 
+    /// PatchBench's two non-default settings, as the fixture script sets them on pycocotools'
+    /// `COCOeval.params`: class-agnostic AP (`useCats = 0`) and image-relative area bins
+    /// (`areaRng` from the 640x480 fixture images).
+    static let variants: [String: COCOParameters] = {
+        var agnostic = COCOParameters()
+        agnostic.useCategories = false
+        return ["agnostic": agnostic, "relative": .imageRelative(width: 640, height: 480)]
+    }()
+
+    @Test("Class-agnostic AP and image-relative bins equal pycocotools' to 1e-6, summary text included",
+          arguments: ["mixed", "nolarge"], ["agnostic", "relative"])
+    func matchesPycocotoolsUnderVariant(name: String, variant: String) throws {
+        let groundTruth = try COCOFileReader.readGroundTruth(path: Fixture.path("coco_\(name)_gt.json"))
+        let detections = try COCOFileReader.readDetections(path: Fixture.path("coco_\(name)_dt.json"))
+        let expected = try #require(Fixture.json("coco_\(name)_\(variant)_expected.json") as? [String: Any])
+        let expectedStats = try #require(expected["stats"] as? [Double])
+        let parameters = try #require(Self.variants[variant])
+        let evaluation = try COCOEvaluator.evaluate(groundTruth: groundTruth, detections: detections, parameters: parameters)
+        #expect(evaluation.stats.count == 12)
+        for (index, value) in evaluation.stats.enumerated() {
+            #expect(abs(value - expectedStats[index]) <= 1e-6,
+                    "\(variant) \(COCOEvaluation.statNames[index]): \(value) vs pycocotools \(expectedStats[index])")
+        }
+        // The default evaluation differs, so the variant is not a no-op on these fixtures.
+        let standard = try COCOEvaluator.evaluate(groundTruth: groundTruth, detections: detections).stats
+        #expect(standard != evaluation.stats)
+        let text = try #require(expected["summary"] as? String)
+        #expect(evaluation.summaryLines.joined(separator: "\n") + "\n" == text)
+    }
+
     @Test("Thresholds are numpy's linspace values")
     func thresholds() {
         let parameters = COCOParameters()
