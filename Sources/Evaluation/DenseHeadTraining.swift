@@ -1,9 +1,8 @@
 import TensorCore
 
-/// The training loop both dense heads (segmentation, boxes) share: one dense layer W [D, width],
-/// b [width] from zero (or any parameter groups from a given start, for the MLP head), image
-/// order reshuffled every epoch by the caller's stream, AdamW (decay on the weights only) with a
-/// per-step cosine rate.
+/// The training loop both dense heads (segmentation, boxes) share: the head's parameter groups
+/// from a given start (TokenHead: zero for the linear head), image order reshuffled every epoch by
+/// the caller's stream, AdamW (decay on the weights only) with a per-step cosine rate.
 enum DenseHeadTraining {
     struct Settings {
         var epochs: Int
@@ -12,27 +11,8 @@ enum DenseHeadTraining {
         var weightDecay: Float
     }
 
-    /// `lossAndGradient(members, W, b, &∂W, &∂b)` returns the loss of the images `members` and
-    /// adds its gradients into the (zeroed) arrays; `name` labels a non-finite loss.
-    static func train(images: Int, dimension: Int, width: Int, settings: Settings, name: String,
-                      rng: inout RandomStream,
-                      lossAndGradient: (ArraySlice<Int>, [Float], [Float], inout [Float], inout [Float]) -> Float) throws
-        -> (weights: [Float], bias: [Float]) {
-        precondition(dimension > 0 && width > 0, "dense head shapes")
-        let parameters = try train(images: images, initial: [[Float](repeating: 0, count: dimension * width),
-                                                              [Float](repeating: 0, count: width)],
-                                   decays: [true, false], settings: settings, name: name, rng: &rng) {
-            members, parameters, gradients in
-            var (weightGradient, biasGradient) = (gradients[0], gradients[1])
-            let value = lossAndGradient(members, parameters[0], parameters[1], &weightGradient, &biasGradient)
-            gradients = [weightGradient, biasGradient]
-            return value
-        }
-        return (parameters[0], parameters[1])
-    }
-
-    /// The same loop for any parameter groups (the MLP head): starts from `initial`, decays the
-    /// groups where `decays` is true. `lossAndGradient(members, θ, &∂θ)` adds into zeroed arrays.
+    /// Trains parameter groups (TokenHead's) from `initial`, decaying the groups where `decays`
+    /// is true. `lossAndGradient(members, θ, &∂θ)` adds into zeroed arrays.
     static func train(images: Int, initial: [[Float]], decays: [Bool], settings: Settings, name: String,
                       rng: inout RandomStream,
                       lossAndGradient: (ArraySlice<Int>, [[Float]], inout [[Float]]) -> Float) throws -> [[Float]] {

@@ -1,11 +1,12 @@
-/// Loss of the linear box head on one batch of token grids, with its hand-written gradient.
+/// Loss of the box head on one batch of token grids, with its hand-written gradient.
 ///
-/// One dense layer maps each standardised token x [D] to K + 1 class logits (the last is
-/// background) and 4 box outputs r: y = x W + b, W [D, K + 5].
+/// The per-token head (linear, or the MLP of TokenHead) maps each standardised token x [D] to
+/// K + 1 class logits (the last is background) and 4 box outputs r: y = head(x) [K + 5]
+/// (linear: y = x W + b, W [D, K + 5]).
 ///   L = (1/N_c) Σ_{counted tokens} CE(softmax(z), class)  +  λ (1/max(P, 1)) Σ_{positives} ½ ‖r − r*‖²
 /// with N_c the counted (non-crowd-ignored) tokens and P the positive tokens of the batch.
 /// Gradient: ∂L/∂z = (softmax(z) − onehot) / N_c on counted tokens; ∂L/∂r = λ (r − r*) / max(P, 1)
-/// on positives; then ∂L/∂W = xᵀ ∂L/∂y, ∂L/∂b = Σ ∂L/∂y.
+/// on positives; then through the head (linear: ∂L/∂W = xᵀ ∂L/∂y, ∂L/∂b = Σ ∂L/∂y).
 public struct DetectionHeadLoss<T: HeadScalar> {
     public let dimension: Int
     public let classes: Int
@@ -20,15 +21,36 @@ public struct DetectionHeadLoss<T: HeadScalar> {
     /// Outputs per token: K + 1 logits then 4 box values.
     public var outputs: Int { classes + 5 }
 
-    /// tokens: [rows, D]; targets concatenated over the batch's images ([rows] each, [rows, 4]).
-    /// Adds ∂L/∂W [D, K + 5] and ∂L/∂b [K + 5] into the gradients.
+    /// The linear head: tokens [rows, D]; targets concatenated over the batch's images ([rows]
+    /// each, [rows, 4]). Adds ∂L/∂W [D, K + 5] and ∂L/∂b [K + 5] into the gradients.
     public func lossAndGradient(tokens: [T], targetClasses: [Int], counted: [Bool], regression: [Double],
                                 weights: [T], bias: [T], weightGradient: inout [T], biasGradient: inout [T]) -> T {
+        var gradients = [weightGradient, biasGradient]
+        let value = lossAndGradient(tokens: tokens, targetClasses: targetClasses, counted: counted,
+                                    regression: regression, head: .linear, parameters: [weights, bias],
+                                    gradients: &gradients)
+        weightGradient = gradients[0]
+        biasGradient = gradients[1]
+        return value
+    }
+
+    /// The same loss through `head`; adds ∂L/∂θ into `gradients` (one array per parameter group
+    /// of `head`, see TokenHead).
+    public func lossAndGradient(tokens: [T], targetClasses: [Int], counted: [Bool], regression: [Double],
+                                head: TokenHead, parameters: [[T]], gradients: inout [[T]]) -> T {
         let rows = targetClasses.count
         precondition(tokens.count == rows * dimension && counted.count == rows && regression.count == rows * 4,
                      "detection loss shapes")
+        return head.lossAndGradient(tokens, rows: rows, dimension: dimension, parameters: parameters,
+                                    gradients: &gradients) { y in
+            outputLossAndGradient(y, targetClasses: targetClasses, counted: counted, regression: regression)
+        }
+    }
+
+    /// L and ∂L/∂y for the head's outputs y [rows, K + 5].
+    func outputLossAndGradient(_ y: [T], targetClasses: [Int], counted: [Bool], regression: [Double]) -> (T, [T]) {
+        let rows = targetClasses.count
         let width = outputs
-        let y = DenseLayer.forward(tokens, rows: rows, dimension: dimension, weights: weights, bias: bias)
         var gradient = [T](repeating: 0, count: rows * width)
         let countedTokens = counted.filter { $0 }.count
         let positives = (0..<rows).filter { counted[$0] && targetClasses[$0] < classes }.count
@@ -58,8 +80,6 @@ public struct DetectionHeadLoss<T: HeadScalar> {
                 }
             }
         }
-        DenseLayer.backward(tokens, rows: rows, dimension: dimension, outputGradient: gradient,
-                            weightGradient: &weightGradient, biasGradient: &biasGradient)
-        return classLoss * classScale + boxLoss * boxScale
+        return (classLoss * classScale + boxLoss * boxScale, gradient)
     }
 }

@@ -2,11 +2,12 @@ import Foundation
 import Metrics
 import TensorCore
 
-/// A small anchor-free box head on frozen patch-token grids (CenterNet/FCOS-like, linear):
-/// standardised tokens → one dense layer → per-token class logits (with background) and a box
+/// A small anchor-free box head on frozen patch-token grids (CenterNet/FCOS-like):
+/// standardised tokens → one dense layer (or the two-layer MLP of TokenHead with
+/// `configuration.head`) → per-token class logits (with background) and a box
 /// (centre offset in the token, log size in strides). Targets: DetectionTargets. Loss:
-/// DetectionHeadLoss. AdamW with cosine decay, zero init, image order shuffled per epoch by the
-/// given stream. Inference: per token and class, score = softmax probability; boxes above
+/// DetectionHeadLoss. AdamW with cosine decay, the linear head initialised to zero, image order
+/// shuffled per epoch by the given stream. Inference: per token and class, score = softmax probability; boxes above
 /// `scoreThreshold` are decoded, clipped to the image, reduced by per-class greedy NMS, and the
 /// best `maxDetections` per image are kept. The default threshold is 0 (CenterNet's top-K
 /// decoding): with ~2 object tokens among 256 per image, a frozen-feature head rarely gives a
@@ -27,25 +28,34 @@ public enum DetectionProbe {
         public var scoreThreshold = 0.0
         public var nmsThreshold = 0.5
         public var maxDetections = 100
+        /// `--head`: linear (default) or the two-layer MLP (TokenHead).
+        public var head = TokenHead.linear
 
         public init() {}
 
         public var protocolSettings: [String: ProtocolValue] {
-            ["head": .string("linear per token: K+1 logits + (dx, dy, log w, log h); positives: the centre token and the tokens inside the box within center_radius strides of its centre"),
-             "loss": .string("token softmax CE (crowd-covered negatives ignored) + lambda * 0.5 L2 on positives"),
-             "optimizer": .string("AdamW, cosine decay, zero init"),
-             "epochs": .integer(epochs), "batch_size": .integer(batchSize),
-             "learning_rate": .number(Double(learningRate)), "weight_decay": .number(Double(weightDecay)),
-             "regression_weight": .number(Double(regressionWeight)), "center_radius": .number(centerRadius), "score_threshold": .number(scoreThreshold),
-             "nms_iou": .number(nmsThreshold), "max_detections": .integer(maxDetections)]
+            var settings: [String: ProtocolValue] = [
+                "head": .string("linear per token: K+1 logits + (dx, dy, log w, log h); positives: the centre token and the tokens inside the box within center_radius strides of its centre"),
+                "loss": .string("token softmax CE (crowd-covered negatives ignored) + lambda * 0.5 L2 on positives"),
+                "optimizer": .string("AdamW, cosine decay, zero init"),
+                "epochs": .integer(epochs), "batch_size": .integer(batchSize),
+                "learning_rate": .number(Double(learningRate)), "weight_decay": .number(Double(weightDecay)),
+                "regression_weight": .number(Double(regressionWeight)), "center_radius": .number(centerRadius), "score_threshold": .number(scoreThreshold),
+                "nms_iou": .number(nmsThreshold), "max_detections": .integer(maxDetections)]
+            if case .mlp(let hidden) = head {
+                settings["head"] = .string("MLP per token (1x1 conv to \(hidden) channels, ReLU, 1x1 conv): K+1 logits + (dx, dy, log w, log h); positives: the centre token and the tokens inside the box within center_radius strides of its centre")
+                settings["hidden_channels"] = .integer(hidden)
+                settings["optimizer"] = .string("AdamW, cosine decay; W1 ~ U(-1/sqrt(D), 1/sqrt(D)) from the evaluation stream before the shuffling, b1, W2, b2 zero")
+            }
+            return settings
         }
     }
 
     public struct Model: Sendable, Equatable {
         public let standardizer: FeatureStandardizer
-        /// [D, K + 5] and [K + 5].
-        public let weights: [Float]
-        public let bias: [Float]
+        public let head: TokenHead
+        /// The head's parameter groups (linear: W [D, K + 5], b [K + 5]; see TokenHead).
+        public let parameters: [[Float]]
         public let classes: Int
         public let configuration: Configuration
 
@@ -59,8 +69,8 @@ public enum DetectionProbe {
             }
             let width = classes + 5
             let perImage = shape.tokensPerImage
-            let y = DenseLayer.forward(standardizer.applyFloat(tokens), rows: shape.count * perImage,
-                                       dimension: shape.dimension, weights: weights, bias: bias)
+            let y = head.forward(standardizer.applyFloat(tokens), rows: shape.count * perImage,
+                                 dimension: shape.dimension, parameters: parameters)
             let sx = geometry.strideX, sy = geometry.strideY
             var detections: [COCODetection] = []
             for image in 0..<shape.count {
@@ -151,9 +161,11 @@ public enum DetectionProbe {
         let settings = DenseHeadTraining.Settings(epochs: configuration.epochs, batchSize: configuration.batchSize,
                                                   learningRate: configuration.learningRate,
                                                   weightDecay: configuration.weightDecay)
-        let (weights, bias) = try DenseHeadTraining.train(images: shape.count, dimension: d, width: loss.outputs,
-                                                          settings: settings, name: "detection head", rng: &rng) {
-            members, weights, bias, weightGradient, biasGradient in
+        let head = configuration.head
+        let initial = head.initialParameters(dimension: d, outputs: loss.outputs, rng: &rng)
+        let parameters = try DenseHeadTraining.train(images: shape.count, initial: initial, decays: head.decays,
+                                                     settings: settings, name: "detection head", rng: &rng) {
+            members, parameters, gradients in
             var batchTokens: [Float] = []
             var batchClasses: [Int] = []
             var batchCounted: [Bool] = []
@@ -165,10 +177,10 @@ public enum DetectionProbe {
                 batchRegression += targets[i].regression
             }
             return loss.lossAndGradient(tokens: batchTokens, targetClasses: batchClasses, counted: batchCounted,
-                                        regression: batchRegression, weights: weights, bias: bias,
-                                        weightGradient: &weightGradient, biasGradient: &biasGradient)
+                                        regression: batchRegression, head: head, parameters: parameters,
+                                        gradients: &gradients)
         }
-        return Model(standardizer: standardizer, weights: weights, bias: bias, classes: classes,
+        return Model(standardizer: standardizer, head: head, parameters: parameters, classes: classes,
                      configuration: configuration)
     }
 }

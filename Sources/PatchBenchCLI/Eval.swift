@@ -51,8 +51,8 @@ struct Eval: ParsableCommand {
                       from <out>.checkpoint.h5; --cache-dir does not apply
             Dense probes (seg, det, patch-knn): --blocks K reads the last K
             blocks' patch tokens concatenated along channels (default 1);
-            seg: --head mlp trains a two-layer per-token MLP instead of the
-            linear head.
+            seg, det: --head mlp trains a two-layer per-token MLP (1x1 conv to
+            256 channels, ReLU, 1x1 conv) instead of the linear head.
             The train split fits the probe; the test split (test, else val) is
             scored once. Features (unless --kind): the token grid for dense probes; for
             linear/knn the readout the method's authors use, from the method table
@@ -117,7 +117,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Dense probes (seg, det, patch-knn): read the patch tokens of the last K blocks, concatenated along channels (feature kind grid:lastk:K). Default: 1, the final block.")
     var blocks: Int?
 
-    @Option(help: "seg only: the per-token head, linear (default) or mlp (1x1 conv to 256 channels, ReLU, 1x1 conv).")
+    @Option(help: "seg and det: the per-token head, linear (default) or mlp (1x1 conv to 256 channels, ReLU, 1x1 conv).")
     var head: String?
 
     @Option(help: "det only: positives within R strides of each object's centre and inside its box (FCOS centre sampling; 0 = the centre token only). Default: 1.5.")
@@ -164,7 +164,9 @@ struct Eval: ParsableCommand {
             throw ValidationError("--blocks applies to the dense probes (seg, det, patch-knn)")
         }
         if let head {
-            guard probe == EvalProbe.seg.rawValue else { throw ValidationError("--head applies to the seg probe") }
+            guard probe == EvalProbe.seg.rawValue || probe == EvalProbe.det.rawValue else {
+                throw ValidationError("--head applies to the seg and det probes")
+            }
             do { _ = try TokenHead(parsing: head) } catch { throw ValidationError("--head: \(error)") }
         }
         if let kind { _ = try FeatureKind(parsing: kind) }
@@ -219,7 +221,10 @@ struct Eval: ParsableCommand {
         options.detectionAreaBins = areaBins.flatMap(DetectionAreaBins.init(rawValue:))
         if let p = rawPatchSize { options.rawPatchSize = p }
         options.gridBlocks = blocks
-        if let head { options.segmentation.head = try TokenHead(parsing: head) }
+        if let head {
+            options.segmentation.head = try TokenHead(parsing: head)
+            options.detection.head = options.segmentation.head
+        }
         options.encoderDescription = description
         var outcome = useConstantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout

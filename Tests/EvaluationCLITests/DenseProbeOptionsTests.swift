@@ -122,4 +122,23 @@ import Testing
         options.segmentation.head = .linear
         #expect(try EvalProtocol.run(options, source: source).record.settings["hidden_channels"] == nil)
     }
+
+    @Test func mlpBoxHeadRunsThroughTheProtocolAndIsRecorded() throws {
+        let directory = try TemporaryDirectory()
+        let pack = directory.file("det.h5")
+        try SyntheticData.detectionPack(at: pack)
+        var options = EvalOptions(probe: .det, dataPath: pack, seed: 0)
+        options.detection.epochs = 3
+        options.detection.head = .mlp(hidden: 16)
+        let source = EncoderSource.randomInit(config: SyntheticData.config(), seed: 0)
+        let record = try EvalProtocol.run(options, source: source, clock: { 0 }).record
+        #expect(record.settings["hidden_channels"] == .integer(16))
+        #expect("\(record.settings["head"]!)".contains("MLP"))
+        #expect(record.metrics["AP50"] != nil)
+        #expect(try EvalProtocol.run(options, source: source, clock: { 0 }).record.encoded() == record.encoded())
+        options.detection.head = .linear
+        let linear = try EvalProtocol.run(options, source: source, clock: { 0 }).record
+        #expect(linear.settings["hidden_channels"] == nil)
+        #expect(try linear.encoded() != record.encoded())
+    }
 }
