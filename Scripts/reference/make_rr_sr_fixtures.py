@@ -2,12 +2,15 @@
 """Reference fixtures for Relational Reasoning and Spatial Reasoning: one training step (pair
 construction, relation head in training mode with its BatchNorm1d, loss, every gradient, the BN's
 running statistics, Adam's update) computed by the AUTHORS' OFFICIAL PyTorch modules on given
-features, and Spatial Reasoning's additive-mode patch targets and canvases for fixed positions.
+features, and Spatial Reasoning's patch targets and patches for fixed positions in both modes
+(additive: canvases; standard: zoomed crops of the resized image).
 
 Usage:
   python3 Scripts/reference/make_rr_sr_fixtures.py --rr PATH --sr PATH [--out DIR]
-Needs torch and numpy (tested with torch 2.13.0+cpu, numpy 2.4.6). Writes into DIR (default
-Tests/ObjectivesTests/Fixtures/) rr_tiny.pbfx and sr_tiny.pbfx (format: fixture_format.py).
+Needs torch and numpy (tested with torch 2.13.0+cpu, numpy 2.4.6); the standard-mode fixture also
+needs Pillow (tested with 13.0.0, `pip install pillow`), since the code resizes a PIL image.
+Writes into DIR (default Tests/ObjectivesTests/Fixtures/) rr_tiny.pbfx, sr_tiny.pbfx and
+sr_standard.pbfx (format: fixture_format.py).
 
 CHECKOUTS (nothing official is copied here; the modules are imported from the paths given)
   --rr  a checkout of mpatacchiola/self-supervised-relational-reasoning at commit
@@ -44,6 +47,14 @@ RE-WRITTEN LINES (the bodies of `Model.train`, without the loader, meters and pr
        labels = model.patch_aggregate(cat(patch_targets, 0), P);
        z = model.relation_module(cat(relation_pairs, patch_pairs));
        loss_ce, loss_mse and loss exactly as the three lines of `train`; backward; step.
+  Standard mode: `patch_transform` the same way with mode "not_additive", patch_size 24 (so
+  size = int((64/24)*64) = 170) on a PIL image of random bytes, the patch transformations the
+  identity, and `random.sample` returning fixed positions that pass both the code's check and the
+  pairwise one (extent 64). The code's `resizing` is Compose([Resize((170, 170)), ToTensor()]);
+  on a PIL image torchvision's Resize is `img.resize((170, 170), Image.BILINEAR)`
+  (torchvision/transforms/_functional_pil.py) and ToTensor is bytes / 255 in CHW order, so the
+  stand-in `self.resizing` runs exactly those two PIL/numpy lines (re-written: torchvision's
+  PyPI wheel is built for CUDA torch and does not import beside torch 2.13.0+cpu).
   Patch targets: `patch_transform(self, image)` is called unbound on a stand-in `self`
   (mode "additive", patch_size 24, patch_count P, to_tensor and patch_transformations the
   identity, so the canvases hold the raw patch) with `random.sample` replaced by a function that
@@ -62,6 +73,8 @@ ENTRIES
   sr_tiny: the same, plus loss_ce, loss_mse, positions [B, 2P], canvas_positions [B, P, 2],
            patch_targets [P, B, 3] (the code's), image [3, 64, 64] and canvases [P, 3, 64, 64]
            of sample 0 (the canvases the code builds from that image).
+  sr_standard: image_bytes [B, 3, 64, 64] (the uint8 images as floats 0..255), positions [B, 2P],
+           patch_targets [P, B, 3] and crops [B, P, 3, 64, 64] (the code's, values in [0, 1]).
   Head keys: linear1.weight, linear1.bias, bn1.weight, bn1.bias, linear2.weight, linear2.bias.
 """
 import argparse
@@ -204,6 +217,46 @@ def sr_targets(datamanager, P, B):
     return patch_targets, entries
 
 
+def sr_standard_fixture(sr_checkout):
+    """The code's standard-mode targets and crops for fixed draws (see the header)."""
+    try:
+        from PIL import Image
+    except Exception as error:
+        sys.exit("sr_standard.pbfx needs Pillow (pip install pillow): %s" % error)
+    datamanager = load(sr_checkout, "datamanager.py", "sr_datamanager_standard")
+    P, side, ps = 3, 64, 24
+    size = int((64 / ps) * 64)
+    positions = [[0, 2, 70, 5, 8, 75], [40, 105, 100, 33, 1, 0]]
+    for pos in positions:
+        assert len(set(pos)) == 2 * P and all(0 <= v < size - side for v in pos)
+        assert not (abs(pos[0] - pos[1]) < side and abs(pos[2] - pos[3]) < side), "the code's check"
+        assert all(abs(pos[2 * a] - pos[2 * b]) >= side or abs(pos[2 * a + 1] - pos[2 * b + 1]) >= side
+                   for a in range(P) for b in range(a + 1, P)), "pairwise"
+    stand_in = types.SimpleNamespace(mode="not_additive", patch_size=ps, patch_count=P, size=size,
+                                     resizing=lambda image: torch.from_numpy(
+                                         np.array(image.resize((size, size), Image.BILINEAR), dtype=np.float32) / 255).permute(2, 0, 1),
+                                     patch_transformations=lambda patch: patch)
+    rng = np.random.RandomState(2)
+    images = rng.randint(0, 256, size=(len(positions), side, side, 3)).astype(np.uint8)
+    targets, crops = [[None] * len(positions) for _ in range(P)], []
+    original_sample = datamanager.random.sample
+    try:
+        for b, pos in enumerate(positions):
+            draws = [list(pos)]
+            datamanager.random.sample = lambda population, k, draws=draws: draws.pop(0)
+            res_images, target_list = datamanager.PatchTinyImageFolder.patch_transform(stand_in, Image.fromarray(images[b]))
+            assert not draws, "patch_transform drew %d times fewer than expected" % len(draws)
+            crops.append(torch.stack(res_images).numpy().copy())
+            for p in range(P):
+                targets[p][b] = np.asarray(target_list[p], dtype=np.float32)
+    finally:
+        datamanager.random.sample = original_sample
+    print("sr standard: size %d, crops %s" % (size, crops[0].shape))
+    return [("image_bytes", images.transpose(0, 3, 1, 2).astype(np.float32)),
+            ("positions", np.array(positions, dtype=np.float32)),
+            ("patch_targets", np.stack([np.stack(t) for t in targets])), ("crops", np.stack(crops))]
+
+
 def sr_fixture(sr_checkout):
     patchnet = load(sr_checkout, "methods/patchnet.py", "sr_patchnet")
     datamanager = load(sr_checkout, "datamanager.py", "sr_datamanager")
@@ -252,6 +305,7 @@ def main():
     torch.set_num_threads(1)
     write_fixture(os.path.join(args.out, "rr_tiny.pbfx"), rr_fixture(os.path.abspath(args.rr)))
     write_fixture(os.path.join(args.out, "sr_tiny.pbfx"), sr_fixture(os.path.abspath(args.sr)))
+    write_fixture(os.path.join(args.out, "sr_standard.pbfx"), sr_standard_fixture(os.path.abspath(args.sr)))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,8 @@ public struct Method: Sendable, CustomStringConvertible {
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
     public static let all: [Method] = [randomInit, randomInitLoMaR, constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
-                                        densecl, relationalReasoning, spatialReasoning, spatialReasoningCodeOverlap] + randsacArms
+                                        densecl, relationalReasoning, spatialReasoning, spatialReasoningCodeOverlap,
+                                        spatialReasoningStandard] + randsacArms
 
     /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
     public static let randomInit = Method(
@@ -308,27 +309,37 @@ extension Method {
     /// Spatial Reasoning (Albert et al.), additive mode, patches kept apart as the paper says;
     /// probed on the image feature only, as RR (the fair probe, spec §1.3).
     public static let spatialReasoning = spatialReasoningVariant(
-        name: "spatial-reasoning", overlapRule: .pairwise, reproduced: true, tinyImagesPerSecond: 26,
+        name: "spatial-reasoning", overlapRule: .pairwise, mode: .additive, reproduced: true, tinyImagesPerSecond: 26,
         summary: "Spatial Reasoning: RR plus relative-position regression between non-overlapping patches (additive mode)")
 
     /// Spatial Reasoning with the code's overlap check (row against column of patches 0 and 1):
     /// a named arm for the bug (spec §5 q2).
     public static let spatialReasoningCodeOverlap = spatialReasoningVariant(
-        name: "spatial-reasoning-code-overlap", overlapRule: .code, reproduced: false, tinyImagesPerSecond: nil,
+        name: "spatial-reasoning-code-overlap", overlapRule: .code, mode: .additive, reproduced: false, tinyImagesPerSecond: nil,
         summary: "Spatial Reasoning with the authors' overlap check, which lets patches overlap (variant)")
 
-    static func spatialReasoningVariant(name: String, overlapRule: PatchOverlapRule, reproduced: Bool, tinyImagesPerSecond: Int?,
-                                        summary: String) -> Method {
+    /// Spatial Reasoning in the code's standard (zoomed) mode: the patches are S×S cuts of the
+    /// image enlarged to ⌊S/ps · S⌋, kept apart as the paper says; probed on the image feature
+    /// only, as RR and the additive arm (the code's concatenated image + crops probe is not built).
+    /// The same 7 backbone passes per image as the additive arm.
+    public static let spatialReasoningStandard = spatialReasoningVariant(
+        name: "spatial-reasoning-standard", overlapRule: .pairwise, mode: .standard, reproduced: false, tinyImagesPerSecond: nil,
+        summary: "Spatial Reasoning in the code's standard mode: zoomed full-size crops of the enlarged image (variant)")
+
+    static func spatialReasoningVariant(name: String, overlapRule: PatchOverlapRule, mode: PatchMode, reproduced: Bool,
+                                        tinyImagesPerSecond: Int?, summary: String) -> Method {
         Method(name: name, base: "spatial-reasoning", summary: summary, configKey: "spatial_reasoning", reproduced: reproduced,
                tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean, exported: "the backbone") { budget in
             var settings = try budget.settings(SpatialReasoning.Config(), key: "spatial_reasoning")
             settings.overlapRule = overlapRule
+            settings.mode = mode
             let side = budget.augmentation.size
             try require(settings.views >= 2 && settings.patches >= 2, "spatial_reasoning.views and patches must be ≥ 2")
             try require(settings.patchSize >= 1 && settings.patchSize < side, "spatial_reasoning.patch_size must be in 1..<\(side)")
             // Divided rather than doubled: a crafted `patches` near Int.max must not overflow.
-            try require(settings.patches <= (side - settings.patchSize) / 2,
-                        "spatial_reasoning: 2 × patches must fit in size − patch_size = \(side - settings.patchSize) positions")
+            let positions = SpatialReasoning.sampling(side: side, patchSize: settings.patchSize, mode: mode).range
+            try require(settings.patches <= positions / 2,
+                        "spatial_reasoning: 2 × patches must fit in the \(positions) positions of \(mode.rawValue) mode (size \(side), patch_size \(settings.patchSize))")
             try requireRange(settings.cropScale, "spatial_reasoning.crop_scale")
             try require(settings.views <= 64, "spatial_reasoning.views must be ≤ 64")
             try require(settings.mseWeight >= 0, "spatial_reasoning.mse_weight must be ≥ 0")

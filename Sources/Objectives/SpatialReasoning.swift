@@ -1,12 +1,14 @@
 // From Patches to Objects: Exploiting Spatial Reasoning for Better Visual Representations
 // (Albert, Eskofier, Zanca; arXiv May 2023, Discover Applied Sciences 2024); reference code
 // mad-lab-fau/Spatial-Reasoning (methods/patchnet.py `Model.aggregate`, `patch_aggregate`,
-// `train`; datamanager.py `PatchTinyImageFolder.patch_transform`, additive mode). Spec:
+// `train`; datamanager.py `PatchTinyImageFolder.patch_transform`, additive and standard modes). Spec:
 // shared/specs/spatialreasoning-randsac-lomar.md §1.2, §1.3, §5. Documentation/Objectives/RR-SR.md.
 //
 // Equations, in the order a step realises them:
-//   (1) per image: P patches of ps×ps cut at (r_p, c_p), sampled without overlap, each pasted on a
-//       zero canvas of the image's size at a random place; target t_p = (r_p, c_p) / (S − ps)
+//   (1) per image: P patches sampled without overlap. Additive mode: ps×ps cut at (r_p, c_p), each
+//       pasted on a zero canvas of the image's size at a random place, t_p = (r_p, c_p) / (S − ps).
+//       Standard mode: the image resized to S' = ⌊S/ps · S⌋, S×S cut at (r_p, c_p) (a zoomed view
+//       of about ps×ps pixels), t_p = (r_p, c_p) / 2S (the code's /128 at S = 64)
 //   (2) g = GAP(ViT(cat(x_1…x_K, canvas_1…canvas_P)))     one forward for views and patches
 //   (3) image pairs as RR (i < j, rolled negatives): positive target (0, 0, 0), negative (1, 1, 1)
 //   (4) patch pairs p < q the same way: positive target (t_p − t_q, 0) signed, negative (1, 1, 1)
@@ -32,11 +34,21 @@ public struct PatchPlacement: Equatable, Sendable {
     }
 }
 
+/// How a patch is made (the code's `--additive` flag).
+public enum PatchMode: String, Codable, Equatable, Sendable {
+    /// `--additive`: a ps×ps cut of the image pasted on a zero canvas of the image's size.
+    case additive
+    /// The code's default: the image resized to S' = ⌊S/ps · S⌋ (bilinear) and an S×S cut of it,
+    /// a zoomed view of about ps×ps original pixels at the encoder's full resolution.
+    case standard
+}
+
 /// How the sampler keeps patches apart.
 public enum PatchOverlapRule: String, Codable, Equatable, Sendable {
-    /// The paper's intent: no two patches overlap (|Δr| ≥ ps or |Δc| ≥ ps for every pair).
+    /// The paper's intent: no two patches overlap (|Δr| ≥ e or |Δc| ≥ e for every pair, e the
+    /// cut's extent: ps in additive mode, S in the resized image of standard mode).
     case pairwise
-    /// The code's check: resample only while |pos₀ − pos₁| < ps and |pos₂ − pos₃| < ps, i.e. row
+    /// The code's check: resample only while |pos₀ − pos₁| < e and |pos₂ − pos₃| < e, i.e. row
     /// against column of patches 0 and 1; patches may overlap (spec §5 q2).
     case code
 }
@@ -52,6 +64,7 @@ public final class SpatialReasoning: Objective, Module {
         /// α, the MSE weight (`--alpha`).
         public var mseWeight: Double = 1
         public var overlapRule: PatchOverlapRule = .pairwise
+        public var mode: PatchMode = .additive
         public var hidden: Int = 256
         public var learningRate: Double = 1e-3
         public var cropScale: [Double] = [0.08, 1.0]
@@ -67,8 +80,9 @@ public final class SpatialReasoning: Objective, Module {
     public init(encoder encoderConfig: ViTConfig, config: Config = Config(), methodName: String = "spatial-reasoning",
                 dtype: DType = .float32, rng: inout RandomStream) {
         precondition(config.views >= 2 && config.patches >= 2, "Spatial Reasoning needs K ≥ 2 views and P ≥ 2 patches")
-        precondition(2 * config.patches <= encoderConfig.imageSize - config.patchSize,
-                     "Spatial Reasoning draws 2P distinct positions from 0..<S − ps")
+        precondition(config.patchSize >= 1 && config.patchSize < encoderConfig.imageSize, "Spatial Reasoning: ps in 1..<S")
+        precondition(2 * config.patches <= Self.sampling(side: encoderConfig.imageSize, patchSize: config.patchSize, mode: config.mode).range,
+                     "Spatial Reasoning draws 2P distinct positions")
         self.methodName = methodName
         self.config = config
         encoder = VisionTransformer(encoderConfig, dtype: dtype, rng: &rng)
@@ -82,7 +96,7 @@ public final class SpatialReasoning: Objective, Module {
     public func encoderExtras() -> [(String, Tensor)] { [] }
 
     /// RR's K views, then P whole-image views the patches are cut from: no crop, no flip, the
-    /// patch transform's colour jitter (p 0.8) and grayscale (p 0.2), normalised.
+    /// patch transform's colour jitter (p 0.8) and grayscale (p 0.2), normalised (both modes).
     public static func recipe(_ config: Config, size: Int, mean: [Float], std: [Float]) -> MultiCropRecipe {
         var recipe = RelationalReasoning.recipe(views: config.views, size: size, scale: config.cropScale, mean: mean, std: std)
         var source = recipe.views[0]
@@ -107,12 +121,17 @@ public final class SpatialReasoning: Objective, Module {
         precondition(batch.views.count == k + p, "Spatial Reasoning takes K + P = \(k + p) views, got \(batch.views.count)")
         let side = batch.views[k].images.shape[2]
         let placements = (0..<b).map { _ in                                                            // Eq. (1)
-            Self.samplePlacements(count: p, side: side, patchSize: config.patchSize, rule: config.overlapRule, rng: &rng)
+            Self.samplePlacements(count: p, side: side, patchSize: config.patchSize, rule: config.overlapRule, mode: config.mode,
+                                  rng: &rng)
         }
-        let canvases = Self.canvases((0..<p).map { batch.views[k + $0].images }, placements: placements, patchSize: config.patchSize)
-        let features = GlobalFeatures.of(encoder, Tensor.concat([batch.images(0..<k), canvases], axis: 0))  // Eq. (2)
+        let sources = (0..<p).map { batch.views[k + $0].images }
+        let patches = switch config.mode {
+        case .additive: Self.canvases(sources, placements: placements, patchSize: config.patchSize)
+        case .standard: Self.zoomedCrops(sources, placements: placements, patchSize: config.patchSize)
+        }
+        let features = GlobalFeatures.of(encoder, Tensor.concat([batch.images(0..<k), patches], axis: 0))    // Eq. (2)
         let imageFeatures = features.slice(axis: 0, 0..<(k * b)), patchFeatures = features.slice(axis: 0, (k * b)..<((k + p) * b))
-        let targets = Self.targets(placements, side: side, patchSize: config.patchSize)
+        let targets = Self.targets(placements, side: side, patchSize: config.patchSize, mode: config.mode)
         let out = spatialLoss(imageFeatures: imageFeatures, views: k, patchFeatures: patchFeatures, patchTargets: targets, state: state)
         return ObjectiveStep(loss: out.loss, terms: [("bce", out.bce), ("mse", out.mse)]) { out.state }
     }
@@ -147,10 +166,13 @@ public final class SpatialReasoning: Objective, Module {
         return Tensor(y, shape: [imagePairs.count + patchPairs.count, 3], dtype: dtype)
     }
 
-    /// t_p = (r_p, c_p) / (S − ps) per patch, patch-major [P·B, 2] (additive mode's
-    /// `positions/(64 − patch_size)` with 64 the side).
-    public static func targets(_ placements: [[PatchPlacement]], side: Int, patchSize: Int) -> Tensor {
-        let b = placements.count, p = placements.first?.count ?? 0, range = Double(side - patchSize)
+    /// t_p = (r_p, c_p) / n per patch, patch-major [P·B, 2]: additive mode's
+    /// `positions/(64 − patch_size)` (n = S − ps with 64 the side), standard mode's
+    /// `positions/128` (n = 2S: the code's constant generalised to the side, so the targets keep
+    /// the code's scale, below (S' − S)/2S ≈ 0.83 at ps = 3S/8).
+    public static func targets(_ placements: [[PatchPlacement]], side: Int, patchSize: Int, mode: PatchMode = .additive) -> Tensor {
+        let b = placements.count, p = placements.first?.count ?? 0
+        let range = Double(mode == .additive ? side - patchSize : 2 * side)
         var t = [Double](repeating: 0, count: p * b * 2)
         for s in 0..<b {
             for q in 0..<p {
@@ -161,27 +183,41 @@ public final class SpatialReasoning: Objective, Module {
         return Tensor(t, shape: [p * b, 2])
     }
 
-    /// Eq. (1), one image: 2P distinct integers of 0..<S − ps (`random.sample`), patch p at
-    /// (pos[2p], pos[2p + 1]), drawn again while `rule` finds an overlap; then each patch's
-    /// canvas corner as 2 distinct integers of the same range.
+    /// The side S' = ⌊S/ps · S⌋ standard mode resizes the image to (the code's
+    /// `int((64/patch_size)*64)`, 170 at 64 px and ps 24, 85 at 32 px and ps 12).
+    public static func zoomedSide(side: Int, patchSize ps: Int) -> Int { Int(Double(side) / Double(ps) * Double(side)) }
+
+    /// Positions are drawn from 0..<range, and a cut spans `extent` pixels, in the image the
+    /// positions index: additive S − ps and ps in the image; standard S' − S and S in the resized one.
+    public static func sampling(side: Int, patchSize ps: Int, mode: PatchMode) -> (range: Int, extent: Int) {
+        switch mode {
+        case .additive: return (side - ps, ps)
+        case .standard: return (zoomedSide(side: side, patchSize: ps) - side, side)
+        }
+    }
+
+    /// Eq. (1), one image: 2P distinct integers of 0..<range (`random.sample`), patch p at
+    /// (pos[2p], pos[2p + 1]), drawn again while `rule` finds an overlap; then, in additive mode
+    /// only, each patch's canvas corner as 2 distinct integers of the same range (standard mode's
+    /// placements keep canvas corner (0, 0): the cut is the whole input).
     public static func samplePlacements(count p: Int, side: Int, patchSize ps: Int, rule: PatchOverlapRule,
-                                        rng: inout RandomStream) -> [PatchPlacement] {
-        let range = side - ps
-        precondition(p >= 2 && 2 * p <= range, "patch sampling: P = \(p) ≥ 2 and 2P ≤ S − ps = \(range)")
+                                        mode: PatchMode = .additive, rng: inout RandomStream) -> [PatchPlacement] {
+        let (range, extent) = sampling(side: side, patchSize: ps, mode: mode)
+        precondition(p >= 2 && 2 * p <= range, "patch sampling: P = \(p) ≥ 2 and 2P ≤ \(range) positions")
         var positions = sample(2 * p, from: range, rng: &rng)
         var tries = 1
-        while overlaps(positions, patchSize: ps, rule: rule) {
-            precondition(tries < 100_000, "patch sampling: no non-overlapping placement of \(p) patches of \(ps) in \(side) after \(tries) tries")
+        while overlaps(positions, patchSize: extent, rule: rule) {
+            precondition(tries < 100_000, "patch sampling: no non-overlapping placement of \(p) cuts of \(extent) in \(range + extent) after \(tries) tries")
             positions = sample(2 * p, from: range, rng: &rng)
             tries += 1
         }
         return (0..<p).map { q in
-            let canvas = sample(2, from: range, rng: &rng)
+            let canvas = mode == .additive ? sample(2, from: range, rng: &rng) : [0, 0]
             return PatchPlacement(row: positions[2 * q], column: positions[2 * q + 1], canvasRow: canvas[0], canvasColumn: canvas[1])
         }
     }
 
-    /// Whether `rule` rejects these positions (patch q at (pos[2q], pos[2q + 1])).
+    /// Whether `rule` rejects these positions (patch q at (pos[2q], pos[2q + 1]); `ps` the cut's extent).
     public static func overlaps(_ pos: [Int], patchSize ps: Int, rule: PatchOverlapRule) -> Bool {
         switch rule {
         case .code:
@@ -220,6 +256,34 @@ public final class SpatialReasoning: Objective, Module {
                             out[o + ch * plane + (at.canvasRow + y) * side + at.canvasColumn + x]
                                 = src[i + ch * plane + (at.row + y) * side + at.column + x]
                         }
+                    }
+                }
+            }
+        }
+        return Tensor(floats: out, shape: [p * b, c, side, side])
+    }
+
+    /// Standard mode's patches, patch-major [P·B, C, S, S]: source q of sample s resized to
+    /// S' × S' (bilinear, align_corners = False: PIL's bilinear `Resize` when enlarging, which the
+    /// code applies to the uint8 image before `ToTensor`) and cut S×S at (row, column).
+    public static func zoomedCrops(_ sources: [Tensor], placements: [[PatchPlacement]], patchSize ps: Int) -> Tensor {
+        let p = sources.count, b = sources[0].shape[0], c = sources[0].shape[1], side = sources[0].shape[2]
+        let zoomed = zoomedSide(side: side, patchSize: ps)
+        let image = c * side * side
+        var out = [Float](repeating: 0, count: p * b * image)
+        for q in 0..<p {
+            let src = sources[q].floats
+            for s in 0..<b {
+                let at = placements[s][q], o = (q * b + s) * image
+                let source = AugmentImage(channels: c, height: side, width: side, pixels: Array(src[(s * image)..<((s + 1) * image)]))
+                let resized = Augment.resizedCrop(source, box: CropBox(top: 0, left: 0, height: side, width: side),
+                                                  outputHeight: zoomed, outputWidth: zoomed, interpolation: .bilinear)
+                precondition(at.row + side <= zoomed && at.column + side <= zoomed, "standard-mode cut at \(at) outside \(zoomed)")
+                for ch in 0..<c {
+                    for y in 0..<side {
+                        let from = (ch * zoomed + at.row + y) * zoomed + at.column
+                        out.replaceSubrange((o + (ch * side + y) * side)..<(o + (ch * side + y + 1) * side),
+                                            with: resized.pixels[from..<(from + side)])
                     }
                 }
             }

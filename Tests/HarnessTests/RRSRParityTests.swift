@@ -13,7 +13,8 @@ import TestSupport
 /// `FocalLoss` / BCE + α·MSE and Adam, the ResNet replaced by a stand-in that returns the given
 /// features. One step: loss (and SR's terms and 3-vector targets), the gradient of the features
 /// and of every head tensor, the BN's running statistics, the head after Adam; and SR's
-/// additive-mode targets and canvases for the code's own `patch_transform` on fixed draws.
+/// additive-mode targets and canvases, and its standard-mode targets and zoomed crops
+/// (sr_standard.pbfx), for the code's own `patch_transform` on fixed draws.
 @Suite struct RRSRParityTests {
     static let folder = HarnessFixtures.root + "/Tests/ObjectivesTests/Fixtures/"
     static let encoder = ViTConfig(imageSize: 16, patchSize: 4, dimension: 8, depth: 1, heads: 2, positionEmbedding: .sinCos)
@@ -125,5 +126,49 @@ import TestSupport
         print("SR loss \(out.loss.item) (bce \(out.bce), mse \(out.mse)) vs official \(loss) (\(ce), \(mse))")
         try compare("SR", fx: fx, features: features, head: sr.head, state: out.state, adam: try #require(sr.adam),
                     learningRate: sr.config.learningRate)
+    }
+
+    /// Standard mode: the code resizes the uint8 image to 170 × 170 with PIL's bilinear filter,
+    /// cuts 64 × 64 at its fixed positions and divides them by 128; PatchBench resizes the float
+    /// image. The crops agree within PIL's rounding: it resamples in two 1-D passes and rounds to
+    /// bytes after each, so a pixel may be off by up to one grey level; on average far less.
+    @Test func spatialReasoningStandardModeMatchesTheAuthorsCode() throws {
+        let fx = try Fixture(path: Self.folder + "sr_standard.pbfx")
+        let (p, b, side, ps) = (3, 2, 64, 24)
+        #expect(SpatialReasoning.zoomedSide(side: side, patchSize: ps) == 170)
+        let positions = try fx.values("positions").map { Int($0) }
+        let placements = (0..<b).map { s in
+            (0..<p).map { q in
+                PatchPlacement(row: positions[s * 2 * p + 2 * q], column: positions[s * 2 * p + 2 * q + 1], canvasRow: 0, canvasColumn: 0)
+            }
+        }
+        let targets = SpatialReasoning.targets(placements, side: side, patchSize: ps, mode: .standard)
+        let official = try fx.values("patch_targets")   // [P, B, 3]
+        let expected = (0..<(p * b)).flatMap { [official[$0 * 3], official[$0 * 3 + 1]] }
+        #expect(ParityChecks.absoluteError(targets.floats, expected) < 1e-7, "standard-mode targets (position / 128)")
+        #expect(targets.floats != SpatialReasoning.targets(placements, side: side, patchSize: ps).floats)
+        for s in 0..<b {
+            let pos = Array(positions[(s * 2 * p)..<((s + 1) * 2 * p)])
+            #expect(!SpatialReasoning.overlaps(pos, patchSize: side, rule: .code) && !SpatialReasoning.overlaps(pos, patchSize: side, rule: .pairwise))
+        }
+        let bytes = try fx.values("image_bytes")   // [B, 3, 64, 64], 0...255
+        let images = Tensor(floats: bytes.map { $0 / 255 }, shape: [b, 3, side, side])
+        let crops = SpatialReasoning.zoomedCrops([Tensor](repeating: images, count: p), placements: placements, patchSize: ps).floats
+        let code = try fx.values("crops")   // [B, P, 3, 64, 64]; PatchBench's are patch-major [P·B, 3, 64, 64]
+        let plane = 3 * side * side
+        var largest: Float = 0, total: Float = 0
+        for s in 0..<b {
+            for q in 0..<p {
+                let ours = crops[((q * b + s) * plane)..<((q * b + s + 1) * plane)]
+                let theirs = code[((s * p + q) * plane)..<((s * p + q + 1) * plane)]
+                let errors = zip(ours, theirs).map { abs($0 - $1) }
+                largest = max(largest, errors.max()!)
+                total += errors.reduce(0, +)
+            }
+        }
+        let mean = total / Float(b * p * plane)
+        print("SR standard mode: crops within \(largest * 255) grey levels of the code's, \(mean * 255) on average")
+        #expect(largest <= 1.001 / 255, "standard-mode crops differ from the code's by \(largest * 255) grey levels")
+        #expect(mean <= 0.4 / 255, "standard-mode crops differ from the code's by \(mean * 255) grey levels on average")
     }
 }

@@ -88,6 +88,56 @@ import TestSupport
         print("the code's overlap rule: \(codeOverlaps) of 2000 placements overlap")
     }
 
+    @Test func standardModePatchesAreZoomedCutsThatNeverOverlap() {
+        // 32 px, ps 12: the image enlarged to ⌊32/12 · 32⌋ = 85, cuts of 32 at positions 0..<53.
+        #expect(SpatialReasoning.zoomedSide(side: 32, patchSize: 12) == 85)
+        #expect(SpatialReasoning.sampling(side: 32, patchSize: 12, mode: .standard) == (53, 32))
+        #expect(SpatialReasoning.sampling(side: 32, patchSize: 12, mode: .additive) == (20, 12))
+        var rng = RandomStream(seed: 6)
+        for _ in 0..<500 {
+            let placed = SpatialReasoning.samplePlacements(count: 3, side: 32, patchSize: 12, rule: .pairwise, mode: .standard, rng: &rng)
+            for a in 0..<3 {
+                for b in (a + 1)..<3 {
+                    #expect(abs(placed[a].row - placed[b].row) >= 32 || abs(placed[a].column - placed[b].column) >= 32,
+                            "cuts \(a) and \(b) overlap in the enlarged image: \(placed)")
+                }
+            }
+            let all = placed.flatMap { [$0.row, $0.column] }
+            #expect(Set(all).count == 6 && all.allSatisfy { (0..<53).contains($0) })
+            #expect(placed.allSatisfy { $0.canvasRow == 0 && $0.canvasColumn == 0 }, "standard mode draws no canvas corner")
+        }
+        // Targets: position / 2S (the code's /128 at 64 px).
+        let placements = [[PatchPlacement(row: 0, column: 52, canvasRow: 0, canvasColumn: 0),
+                           PatchPlacement(row: 40, column: 7, canvasRow: 0, canvasColumn: 0)]]
+        #expect(SpatialReasoning.targets(placements, side: 32, patchSize: 12, mode: .standard).doubles
+                == [0, Double(Float(52.0 / 64)), Double(Float(40.0 / 64)), Double(Float(7.0 / 64))])
+        // A cut of the enlarged image: on a linear ramp v = 3y + x + c bilinear interpolation is
+        // exact away from the clamped border, so a pixel (y, x) of the cut at (r, c) must read the
+        // ramp at the source point ((r + y + ½)·32/85 − ½, (c + x + ½)·32/85 − ½).
+        func rampValue(_ i: Int) -> Double {
+            let channel = Double(i / 1024), row = Double((i % 1024) / 32), column = Double(i % 32)
+            return channel * 100 + row * 3 + column
+        }
+        let ramp = Tensor((0..<(2 * 32 * 32)).map(rampValue), shape: [1, 2, 32, 32])
+        let cuts = SpatialReasoning.zoomedCrops([ramp, ramp], placements: placements, patchSize: 12).floats
+        #expect(cuts.count == 2 * 2 * 32 * 32)
+        var largest = 0.0
+        for (q, at) in placements[0].enumerated() {
+            for channel in 0..<2 {
+                for y in 0..<32 {
+                    for x in 0..<32 {
+                        let sy = (Double(at.row + y) + 0.5) * 32 / 85 - 0.5, sx = (Double(at.column + x) + 0.5) * 32 / 85 - 0.5
+                        guard sy >= 0, sx >= 0, sy <= 31, sx <= 31 else { continue }
+                        let expected: Double = Double(channel) * 100 + 3 * sy + sx
+                        let index: Int = ((q * 2 + channel) * 32 + y) * 32 + x
+                        largest = max(largest, abs(Double(cuts[index]) - expected))
+                    }
+                }
+            }
+        }
+        #expect(largest < 1e-3, "the cut is not the enlarged image at its position (error \(largest))")
+    }
+
     @Test func targetsAndCanvasesFollowTheCode() {
         let placements = [[PatchPlacement(row: 0, column: 19, canvasRow: 3, canvasColumn: 5),
                            PatchPlacement(row: 13, column: 2, canvasRow: 0, canvasColumn: 20)]]
