@@ -127,16 +127,11 @@ struct DetectionProbeTests {
         let head = TokenHead.mlp(hidden: hidden)
         let shapes = head.parameterShapes(dimension: d, outputs: loss.outputs)
         #expect(shapes == [d * hidden, hidden, hidden * loss.outputs, loss.outputs])
-        func groups(_ theta: [Double]) -> [[Double]] {
-            var result: [[Double]] = []
-            var offset = 0
-            for size in shapes { result.append(Array(theta[offset..<(offset + size)])); offset += size }
-            return result
-        }
         func evaluate(_ theta: [Double], _ gradient: inout [Double]) -> Double {
             var gradients = shapes.map { [Double](repeating: 0, count: $0) }
             let value = loss.lossAndGradient(tokens: tokens, targetClasses: targetClasses, counted: counted,
-                                             regression: regression, head: head, parameters: groups(theta),
+                                             regression: regression, head: head,
+                                             parameters: TokenHeadTests.groups(theta, shapes: shapes),
                                              gradients: &gradients)
             gradient = gradients.flatMap { $0 }
             return value

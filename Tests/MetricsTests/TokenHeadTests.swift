@@ -7,6 +7,17 @@ import TensorCore
 /// The MLP token head: gradient check through the segmentation loss, training on oracle
 /// features, determinism, parsing.
 struct TokenHeadTests {
+    /// A flat parameter vector cut into the head's groups (for the gradient checks).
+    static func groups(_ theta: [Double], shapes: [Int]) -> [[Double]] {
+        var result: [[Double]] = []
+        var offset = 0
+        for size in shapes {
+            result.append(Array(theta[offset..<(offset + size)]))
+            offset += size
+        }
+        return result
+    }
+
     @Test("MLP head: segmentation loss gradient matches central differences (≤ 1e-6 relative) for every group")
     func gradientCheck() {
         var rng = RandomStream(seed: 21)
@@ -19,16 +30,10 @@ struct TokenHeadTests {
         let shapes = head.parameterShapes(dimension: d, outputs: k)
         #expect(shapes == [d * hidden, hidden, hidden * k, k])
         let flat = (0..<shapes.reduce(0, +)).map { _ in 0.7 * rng.nextNormal() }
-        func groups(_ theta: [Double]) -> [[Double]] {
-            var result: [[Double]] = []
-            var offset = 0
-            for size in shapes { result.append(Array(theta[offset..<(offset + size)])); offset += size }
-            return result
-        }
         func evaluate(_ theta: [Double], _ gradient: inout [Double]) -> Double {
             var gradients = shapes.map { [Double](repeating: 0, count: $0) }
             let value = loss.lossAndGradient(tokens: tokens, masks: masks, count: count, head: head,
-                                             parameters: groups(theta), gradients: &gradients)
+                                             parameters: Self.groups(theta, shapes: shapes), gradients: &gradients)
             gradient = gradients.flatMap { $0 }
             return value
         }
