@@ -46,6 +46,19 @@ import Testing
         #expect(collected.probe == "finetune" && collected.metrics == record.metrics)
     }
 
+    /// The train labels permuted (the images keep their colours): the same recipe can only
+    /// memorise, so the test top-1 cannot rise above chance (33 %; 30 test images, so ±9 points)
+    /// by more than noise (a permutation can also push it below: 6.7 % here).
+    @Test func shuffledTrainLabelsGiveNoMoreThanChance() throws {
+        let directory = try TemporaryDirectory()
+        let pack = directory.file("shuffled.h5")
+        try SyntheticData.classificationPack(at: pack, shuffleTrainLabels: true)
+        let record = try FineTuneProtocol.run(Self.options(pack: pack), source: .randomInit(config: SyntheticData.config(), seed: 3),
+                                              checkpoint: nil).record
+        print("finetune, shuffled train labels: test top-1 \(record.metrics["top1"]!), train top-1 \(record.metrics["train_top1"]!)")
+        #expect(record.metrics["top1"]! < 60, "test top-1 \(record.metrics["top1"]!) with permuted train labels")
+    }
+
     @Test func sameSeedGivesIdenticalBytes() throws {
         let directory = try TemporaryDirectory()
         let pack = directory.file("toy.h5")

@@ -42,9 +42,11 @@ enum SyntheticData {
     }
 
     /// Classification pack: 3 classes, train 60 and test 30 images of 8×8×3.
-    /// `perturb` changes one pixel, so the content digest changes.
+    /// `perturb` changes one pixel, so the content digest changes; `shuffleTrainLabels` stores
+    /// the train split's labels in a permuted order (the images keep their colours).
     @discardableResult
-    static func classificationPack(at path: String, seed: UInt64 = 1, perturb: Bool = false) throws -> String {
+    static func classificationPack(at path: String, seed: UInt64 = 1, perturb: Bool = false,
+                                   shuffleTrainLabels: Bool = false) throws -> String {
         var rng = RandomStream(seed: seed)
         var contents = PackContents(sourceFormat: "idx", sourceFiles: ["synthetic"], options: [:],
                                     classNames: ["red", "green", "blue"])
@@ -53,7 +55,8 @@ enum SyntheticData {
             var images = images(labels: labels, side: 8, rng: &rng)
             if perturb && name == "train" { images[0] = images[0] &+ 1 }
             var split = PackSplit(name: name, count: count, height: 8, width: 8, channels: 3, images: images)
-            split.labels = labels
+            var shuffler = RandomStream(seed: seed + 100)
+            split.labels = shuffleTrainLabels && name == "train" ? shuffler.permutation(count).map { labels[$0] } : labels
             contents.add(split)
         }
         return try contents.write(to: path)

@@ -181,6 +181,25 @@ struct DetectionProbeTests {
         #expect(DetectionProbe.Configuration().protocolSettings["hidden_channels"] == nil)
     }
 
+    @Test("Objects moved to other images: the linear and MLP box heads fall to near-zero AP50")
+    func shuffledObjects() throws {
+        let train = Self.syntheticSet(count: 160, seed: 1)
+        let test = Self.syntheticSet(count: 48, seed: 2)
+        var stream = RandomStream(seed: 9)
+        let shuffled = stream.permutation(160).map { train.objects[$0] }
+        for head in [TokenHead.linear, .mlp(hidden: 32)] {
+            var configuration = DetectionProbe.Configuration()
+            configuration.head = head
+            var rng = RandomStream(seed: 3)
+            let model = try DetectionProbe.fit(tokens: train.tokens, shape: TokenGridShape(count: 160, gridHeight: 8, gridWidth: 8, dimension: 16),
+                                               geometry: Self.geometry, objects: shuffled, classes: 3, configuration: configuration, rng: &rng)
+            let stats = try model.evaluate(tokens: test.tokens, shape: TokenGridShape(count: 48, gridHeight: 8, gridWidth: 8, dimension: 16),
+                                           geometry: Self.geometry, objects: test.objects).stats
+            print("detection \(head), shuffled objects: AP \(stats[0]) AP50 \(stats[1])")
+            #expect(stats[1] < 0.25, "AP50 \(stats[1]) with the objects of other images")
+        }
+    }
+
     @Test("Training on synthetic tokens gives high COCO AP and is deterministic")
     func trainingAndDeterminism() throws {
         let train = Self.syntheticSet(count: 160, seed: 1)

@@ -80,6 +80,34 @@ struct TokenHeadTests {
         }
     }
 
+    @Test("Masks moved to other images: the MLP and linear heads fall to the majority class's share")
+    func shuffledMasks() throws {
+        typealias Data = PatchLabelPropagationTests
+        let trainMasks = Data.masks(count: 96, seed: 1), testMasks = Data.masks(count: 40, seed: 2)
+        let trainTokens = try Data.noisyTokens(trainMasks, count: 96, seed: 11, noise: 0.3)
+        let testTokens = try Data.noisyTokens(testMasks, count: 40, seed: 12, noise: 0.3)
+        var rng = RandomStream(seed: 17)
+        let pixels = Data.size * Data.size
+        let shuffled = rng.permutation(96).flatMap { trainMasks[($0 * pixels)..<(($0 + 1) * pixels)] }
+        let labelled = testMasks.filter { $0 != 255 }
+        let majorityShare = (0..<Data.classes).map { c in Double(labelled.filter { Int($0) == c }.count) }.max()!
+            / Double(labelled.count) * 100
+        for head in [TokenHead.mlp(hidden: 32), .linear] {
+            var configuration = SegmentationProbe.Configuration()
+            configuration.head = head
+            func score(_ masks: [UInt8]) throws -> SegmentationMetrics {
+                var stream = RandomStream(seed: 5)
+                return try SegmentationProbe.fit(tokens: trainTokens, shape: Data.shape(96), masks: masks, maskHeight: Data.size,
+                                                 maskWidth: Data.size, classes: Data.classes, configuration: configuration, rng: &stream)
+                    .evaluate(tokens: testTokens, shape: Data.shape(40), masks: testMasks, maskHeight: Data.size, maskWidth: Data.size)
+            }
+            let control = try score(trainMasks), shuffledScore = try score(shuffled)
+            print("seg \(head), shuffled masks: aAcc \(shuffledScore.allAccuracy) mIoU \(shuffledScore.meanIoU) (majority class \(majorityShare)); unshuffled aAcc \(control.allAccuracy)")
+            #expect(shuffledScore.allAccuracy < majorityShare + 5)
+            #expect(control.allAccuracy > 90)
+        }
+    }
+
     @Test("MLP init draws only W1, within ±1/√D; the linear head starts at zero without drawing")
     func initialisation() {
         var rng = RandomStream(seed: 2)
