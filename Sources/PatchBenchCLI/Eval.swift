@@ -22,7 +22,9 @@ struct Eval: ParsableCommand {
                   --out defaults to RUN_DIR/eval/<probe>.json.
               --random-init  an encoder initialised from
                   RandomStreams(--seed).initialization with --encoder-config and
-                  never trained: the floor every method must beat.
+                  never trained. tiny32's position table is a random learned one;
+                  the tables' random-init row (the floor) is MAE's sin-cos encoder
+                  from `pretrain --method random-init`: evaluate its encoder.h5.
               --raw-pixels  normalised pixels, flattened (linear/knn), or for
                   seg/det a token grid of each patch's pixels (--raw-patch-size,
                   default 4 as the tiny encoders): the reference row of pixels.
