@@ -53,11 +53,12 @@ public enum DetectionProbe {
 
     public struct Model: Sendable, Equatable {
         public let standardizer: FeatureStandardizer
-        public let head: TokenHead
         /// The head's parameter groups (linear: W [D, K + 5], b [K + 5]; see TokenHead).
         public let parameters: [[Float]]
         public let classes: Int
         public let configuration: Configuration
+        /// The head the parameters belong to (the configuration's).
+        public var head: TokenHead { configuration.head }
 
         /// Detections for each image (imageIDs[i] for image i; category id = class index + 1).
         public func detect(tokens: [Float], shape: TokenGridShape, geometry: DetectionGeometry,
@@ -180,7 +181,7 @@ public enum DetectionProbe {
                                         regression: batchRegression, head: head, parameters: parameters,
                                         gradients: &gradients)
         }
-        return Model(standardizer: standardizer, head: head, parameters: parameters, classes: classes,
+        return Model(standardizer: standardizer, parameters: parameters, classes: classes,
                      configuration: configuration)
     }
 }
