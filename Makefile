@@ -39,10 +39,15 @@ GOLDEN ?= $(RESULTS_DIR)/goldens/smoke.json
 # Extra flags for every `patchbench eval` (the smoke regression limits the images).
 EVAL_FLAGS ?=
 SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
-# Extra flags for the seg and det evals only, after EVAL_FLAGS (the last limit wins): the smoke
-# keeps the dense probes at the 2,000 / 500 scenes it used before the default grew to 4,000 / 1,000.
+# Extra flags for the dense evals only (seg, det, patch-knn), after EVAL_FLAGS (the last limit
+# wins): the smoke fits them on the first 1,000 of the 4,000 train scenes, scores 250 of the 1,000.
 DENSE_EVAL_FLAGS ?=
-SMOKE_DENSE_EVAL_FLAGS := --train-limit 2000 --test-limit 500
+SMOKE_DENSE_EVAL_FLAGS := --train-limit 1000 --test-limit 250
+# Extra flags for the raw-pixel row's linear probe only, last: its 3,072-d fit runs without the
+# preconditioner and mostly to the iteration cap, 208 s of the smoke's 1,061 s of evals on 6,000
+# images (Zen 4); the smoke fits it on the first 1,000.
+RAW_LINEAR_EVAL_FLAGS ?=
+SMOKE_RAW_LINEAR_EVAL_FLAGS := --train-limit 1000
 # Extra flags for `patchbench eval finetune` only: its labelled subset and epochs (the smoke budget
 # shrinks them so the smoke regression's fine-tuning takes seconds; Documentation/evaluation.md).
 SMOKE_FINETUNE_FLAGS := --finetune-subset 500 --finetune-epochs 2
@@ -110,7 +115,8 @@ pretrain_command = $(PATCHBENCH) pretrain --method $(1) --budget $(BUDGET) --see
   --out $(call run_dir,$(1),$(2)) --threads $(THREADS) --progress lines
 eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/encoder.h5 --data $(call pack_for,$(3)) \
   --out $(call run_dir,$(1),$(2))/eval/$(3).json --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS) \
-  $(if $(filter seg det,$(3)),$(DENSE_EVAL_FLAGS)) $(if $(filter finetune,$(3)),$(FINETUNE_FLAGS))
+  $(if $(filter seg det patch-knn,$(3)),$(DENSE_EVAL_FLAGS)) $(if $(filter finetune,$(3)),$(FINETUNE_FLAGS)) \
+  $(if $(and $(filter raw-pixels,$(1)),$(filter linear,$(3))),$(RAW_LINEAR_EVAL_FLAGS))
 # Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
 # first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
 # versioned per budget, so a run of one budget never rewrites another budget's results.
@@ -231,14 +237,16 @@ plan:
 # METHODS, one RandSAC ablation arm (raster order: the masks shared by the whole batch).
 SMOKE_ARMS := randsac-patch-raster
 SMOKE_METHODS = $(METHODS) $(filter-out $(METHODS),$(SMOKE_ARMS))
+SMOKE_SETTINGS = BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs METHODS="$(SMOKE_METHODS)" EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" \
+  DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" RAW_LINEAR_EVAL_FLAGS="$(SMOKE_RAW_LINEAR_EVAL_FLAGS)"
+SMOKE_EVALS = $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
 smoke-check: | build
-	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+	$(MAKE) --no-print-directory $(SMOKE_SETTINGS) $(SMOKE_EVALS)
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs
 	@# The reproduction itself, as a user's quick try runs it (on a copy of results/, so that a
 	@# developer's own results/smoke is left alone): results/smoke/v1 appears, results/tiny stays.
 	rm -rf .smoke-results && cp -r $(RESULTS_DIR) .smoke-results && rm -rf .smoke-results/smoke
-	$(MAKE) --no-print-directory reproduce-all BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs RESULTS_DIR=.smoke-results \
-	  EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)"
+	$(MAKE) --no-print-directory reproduce-all $(SMOKE_SETTINGS) RESULTS_DIR=.smoke-results
 	diff -r $(RESULTS_DIR)/tiny .smoke-results/tiny
 	test -f .smoke-results/smoke/v1/README.md
 	@echo "smoke-check: make reproduce-all BUDGET=smoke wrote .smoke-results/smoke/v1 and left results/tiny byte-identical"
@@ -272,7 +280,7 @@ slurm-test: slurm-setup smoke-check
 	fi
 
 golden: | build
-	$(MAKE) --no-print-directory BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" METHODS="$(SMOKE_METHODS)" $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+	$(MAKE) --no-print-directory $(SMOKE_SETTINGS) $(SMOKE_EVALS)
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs --write-golden
 
 bench-anchor: build
