@@ -90,6 +90,29 @@ struct LinearProbeTests {
         #expect(metrics["top1"]! > 70 && metrics["C"] == 1.0)
     }
 
+    @Test("Features wider than preconditionerMaxDimension are fitted by plain L-BFGS, narrower ones preconditioned")
+    func preconditionerWidthLimit() throws {
+        let fixture = try loadFixture()
+        func fit(_ change: (inout LinearProbe.Configuration) -> Void) throws -> LinearProbe.Result {
+            var configuration = LinearProbe.Configuration()
+            configuration.strengths = [0.1, 10]
+            change(&configuration)
+            var rng = RandomStream(seed: 5)
+            return try LinearProbe.fit(trainFeatures: fixture.trainFeatures, trainLabels: fixture.trainLabels,
+                                       dimension: fixture.dimension, classes: fixture.classes,
+                                       configuration: configuration, rng: &rng)
+        }
+        let plain = try fit { $0.preconditioned = false }
+        let tooWide = try fit { $0.preconditionerMaxDimension = fixture.dimension - 1 }
+        let atLimit = try fit { $0.preconditionerMaxDimension = fixture.dimension }
+        #expect(tooWide.model == plain.model && tooWide.iterations == plain.iterations)
+        #expect(atLimit.iterations != plain.iterations, "preconditioned \(atLimit.iterations) vs plain \(plain.iterations)")
+        // DINO's linear readout at tiny, the CLS tokens of the last 4 blocks of a 192-d encoder
+        // (768 values), and at the paper budget's 384-d encoder (1,536): plain L-BFGS ran 16 of
+        // 18 fits to the iteration cap on 768-d MAE features (Documentation/evaluation.md).
+        #expect(LinearProbe.Configuration().preconditionerMaxDimension >= 4 * 384)
+    }
+
     @Test("Stratified split keeps class proportions and is seed-determined")
     func stratifiedSplit() {
         let labels: [Int32] = (0..<100).map { Int32($0 % 4 == 0 ? 1 : 0) }
