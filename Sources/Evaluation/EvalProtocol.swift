@@ -55,6 +55,8 @@ public struct EvalOptions: Sendable {
     public var detectionAreaBins: DetectionAreaBins?
     /// Patch size of the raw-pixel token grid (seg/det with raw pixels).
     public var rawPatchSize = RawPixelGrid.defaultPatchSize
+    /// Hears one line per finished fit of the linear probe's C sweep (nil: silent).
+    public var progress: (@Sendable (String) -> Void)?
 
     /// `all` or e.g. `first 6000 train / 2000 test images` (--train-limit / --test-limit): recorded
     /// in the protocol and shown by every table built from such files.
@@ -191,9 +193,17 @@ public enum EvalProtocol {
             let testLabels = try labels(test, pack: options.dataPath)
             let d = trainFeatures.dimension
             if probe == .linear {
+                let report = options.progress.map { say in
+                    { (fit: LinearProbe.FitReport) in
+                        let what = fit.validationAccuracy.map { String(format: "validation top-1 %.2f %%", $0) }
+                            ?? "refit on train + val"
+                        say(String(format: "linear: fit %d/%d, C %.3g: %d iterations, ", fit.index, fit.count,
+                                   fit.strength, fit.iterations) + what)
+                    }
+                }
                 let fitted = try LinearProbe.fit(trainFeatures: trainFeatures.values, trainLabels: trainLabels, dimension: d,
                                                  classes: classes, configuration: options.linear,
-                                                 rng: &streams.evaluation)
+                                                 rng: &streams.evaluation, progress: report)
                 metrics = try fitted.evaluate(testFeatures: testFeatures.values, testLabels: testLabels)
                 head = options.linear.protocolSettings
                 head["validation_top1"] = .list(fitted.validationAccuracy.map { .number($0) })

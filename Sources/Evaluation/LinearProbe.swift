@@ -118,10 +118,24 @@ public enum LinearProbe {
         public static let strength = "C"
     }
 
+    /// One finished fit, for progress output: the sweep's fits in ascending C, then the refit.
+    public struct FitReport: Sendable {
+        /// 1-based; the refit is the last, `count`.
+        public let index: Int
+        /// Grid size + 1 (the refit).
+        public let count: Int
+        public let strength: Double
+        public let iterations: Int
+        /// Validation top-1 (percent); nil for the refit on train + val.
+        public let validationAccuracy: Double?
+    }
+
     /// Sweeps C on a validation split of the training rows and refits at the best C.
-    /// trainFeatures: [N, D]; trainLabels: [N] in 0..<classes; `rng` draws the split.
+    /// trainFeatures: [N, D]; trainLabels: [N] in 0..<classes; `rng` draws the split;
+    /// `progress` hears of each fit as it ends (a sweep on wide features can take an hour).
     public static func fit(trainFeatures: [Float], trainLabels: [Int32], dimension: Int, classes: Int,
-                           configuration: Configuration = Configuration(), rng: inout RandomStream) throws -> Result {
+                           configuration: Configuration = Configuration(), rng: inout RandomStream,
+                           progress: ((FitReport) -> Void)? = nil) throws -> Result {
         try InputChecks.features(trainFeatures, rows: trainLabels.count, dimension: dimension, name: "linear probe train features")
         try InputChecks.labels(trainLabels, classes: classes, name: "linear probe train labels")
         guard classes >= 2 else { throw EvaluationError.invalidInput("linear probe: need at least 2 classes") }
@@ -147,6 +161,8 @@ public enum LinearProbe {
             solutions.append(outcome.solution)
             iterations.append(outcome.iterations)
             accuracies.append(model.accuracy(features: validationRows, labels: validationLabels))
+            progress?(FitReport(index: accuracies.count, count: strengths.count + 1, strength: strength,
+                                iterations: outcome.iterations, validationAccuracy: accuracies.last))
         }
         var best = 0
         for i in 1..<strengths.count where accuracies[i] > accuracies[best] { best = i }
@@ -156,6 +172,8 @@ public enum LinearProbe {
         let (model, outcome) = try fitFixed(standardized: finalStandardizer.apply(trainFeatures), labels: trainLabels,
                                             standardizer: finalStandardizer, classes: classes, inverseStrength: chosen,
                                             configuration: configuration, start: refitStart)
+        progress?(FitReport(index: strengths.count + 1, count: strengths.count + 1, strength: chosen,
+                            iterations: outcome.iterations, validationAccuracy: nil))
         // Report accuracies in the caller's grid order.
         let gridOrder = configuration.strengths.map { c in accuracies[strengths.firstIndex(of: c)!] }
         let iterationOrder = configuration.strengths.map { c in iterations[strengths.firstIndex(of: c)!] }

@@ -228,6 +228,11 @@ struct Eval: ParsableCommand {
             options.detection.head = options.segmentation.head
         }
         options.encoderDescription = description
+        let started = ProcessInfo.processInfo.systemUptime
+        options.progress = { line in
+            let elapsed = ProcessInfo.processInfo.systemUptime - started
+            FileHandle.standardError.write(Data((line + String(format: " (%.0f s)\n", elapsed)).utf8))
+        }
         var outcome = useConstantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout
         let directory = (outPath as NSString).deletingLastPathComponent

@@ -90,6 +90,24 @@ struct LinearProbeTests {
         #expect(metrics["top1"]! > 70 && metrics["C"] == 1.0)
     }
 
+    @Test("Progress hears every fit of the sweep in ascending C, then the refit at the chosen C")
+    func progressReports() throws {
+        let fixture = try loadFixture()
+        var configuration = LinearProbe.Configuration()
+        configuration.strengths = [1.0, 0.01, 0.1]
+        var rng = RandomStream(seed: 11)
+        var reports: [LinearProbe.FitReport] = []
+        let result = try LinearProbe.fit(trainFeatures: fixture.trainFeatures, trainLabels: fixture.trainLabels,
+                                         dimension: fixture.dimension, classes: fixture.classes,
+                                         configuration: configuration, rng: &rng) { reports.append($0) }
+        #expect(reports.map(\.index) == [1, 2, 3, 4] && reports.allSatisfy { $0.count == 4 })
+        #expect(reports.map(\.strength) == [0.01, 0.1, 1.0, result.chosenStrength])
+        // The result lists the sweep in the caller's grid order, then the refit.
+        #expect(reports.map(\.iterations) == [result.iterations[1], result.iterations[2], result.iterations[0], result.iterations[3]])
+        #expect(reports.prefix(3).map(\.validationAccuracy) == [result.validationAccuracy[1], result.validationAccuracy[2], result.validationAccuracy[0]])
+        #expect(reports.last?.validationAccuracy == nil)
+    }
+
     @Test("Features wider than preconditionerMaxDimension are fitted by plain L-BFGS, narrower ones preconditioned")
     func preconditionerWidthLimit() throws {
         let fixture = try loadFixture()
