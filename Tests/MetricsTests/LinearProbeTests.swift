@@ -30,6 +30,15 @@ struct LinearProbeTests {
                             results: try #require(expected["results"] as? [[String: Any]]))
     }
 
+    /// The C sweep on the fixture's train rows, its validation split drawn from `seed`.
+    func sweep(_ fixture: ProbeFixture, _ configuration: LinearProbe.Configuration, seed: UInt64,
+               progress: ((LinearProbe.FitReport) -> Void)? = nil) throws -> LinearProbe.Result {
+        var rng = RandomStream(seed: seed)
+        return try LinearProbe.fit(trainFeatures: fixture.trainFeatures, trainLabels: fixture.trainLabels,
+                                   dimension: fixture.dimension, classes: fixture.classes,
+                                   configuration: configuration, rng: &rng, progress: progress)
+    }
+
     @Test("Same C gives sklearn's test accuracy within 0.5 points and the same objective minimum")
     func matchesScikitLearn() throws {
         let fixture = try loadFixture()
@@ -72,14 +81,8 @@ struct LinearProbeTests {
         let fixture = try loadFixture()
         var configuration = LinearProbe.Configuration()
         configuration.strengths = [0.01, 0.1, 1.0]
-        var first = RandomStream(seed: 11)
-        var second = RandomStream(seed: 11)
-        let a = try LinearProbe.fit(trainFeatures: fixture.trainFeatures, trainLabels: fixture.trainLabels,
-                                    dimension: fixture.dimension, classes: fixture.classes,
-                                    configuration: configuration, rng: &first)
-        let b = try LinearProbe.fit(trainFeatures: fixture.trainFeatures, trainLabels: fixture.trainLabels,
-                                    dimension: fixture.dimension, classes: fixture.classes,
-                                    configuration: configuration, rng: &second)
+        let a = try sweep(fixture, configuration, seed: 11)
+        let b = try sweep(fixture, configuration, seed: 11)
         #expect(a.model == b.model && a.chosenStrength == b.chosenStrength)
         #expect(a.validationAccuracy == b.validationAccuracy)
         #expect(configuration.strengths.contains(a.chosenStrength))
@@ -95,11 +98,8 @@ struct LinearProbeTests {
         let fixture = try loadFixture()
         var configuration = LinearProbe.Configuration()
         configuration.strengths = [1.0, 0.01, 0.1]
-        var rng = RandomStream(seed: 11)
         var reports: [LinearProbe.FitReport] = []
-        let result = try LinearProbe.fit(trainFeatures: fixture.trainFeatures, trainLabels: fixture.trainLabels,
-                                         dimension: fixture.dimension, classes: fixture.classes,
-                                         configuration: configuration, rng: &rng) { reports.append($0) }
+        let result = try sweep(fixture, configuration, seed: 11) { reports.append($0) }
         #expect(reports.map(\.index) == [1, 2, 3, 4] && reports.allSatisfy { $0.count == 4 })
         #expect(reports.map(\.strength) == [0.01, 0.1, 1.0, result.chosenStrength])
         // The result lists the sweep in the caller's grid order, then the refit.
@@ -115,10 +115,7 @@ struct LinearProbeTests {
             var configuration = LinearProbe.Configuration()
             configuration.strengths = [0.1, 10]
             change(&configuration)
-            var rng = RandomStream(seed: 5)
-            return try LinearProbe.fit(trainFeatures: fixture.trainFeatures, trainLabels: fixture.trainLabels,
-                                       dimension: fixture.dimension, classes: fixture.classes,
-                                       configuration: configuration, rng: &rng)
+            return try sweep(fixture, configuration, seed: 5)
         }
         let plain = try fit { $0.preconditioned = false }
         let tooWide = try fit { $0.preconditionerMaxDimension = fixture.dimension - 1 }
