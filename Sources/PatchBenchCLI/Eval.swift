@@ -127,6 +127,9 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var fineTune: FineTuneCLIOptions
 
+    @Option(help: "Progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or quiet. linear: a line per fit of the C sweep (bar shows lines too); finetune: its steps.")
+    var progress: String = "auto"
+
     @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint; also picks its readout (patchbench methods).")
     var method: String?
 
@@ -172,6 +175,9 @@ struct Eval: ParsableCommand {
             do { _ = try TokenHead(parsing: head) } catch { throw ValidationError("--head: \(error)") }
         }
         if let kind { _ = try FeatureKind(parsing: kind) }
+        guard ProgressReporter.Mode(rawValue: progress) != nil else {
+            throw ValidationError("--progress must be one of auto, bar, lines, quiet")
+        }
     }
 
     /// The run.json beside a checkpoint in a run directory (method, budget, seed, config_hash), else nil.
@@ -228,10 +234,12 @@ struct Eval: ParsableCommand {
             options.detection.head = options.segmentation.head
         }
         options.encoderDescription = description
-        let started = ProcessInfo.processInfo.systemUptime
-        options.progress = { line in
-            let elapsed = ProcessInfo.processInfo.systemUptime - started
-            FileHandle.standardError.write(Data((line + String(format: " (%.0f s)\n", elapsed)).utf8))
+        if ProgressReporter.Mode(rawValue: progress) != .quiet {
+            let started = ProcessInfo.processInfo.systemUptime
+            options.progress = { line in
+                let elapsed = ProcessInfo.processInfo.systemUptime - started
+                FileHandle.standardError.write(Data((line + String(format: " (%.0f s)\n", elapsed)).utf8))
+            }
         }
         var outcome = useConstantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout

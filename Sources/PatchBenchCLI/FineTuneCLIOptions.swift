@@ -17,17 +17,11 @@ struct FineTuneCLIOptions: ParsableArguments {
     @Option(help: "finetune only: write the training state every N steps beside --out (<out>.checkpoint.h5; resumed when present, removed at the end).")
     var checkpointEvery: Int = 50
 
-    @Option(help: "finetune only: progress output: auto (bar on a terminal, lines otherwise), bar, lines, quiet.")
-    var progress: String = "auto"
-
     func validate() throws {
         if let n = finetuneSubset, n < 1 { throw ValidationError("--finetune-subset must be at least 1") }
         if let n = finetuneEpochs, n < 1 { throw ValidationError("--finetune-epochs must be at least 1") }
         if let r = finetuneBlr, !(r > 0 && r.isFinite) { throw ValidationError("--finetune-blr must be a positive number") }
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
-        guard ProgressReporter.Mode(rawValue: progress) != nil else {
-            throw ValidationError("--progress must be one of auto, bar, lines, quiet")
-        }
     }
 
     /// The recipe with the budget sizes asked for.

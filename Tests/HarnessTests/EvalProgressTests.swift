@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+/// `eval linear` reports each fit of its C sweep on stderr, and `--progress quiet` silences it.
+@Suite struct EvalProgressTests {
+    func linear(progress: [String], in folder: String) throws -> (status: Int32, output: String) {
+        try CLIFromAnyFolderTests().run(["eval", "linear", "--raw-pixels", "--data", HarnessFixtures.pack,
+                                         "--train-split", "train", "--test-split", "train", "--train-limit", "64",
+                                         "--test-limit", "32", "--threads", "1", "--out", "linear.json"] + progress,
+                                        in: folder)
+    }
+
+    @Test(.enabled(if: KillResumeTests.executable != nil, "patchbench executable not built (swift build -c release); skipping"))
+    func quietSilencesTheSweepLines() throws {
+        let folder = HarnessFixtures.temporaryDirectory("eval-progress")
+        let lines = try linear(progress: ["--progress", "lines"], in: folder)
+        #expect(lines.status == 0, "\(lines.output)")
+        #expect(lines.output.contains("linear: fit 1/18"), "\(lines.output)")
+        let quiet = try linear(progress: ["--progress", "quiet"], in: folder)
+        #expect(quiet.status == 0, "\(quiet.output)")
+        #expect(!quiet.output.contains("linear: fit"), "\(quiet.output)")
+        #expect(quiet.output.contains("wrote linear.json"))
+        let wrong = try linear(progress: ["--progress", "loud"], in: folder)
+        #expect(wrong.status == 64 && wrong.output.contains("--progress must be one of auto, bar, lines, quiet"), "\(wrong.output)")
+    }
+}
