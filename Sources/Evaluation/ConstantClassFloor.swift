@@ -77,9 +77,7 @@ extension EvalProtocol {
     public static func runConstantClass(_ options: EvalOptions,
                                         clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> EvalOutcome {
         let start = clock()
-        let (pack, trainName, testName, train, test) = try openSplits(
-            options.dataPath, train: options.trainSplit, test: options.testSplit, trainLimit: options.trainLimit,
-            testLimit: options.testLimit)
+        let (pack, trainName, testName, train, test) = try options.input.openSplits()
         let classes = pack.numClasses
         var settings: [String: ProtocolValue] = [
             "feature_kind": .string("none"),
@@ -88,10 +86,10 @@ extension EvalProtocol {
             "encoder_source": .string(ConstantClassFloor.method),
             "encoder_digest": .string("none"),
             "augmentation": .string("none"),
-            "seed": .integer(Int(options.seed)),
+            "seed": .integer(Int(options.input.seed)),
             "train_split": .string(trainName), "test_split": .string(testName),
             "train_count": .integer(train.count), "test_count": .integer(test.count),
-            "subset": .string(EvalOptions.subsetText(train: options.trainLimit, test: options.testLimit)),
+            "subset": .string(options.input.subsetText),
             "image_size": .list([.integer(train.height), .integer(train.width)]),
             "classes": .integer(classes),
         ]
@@ -99,7 +97,7 @@ extension EvalProtocol {
         switch options.probe {
         case .seg, .patchKnn:
             guard let trainMasks = train.masks, let testMasks = test.masks else {
-                throw EvaluationError.invalidInput("\(options.dataPath): the seg probe needs masks in splits '\(trainName)' and '\(testName)'")
+                throw EvaluationError.invalidInput("\(options.input.dataPath): the seg probe needs masks in splits '\(trainName)' and '\(testName)'")
             }
             let constant = try ConstantClassFloor.majorityClass(masks: trainMasks, classes: classes,
                                                                 ignoreIndex: options.segmentation.ignoreIndex)
@@ -115,7 +113,7 @@ extension EvalProtocol {
             settings["constant_class_name"] = .string(pack.classNames[constant])
         case .det:
             guard let trainBoxes = train.boxes, let testBoxes = test.boxes else {
-                throw EvaluationError.invalidInput("\(options.dataPath): the det probe needs boxes in splits '\(trainName)' and '\(testName)'")
+                throw EvaluationError.invalidInput("\(options.input.dataPath): the det probe needs boxes in splits '\(trainName)' and '\(testName)'")
             }
             let priors = ConstantClassFloor.classPriors(objects: objects(trainBoxes, count: train.count), classes: classes)
             let scored = try scoreDetections(ConstantClassFloor.detections(priors: priors, imageCount: test.count),
@@ -128,7 +126,7 @@ extension EvalProtocol {
             settings["area_bins"] = scored.areaBins
         case .linear, .knn:
             guard let trainLabels = train.labels, let testLabels = test.labels else {
-                throw EvaluationError.invalidInput("\(options.dataPath): the \(options.probe.rawValue) probe needs labels in splits '\(trainName)' and '\(testName)'")
+                throw EvaluationError.invalidInput("\(options.input.dataPath): the \(options.probe.rawValue) probe needs labels in splits '\(trainName)' and '\(testName)'")
             }
             let constant = try ConstantClassFloor.majorityClass(labels: trainLabels, classes: classes)
             let top1 = 100 * Double(testLabels.filter { Int($0) == constant }.count) / Double(max(testLabels.count, 1))
@@ -141,10 +139,10 @@ extension EvalProtocol {
         }
         let record = MetricsRecord(
             probe: options.probe.rawValue,
-            dataset: .init(name: datasetName(options.dataPath), digest: pack.storedDigest),
-            encoder: .init(method: options.encoderDescription.method ?? ConstantClassFloor.method,
-                           budget: options.encoderDescription.budget ?? "none", seed: options.encoderDescription.seed ?? 0,
-                           configHash: options.encoderDescription.configHash ?? "none"),
+            dataset: .init(name: datasetName(options.input.dataPath), digest: pack.storedDigest),
+            encoder: .init(method: options.input.encoderDescription.method ?? ConstantClassFloor.method,
+                           budget: options.input.encoderDescription.budget ?? "none", seed: options.input.encoderDescription.seed ?? 0,
+                           configHash: options.input.encoderDescription.configHash ?? "none"),
             settings: settings, metrics: metrics, wallSeconds: clock() - start, threads: BLAS.threads)
         return EvalOutcome(record: record, featureSeconds: 0, probeSeconds: clock() - start, cacheReused: [:])
     }

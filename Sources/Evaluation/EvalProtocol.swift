@@ -18,11 +18,8 @@ public enum EvalProbe: String, CaseIterable, Sendable {
 /// Every setting of one evaluation besides the encoder.
 public struct EvalOptions: Sendable {
     public var probe: EvalProbe
-    /// The pack (classification for linear/knn, masks for seg, boxes for det).
-    public var dataPath: String
-    /// Seeds `RandomStreams(seed).evaluation`: the linear probe's validation split, the dense
-    /// heads' shuffling.
-    public var seed: UInt64
+    /// The pack, splits, seed, normalisation and encoder block (shared with fine-tuning).
+    public var input: EvalInput
     /// nil: `methodReadout`, else the probe's default (`cls` for linear/knn, `grid` for the dense probes).
     public var kind: FeatureKind?
     /// Dense probes: read the patch tokens of the last K blocks, concatenated along channels
@@ -31,21 +28,10 @@ public struct EvalOptions: Sendable {
     /// What the encoder's method reads for this probe (the method table's readout); a
     /// last-blocks readout is fitted to the encoder's depth. Recorded as `readout_source`.
     public var methodReadout: (method: String, kind: FeatureKind)?
-    /// `imagenet` (default) or `pack-train`.
-    public var normalization: String = ImageNormalization.imagenetName
     /// nil: `FeatureExtractor.automaticBatchSize`.
     public var batchSize: Int?
     /// Where features are cached (nil: not cached).
     public var cacheDirectory: String?
-    /// nil: `train`.
-    public var trainSplit: String?
-    /// nil: `test` when the pack has it, else `val`.
-    public var testSplit: String?
-    /// Use only the first N images of the train / test split (quick runs such as the smoke
-    /// regression); nil = all. Recorded in the protocol.
-    public var trainLimit: Int?
-    public var testLimit: Int?
-    public var encoderDescription = EncoderDescription()
     public var linear = LinearProbe.Configuration()
     public var knnSettings = NearestNeighbourClassifier.dinoSettings
     public var segmentation = SegmentationProbe.Configuration()
@@ -58,18 +44,13 @@ public struct EvalOptions: Sendable {
     /// Hears one line per finished fit of the linear probe's C sweep (nil: silent).
     public var progress: (@Sendable (String) -> Void)?
 
-    /// `all` or e.g. `first 6000 train / 2000 test images` (--train-limit / --test-limit): recorded
-    /// in the protocol and shown by every table built from such files.
-    public static func subsetText(train: Int?, test: Int?) -> String {
-        guard train != nil || test != nil else { return "all" }
-        return "first " + [train.map { "\($0) train" } ?? "all train", test.map { "\($0) test" } ?? "all test"]
-            .joined(separator: " / ") + " images"
+    public init(probe: EvalProbe, input: EvalInput) {
+        self.probe = probe
+        self.input = input
     }
 
     public init(probe: EvalProbe, dataPath: String, seed: UInt64) {
-        self.probe = probe
-        self.dataPath = dataPath
-        self.seed = seed
+        self.init(probe: probe, input: EvalInput(dataPath: dataPath, seed: seed))
     }
 }
 
@@ -94,15 +75,13 @@ public enum EvalProtocol {
                            clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> EvalOutcome {
         let start = clock()
         let probe = options.probe
-        let (pack, trainName, testName, train, test) = try openSplits(
-            options.dataPath, train: options.trainSplit, test: options.testSplit, trainLimit: options.trainLimit,
-            testLimit: options.testLimit)
+        let (pack, trainName, testName, train, test) = try options.input.openSplits()
         guard (train.height, train.width, train.channels) == (test.height, test.width, test.channels) else {
-            throw EvaluationError.invalidInput("\(options.dataPath): splits '\(trainName)' and '\(testName)' have different image sizes")
+            throw EvaluationError.invalidInput("\(options.input.dataPath): splits '\(trainName)' and '\(testName)' have different image sizes")
         }
         let encoder = try source.makeEncoder()
         let relativeBias = try encoder.flatMap { try source.makeRelativeBias(for: $0) }
-        let encoderInfo = try options.encoderDescription.resolve(for: source, encoder: encoder)
+        let encoderInfo = try options.input.encoderDescription.resolve(for: source, encoder: encoder)
         let readoutSource: String
         var kind: FeatureKind
         if let asked = options.kind {
@@ -127,14 +106,7 @@ public enum EvalProtocol {
         let kindName = encoder == nil
             ? (probe.needsGrid ? "\(EncoderSource.rawPixelsMethod)-grid:p\(options.rawPatchSize)" : EncoderSource.rawPixelsMethod)
             : kind.description
-        let normalization: ImageNormalization
-        switch options.normalization {
-        case ImageNormalization.imagenetName: normalization = .imagenet
-        case ImageNormalization.packTrainName:
-            normalization = ImageNormalization.packStatistics(images: train.images, channels: train.channels)
-        default:
-            throw EvaluationError.invalidInput("normalisation '\(options.normalization)': expected imagenet or pack-train")
-        }
+        let normalization = try options.input.imageNormalization(train: train)
 
         // Features.
         let featureStart = clock()
@@ -157,7 +129,7 @@ public enum EvalProtocol {
                                                  batchSize: options.batchSize)
                 return try extractor.extract(images: split.images, count: split.count, height: split.height,
                                              width: split.width, channels: split.channels, kind: kind,
-                                             source: "\(options.dataPath) split '\(split.name)'")
+                                             source: "\(options.input.dataPath) split '\(split.name)'")
             }
             guard let directory = options.cacheDirectory else { return try compute() }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -173,8 +145,8 @@ public enum EvalProtocol {
             reused[role] = wasReused
             return result
         }
-        let trainFeatures = try features(of: train, role: "train", limit: options.trainLimit)
-        let testFeatures = try features(of: test, role: "test", limit: options.testLimit)
+        let trainFeatures = try features(of: train, role: "train", limit: options.input.trainLimit)
+        let testFeatures = try features(of: test, role: "test", limit: options.input.testLimit)
         if let encoder {
             batchSize = FeatureExtractor(encoder: encoder, batchSize: options.batchSize)
                 .effectiveBatchSize(height: train.height, width: train.width)
@@ -183,14 +155,14 @@ public enum EvalProtocol {
 
         // Probe.
         let probeStart = clock()
-        var streams = RandomStreams(seed: options.seed)
+        var streams = RandomStreams(seed: options.input.seed)
         var head: [String: ProtocolValue]
         var metrics: [String: Double]
         let classes = pack.numClasses
         switch probe {
         case .linear, .knn:
-            let trainLabels = try labels(train, pack: options.dataPath)
-            let testLabels = try labels(test, pack: options.dataPath)
+            let trainLabels = try labels(train, pack: options.input.dataPath)
+            let testLabels = try labels(test, pack: options.input.dataPath)
             let d = trainFeatures.dimension
             if probe == .linear {
                 let report = options.progress.map { say in
@@ -221,7 +193,7 @@ public enum EvalProtocol {
             }
         case .seg:
             guard let trainMasks = train.masks, let testMasks = test.masks else {
-                throw EvaluationError.invalidInput("\(options.dataPath): the seg probe needs masks in splits '\(trainName)' and '\(testName)'")
+                throw EvaluationError.invalidInput("\(options.input.dataPath): the seg probe needs masks in splits '\(trainName)' and '\(testName)'")
             }
             let model = try SegmentationProbe.fit(tokens: trainFeatures.values, shape: trainFeatures.gridShape!,
                                                   masks: trainMasks, maskHeight: train.height, maskWidth: train.width,
@@ -232,7 +204,7 @@ public enum EvalProtocol {
             head = options.segmentation.protocolSettings
         case .patchKnn:
             guard let trainMasks = train.masks, let testMasks = test.masks else {
-                throw EvaluationError.invalidInput("\(options.dataPath): the patch-knn probe needs masks in splits '\(trainName)' and '\(testName)'")
+                throw EvaluationError.invalidInput("\(options.input.dataPath): the patch-knn probe needs masks in splits '\(trainName)' and '\(testName)'")
             }
             let outcome = try PatchLabelPropagation.evaluate(
                 trainTokens: trainFeatures.values, trainShape: trainFeatures.gridShape!, trainMasks: trainMasks,
@@ -245,7 +217,7 @@ public enum EvalProtocol {
             head["labelled_train_tokens"] = .integer(outcome.labelledTrainTokens)
         case .det:
             guard let trainBoxes = train.boxes, let testBoxes = test.boxes else {
-                throw EvaluationError.invalidInput("\(options.dataPath): the det probe needs boxes in splits '\(trainName)' and '\(testName)'")
+                throw EvaluationError.invalidInput("\(options.input.dataPath): the det probe needs boxes in splits '\(trainName)' and '\(testName)'")
             }
             let shape = trainFeatures.gridShape!
             let geometry = DetectionGeometry(gridHeight: shape.gridHeight, gridWidth: shape.gridWidth,
@@ -273,11 +245,11 @@ public enum EvalProtocol {
             "augmentation": .string("none"),
             "encoder_source": .string(source.name),
             "encoder_digest": .string(encoderDigest),
-            "seed": .integer(Int(options.seed)),
+            "seed": .integer(Int(options.input.seed)),
             "seed_stream": .string("RandomStreams(seed).evaluation"),
             "train_split": .string(trainName), "test_split": .string(testName),
             "train_count": .integer(train.count), "test_count": .integer(test.count),
-            "subset": .string(EvalOptions.subsetText(train: options.trainLimit, test: options.testLimit)),
+            "subset": .string(options.input.subsetText),
             "image_size": .list([.integer(train.height), .integer(train.width)]),
             "feature_shape": .list(trainFeatures.shape.dropFirst().map { .integer($0) }),
             "classes": .integer(classes),
@@ -298,24 +270,10 @@ public enum EvalProtocol {
         }
         let record = MetricsRecord(
             probe: probe.rawValue,
-            dataset: .init(name: datasetName(options.dataPath), digest: pack.storedDigest),
+            dataset: .init(name: datasetName(options.input.dataPath), digest: pack.storedDigest),
             encoder: encoderInfo, settings: settings, metrics: metrics,
             wallSeconds: clock() - start, threads: BLAS.threads)
         return EvalOutcome(record: record, featureSeconds: featureSeconds, probeSeconds: probeSeconds, cacheReused: reused)
-    }
-
-    /// The pack, the names of the fitting and the scored splits (nil: `train`; `test` when the pack
-    /// has it, else `val`) and those splits cut to their first N images when limits are given.
-    public static func openSplits(_ path: String, train trainSplit: String?, test testSplit: String?, trainLimit: Int?,
-                                  testLimit: Int?) throws -> (Pack, String, String, PackSplit, PackSplit) {
-        let pack = try openPack(path)
-        let trainName = trainSplit ?? "train"
-        let testName = testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
-        var train = try pack.split(trainName)
-        var test = try pack.split(testName)
-        if let n = trainLimit { train = train.prefix(n) }
-        if let n = testLimit { test = test.prefix(n) }
-        return (pack, trainName, testName, train, test)
     }
 
     /// COCO metrics of detections on the test split, with the area bins `options` asks for (else

@@ -6,24 +6,21 @@ import TensorCore
 
 /// Every setting of one fine-tuning evaluation besides the encoder.
 public struct FineTuneOptions: Sendable {
-    public var dataPath: String
-    /// Seeds `RandomStreams(seed)`: `evaluation` draws the labelled subset and then the head,
-    /// `dataOrder` and `augmentation` the batches, `dropPath` the stochastic depth.
-    public var seed: UInt64
-    public var normalization: String = ImageNormalization.imagenetName
-    public var trainSplit: String?
-    public var testSplit: String?
-    /// The first N images of the train / test split before the subset is drawn (quick runs).
-    public var trainLimit: Int?
-    public var testLimit: Int?
-    public var encoderDescription = EncoderDescription()
+    /// The pack, splits, seed, normalisation and encoder block (shared with the frozen probes).
+    /// The seed draws the labelled subset and then the head (`evaluation`), the batches
+    /// (`dataOrder`, `augmentation`) and the stochastic depth (`dropPath`); the limits cut the
+    /// splits before the subset is drawn.
+    public var input: EvalInput
     public var configuration = FineTuning.Configuration()
     /// Loader workers (augmentation); BLAS threads are pinned by the caller.
     public var threads = 1
 
+    public init(input: EvalInput) {
+        self.input = input
+    }
+
     public init(dataPath: String, seed: UInt64) {
-        self.dataPath = dataPath
-        self.seed = seed
+        self.init(input: EvalInput(dataPath: dataPath, seed: seed))
     }
 }
 
@@ -44,36 +41,27 @@ public enum FineTuneProtocol {
                            clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> Outcome {
         let start = clock()
         let c = options.configuration
-        let (pack, trainName, testName, train, test) = try EvalProtocol.openSplits(
-            options.dataPath, train: options.trainSplit, test: options.testSplit, trainLimit: options.trainLimit,
-            testLimit: options.testLimit)
-        let trainLabels = try EvalProtocol.labels(train, pack: options.dataPath)
-        _ = try EvalProtocol.labels(test, pack: options.dataPath)
+        let (pack, trainName, testName, train, test) = try options.input.openSplits()
+        let trainLabels = try EvalProtocol.labels(train, pack: options.input.dataPath)
+        _ = try EvalProtocol.labels(test, pack: options.input.dataPath)
         guard let encoder = try source.makeEncoder() else {
             throw EvaluationError.invalidInput("fine-tuning needs an encoder (--checkpoint or --random-init), not raw pixels")
         }
         let relativeBias = try source.makeRelativeBias(for: encoder)
-        let encoderInfo = try options.encoderDescription.resolve(for: source, encoder: encoder)
+        let encoderInfo = try options.input.encoderDescription.resolve(for: source, encoder: encoder)
         let size = encoder.config.imageSize
         for split in [train, test] {
             try FeatureExtractor(encoder: encoder).checkGeometry(height: split.height, width: split.width, channels: split.channels,
-                                                                 source: "\(options.dataPath) split '\(split.name)'")
+                                                                 source: "\(options.input.dataPath) split '\(split.name)'")
             guard split.height == size else {
-                throw EvaluationError.invalidInput("\(options.dataPath): split '\(split.name)' has \(split.height) px images; "
+                throw EvaluationError.invalidInput("\(options.input.dataPath): split '\(split.name)' has \(split.height) px images; "
                                                    + "fine-tuning runs at the encoder's image size, \(size) px")
             }
         }
-        let normalization: ImageNormalization
-        switch options.normalization {
-        case ImageNormalization.imagenetName: normalization = .imagenet
-        case ImageNormalization.packTrainName:
-            normalization = ImageNormalization.packStatistics(images: train.images, channels: train.channels)
-        default:
-            throw EvaluationError.invalidInput("normalisation '\(options.normalization)': expected imagenet or pack-train")
-        }
+        let normalization = try options.input.imageNormalization(train: train)
 
         // The labelled budget, then the head, from the evaluation stream.
-        var streams = RandomStreams(seed: options.seed)
+        var streams = RandomStreams(seed: options.input.seed)
         let classes = pack.numClasses
         let subset: PackSplit
         if c.subsetSize < train.count {
@@ -95,11 +83,11 @@ public enum FineTuneProtocol {
             "encoder_config": .string(EncoderDigest.configJSON(encoder.config)),
             "relative_position_bias": .string(relativeBias.map {
                 "\($0.kind.rawValue), buckets \($0.bucketing), every block, on the full grid, trained" } ?? "none"),
-            "seed": .integer(Int(options.seed)),
+            "seed": .integer(Int(options.input.seed)),
             "seed_stream": .string("RandomStreams(seed): evaluation (subset, then head), data_order, augmentation, drop_path"),
             "train_split": .string(trainName), "test_split": .string(testName),
             "train_count": .integer(train.count), "test_count": .integer(test.count),
-            "subset": .string(EvalOptions.subsetText(train: options.trainLimit, test: options.testLimit)),
+            "subset": .string(options.input.subsetText),
             "labelled_count": .integer(subset.count),
             "labelled_subset": .string("stratified: per class round(subset_size / train_count * class count), "
                                        + "Fisher-Yates from the evaluation stream (StratifiedSplit)"),
@@ -132,7 +120,7 @@ public enum FineTuneProtocol {
         settings["last_epoch_loss"] = .number(result.lastEpochLoss)
         settings["finetuned_digest"] = .string(parameterDigest(model))
         let record = MetricsRecord(
-            probe: probe, dataset: .init(name: EvalProtocol.datasetName(options.dataPath), digest: pack.storedDigest),
+            probe: probe, dataset: .init(name: EvalProtocol.datasetName(options.input.dataPath), digest: pack.storedDigest),
             encoder: encoderInfo, settings: settings, metrics: ["top1": result.top1, "train_top1": result.trainTop1],
             wallSeconds: result.earlierSeconds + clock() - start, threads: BLAS.threads)
         return Outcome(record: record, result: result)

@@ -180,6 +180,16 @@ struct Eval: ParsableCommand {
         }
     }
 
+    /// The pack, splits, limits and normalisation the command line asks for.
+    func evalInput(dataPath: String, seed: UInt64, encoder: EncoderDescription) -> EvalInput {
+        var input = EvalInput(dataPath: dataPath, seed: seed)
+        input.normalization = encoderOptions.normalization
+        (input.trainSplit, input.testSplit) = (trainSplit, testSplit)
+        (input.trainLimit, input.testLimit) = (trainLimit, testLimit)
+        input.encoderDescription = encoder
+        return input
+    }
+
     /// The run.json beside a checkpoint in a run directory (method, budget, seed, config_hash), else nil.
     static func runRecord(_ runDirectory: String?) throws -> MetricsRecord.EncoderInfo? {
         try runDirectory.map {
@@ -211,20 +221,15 @@ struct Eval: ParsableCommand {
         guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(probe.rawValue).json" }) else {
             throw ValidationError("--out is required unless the checkpoint lies in a run directory (with run.json)")
         }
-        var options = EvalOptions(probe: probe, dataPath: data ?? Checkout.resolve(Self.defaultPacks[probe]!),
-                                  seed: evaluationSeed)
+        var options = EvalOptions(probe: probe, input: evalInput(dataPath: data ?? Checkout.resolve(Self.defaultPacks[probe]!),
+                                                                seed: evaluationSeed, encoder: description))
         options.kind = try kind.map { try FeatureKind(parsing: $0) }
         // The method's own readout (the method table) for a run's encoder, or one named by --method.
         if let name = run?.method ?? method, let m = try? Method.named(name) {
             options.methodReadout = (m.name, m.readout(for: probe))
         }
-        options.normalization = encoderOptions.normalization
         options.batchSize = encoderOptions.batchSize
         options.cacheDirectory = cacheDir
-        options.trainSplit = trainSplit
-        options.testSplit = testSplit
-        options.trainLimit = trainLimit
-        options.testLimit = testLimit
         if let r = detCenterRadius { options.detection.centerRadius = r }
         options.detectionAreaBins = areaBins.flatMap(DetectionAreaBins.init(rawValue:))
         if let p = rawPatchSize { options.rawPatchSize = p }
@@ -233,7 +238,6 @@ struct Eval: ParsableCommand {
             options.segmentation.head = try TokenHead(parsing: head)
             options.detection.head = options.segmentation.head
         }
-        options.encoderDescription = description
         if ProgressReporter.Mode(rawValue: progress) != .quiet {
             let started = ProcessInfo.processInfo.systemUptime
             options.progress = { line in

@@ -29,13 +29,9 @@ extension Eval {
         guard let outPath = out ?? runDirectory.map({ "\($0)/eval/\(FineTuneProtocol.probe).json" }) else {
             throw ValidationError("--out is required unless the checkpoint lies in a run directory (with run.json)")
         }
-        var options = FineTuneOptions(dataPath: data ?? Checkout.resolve(Self.defaultPacks[.linear]!), seed: evaluationSeed)
-        options.normalization = encoderOptions.normalization
-        options.trainSplit = trainSplit
-        options.testSplit = testSplit
-        options.trainLimit = trainLimit
-        options.testLimit = testLimit
-        options.encoderDescription = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
+        var options = FineTuneOptions(input: evalInput(
+            dataPath: data ?? Checkout.resolve(Self.defaultPacks[.linear]!), seed: evaluationSeed,
+            encoder: EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)))
         options.configuration = fineTune.configuration
         options.threads = threads
         let directory = (outPath as NSString).deletingLastPathComponent
@@ -66,12 +62,9 @@ extension Eval {
                                   seed: UInt64, checkout: (String?, Bool?)) throws {
         let outPath = out ?? "\(runDirectory)/eval/\(FineTuneProtocol.probe).json"
         let dataPath = data ?? Checkout.resolve(Self.defaultPacks[.linear]!)
-        var options = EvalOptions(probe: .linear, dataPath: dataPath, seed: seed)
-        options.trainSplit = trainSplit
-        options.testSplit = testSplit
-        options.trainLimit = trainLimit
-        options.testLimit = testLimit
-        options.encoderDescription = EncoderDescription(method: run.method, budget: run.budget, seed: run.seed, configHash: run.configHash)
+        let options = EvalOptions(probe: .linear, input: evalInput(
+            dataPath: dataPath, seed: seed,
+            encoder: EncoderDescription(method: run.method, budget: run.budget, seed: run.seed, configHash: run.configHash)))
         var record = try EvalProtocol.runConstantClass(options).record
         record.probe = FineTuneProtocol.probe
         switch reference {

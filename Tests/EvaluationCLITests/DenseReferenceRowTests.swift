@@ -98,15 +98,15 @@ import Testing
         _ = try SyntheticData.classificationPack(at: pack)
         for probe in [EvalProbe.linear, .knn] {
             var options = EvalOptions(probe: probe, dataPath: pack, seed: 0)
-            options.trainLimit = 5
+            options.input.trainLimit = 5
             let record = try EvalProtocol.runConstantClass(options).record
             #expect(record.settings["constant_class"] == .integer(0))
             #expect(!record.metrics.isEmpty && record.metrics.values.allSatisfy { abs($0 - 100.0 / 3) < 1e-9 }, "\(record.metrics)")
             #expect(record.encoder.method == "constant-class")
         }
         var options = EvalOptions(probe: .knn, dataPath: pack, seed: 0)
-        options.trainLimit = 6   // 0, 1, 2, 0, 1, 2: still a tie, still class 0
-        options.testLimit = 2    // test labels 0, 1
+        options.input.trainLimit = 6   // 0, 1, 2, 0, 1, 2: still a tie, still class 0
+        options.input.testLimit = 2    // test labels 0, 1
         #expect(try EvalProtocol.runConstantClass(options).record.metrics.values.allSatisfy { $0 == 50 })
     }
 }

@@ -80,7 +80,7 @@ import Testing
         try Data(json.utf8).write(to: URL(fileURLWithPath: run + "/run.json"))
         #expect(EncoderDescription.runDirectory(ofCheckpoint: run + "/encoder.h5") == run)
         var options = EvalOptions(probe: .knn, dataPath: pack, seed: 2)
-        options.encoderDescription = EncoderDescription(method: "ignored")
+        options.input.encoderDescription = EncoderDescription(method: "ignored")
         let record = try EvalProtocol.run(options, source: .checkpoint(path: run + "/encoder.h5")).record
         #expect(record.encoder == MetricsRecord.EncoderInfo(method: "mae", budget: "tiny", seed: 2, configHash: "abc123"))
         #expect(Set(record.metrics.keys) == ["top1_k20_t0.07", "top1_k200_t0.1"])
@@ -103,14 +103,14 @@ import Testing
         #expect(record.settings["feature_kind"] == .string("raw-pixels"))
         #expect(record.metrics["top1"]! > 90)
         var packTrain = EvalOptions(probe: .knn, dataPath: pack, seed: 0)
-        packTrain.normalization = "pack-train"
+        packTrain.input.normalization = "pack-train"
         let packRecord = try EvalProtocol.run(packTrain, source: .rawPixels).record
         guard case .object(let normalization)? = packRecord.settings["normalization"] else {
             Issue.record("no normalisation object")
             return
         }
         #expect(normalization["name"] == .string("pack-train"))
-        packTrain.normalization = "per-image"
+        packTrain.input.normalization = "per-image"
         #expect(throws: EvaluationError.self) { try EvalProtocol.run(packTrain, source: .rawPixels) }
         // A feature kind does not apply to raw pixels (the dense probes read their patch grid).
         var seg = EvalOptions(probe: .seg, dataPath: pack, seed: 0)

@@ -62,7 +62,7 @@ import Testing
         func run(_ data: String, _ encoder: String) throws -> [String: Bool] {
             var options = EvalOptions(probe: .knn, dataPath: data, seed: 0)
             options.cacheDirectory = directory.file("cache")
-            options.encoderDescription = EncoderDescription(method: "test")
+            options.input.encoderDescription = EncoderDescription(method: "test")
             return try EvalProtocol.run(options, source: .checkpoint(path: encoder)).cacheReused
         }
         #expect(try run(pack, checkpoint) == ["train": false, "test": false])
@@ -82,10 +82,10 @@ import Testing
         func run() throws -> [String: Bool] {
             var options = EvalOptions(probe: .knn, dataPath: pack, seed: 0)
             options.cacheDirectory = directory.file("cache")
-            options.trainSplit = "train"
-            options.testSplit = "train"
-            options.testLimit = 12
-            options.encoderDescription = EncoderDescription(method: "test")
+            options.input.trainSplit = "train"
+            options.input.testSplit = "train"
+            options.input.testLimit = 12
+            options.input.encoderDescription = EncoderDescription(method: "test")
             return try EvalProtocol.run(options, source: .checkpoint(path: checkpoint)).cacheReused
         }
         #expect(try run() == ["train": false, "test": false])

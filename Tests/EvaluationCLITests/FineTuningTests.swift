@@ -102,7 +102,7 @@ import Testing
 
         // A checkpoint of other settings is refused, naming the file.
         var other = options
-        other.seed = 4
+        other.input.seed = 4
         let error = #expect(throws: EvaluationError.self) {
             try FineTuneProtocol.run(other, source: source, checkpoint: (path, 7, nil), clock: { 0 })
         }

@@ -1,0 +1,58 @@
+import Datasets
+import Foundation
+
+/// What every evaluation reads besides its probe's own settings — the frozen probes
+/// (`EvalOptions`) and fine-tuning (`FineTuneOptions`) alike: the pack and its splits, the seed,
+/// the normalisation, and the encoder block of the metrics file.
+public struct EvalInput: Sendable {
+    /// The pack (classification for linear/knn/finetune, masks for seg/patch-knn, boxes for det).
+    public var dataPath: String
+    /// Seeds `RandomStreams(seed).evaluation` (the linear probe's validation split, the dense
+    /// heads' shuffling, fine-tuning's subset and head).
+    public var seed: UInt64
+    /// `imagenet` (default) or `pack-train`.
+    public var normalization: String = ImageNormalization.imagenetName
+    /// nil: `train`.
+    public var trainSplit: String?
+    /// nil: `test` when the pack has it, else `val`.
+    public var testSplit: String?
+    /// Use only the first N images of the train / test split (quick runs such as the smoke
+    /// regression); nil = all. Recorded in the protocol.
+    public var trainLimit: Int?
+    public var testLimit: Int?
+    public var encoderDescription = EncoderDescription()
+
+    public init(dataPath: String, seed: UInt64) {
+        self.dataPath = dataPath
+        self.seed = seed
+    }
+
+    /// `all` or e.g. `first 6000 train / 2000 test images` (--train-limit / --test-limit): recorded
+    /// in the protocol and shown by every table built from such files.
+    public var subsetText: String {
+        guard trainLimit != nil || testLimit != nil else { return "all" }
+        return "first " + [trainLimit.map { "\($0) train" } ?? "all train", testLimit.map { "\($0) test" } ?? "all test"]
+            .joined(separator: " / ") + " images"
+    }
+
+    /// The pack, the names of the fitting and the scored splits and those splits cut to their limits.
+    public func openSplits() throws -> (pack: Pack, trainName: String, testName: String, train: PackSplit, test: PackSplit) {
+        let pack = try EvalProtocol.openPack(dataPath)
+        let trainName = trainSplit ?? "train"
+        let testName = testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
+        var train = try pack.split(trainName)
+        var test = try pack.split(testName)
+        if let n = trainLimit { train = train.prefix(n) }
+        if let n = testLimit { test = test.prefix(n) }
+        return (pack, trainName, testName, train, test)
+    }
+
+    /// The normalisation asked for; `pack-train` takes its statistics from `train`.
+    public func imageNormalization(train: PackSplit) throws -> ImageNormalization {
+        switch normalization {
+        case ImageNormalization.imagenetName: return .imagenet
+        case ImageNormalization.packTrainName: return ImageNormalization.packStatistics(images: train.images, channels: train.channels)
+        default: throw EvaluationError.invalidInput("normalisation '\(normalization)': expected imagenet or pack-train")
+        }
+    }
+}
