@@ -64,13 +64,16 @@ task_state() {   # task_state STATE_FILE OUTPUT
     echo "$now"
 }
 
+# A single-seed reference row (the method table's SINGLE_SEED_METHODS) runs at the first seed only.
+seeds_of() { case " ${SINGLE_SEED_METHODS:-} " in *" $1 "*) echo "${SEEDS%% *}";; *) echo "$SEEDS";; esac; }
+# The run column is as wide as the longest run name (relational-reasoning/seed0 is 26).
+width=3
+for m in $METHODS; do for s in $(seeds_of "$m"); do name=$m/seed$s; [ ${#name} -gt $width ] && width=${#name}; done; done
+
 total_done=0 total=0 troubled=0
-printf '%-24s %-36s %s\n' "run" "pretrain" "evaluations"
+printf '%-*s %-36s %s\n' "$width" "run" "pretrain" "evaluations"
 for m in $METHODS; do
-    seeds=$SEEDS
-    # A single-seed reference row (the method table's SINGLE_SEED_METHODS) runs at the first seed only.
-    case " ${SINGLE_SEED_METHODS:-} " in *" $m "*) seeds=${SEEDS%% *};; esac
-    for s in $seeds; do
+    for s in $(seeds_of "$m"); do
         dir=$RUNS_DIR/$BUDGET/$m/seed$s
         total=$((total + 1))
         if grep -qE '"completed" *: *true' "$dir/run.json" 2>/dev/null; then
@@ -94,7 +97,7 @@ for m in $METHODS; do
             evals+="$p: $e; "
         done
         case "$pre $evals" in *failed*|*interrupted*|*cancelled*|*CANCELLED*|*FAILED*|*TIMEOUT*|*OUT_OF_MEMORY*) troubled=$((troubled + 1)) ;; esac
-        printf '%-24s %-36s %s\n' "$m/seed$s" "$pre" "${evals%; }"
+        printf '%-*s %-36s %s\n' "$width" "$m/seed$s" "$pre" "${evals%; }"
     done
 done
 echo "done: $total_done of $total pretraining runs and evaluations in $RUNS_DIR/$BUDGET"
