@@ -2,10 +2,11 @@
 # `make status`: what of a reproduction is done, running, failed or still to do.
 #
 # The files decide what is done (run.json completed, eval/<probe>.json present) and how far an
-# unfinished run got (its last checkpoint). For Slurm jobs, each task's .state file in the run's
-# logs/ folder says running, failed or cancelled, and scontrol (when there is a Slurm to ask)
-# says whether a "running" task still runs and why a task has not started. Without accounting,
-# Slurm forgets a finished job after MinJobAge (300 s by default); the state files do not.
+# unfinished run got (the last step of its log.csv, and its last checkpoint, where a resume
+# starts). For Slurm jobs, each task's .state file in the run's logs/ folder says running,
+# failed or cancelled, and scontrol (when there is a Slurm to ask) says whether a "running" task
+# still runs and why a task has not started. Without accounting, Slurm forgets a finished job
+# after MinJobAge (300 s by default); the state files do not.
 #
 # Environment (from the Makefile): RUNS_DIR BUDGET METHODS SEEDS PROBES SLURM_DIR (SINGLE_SEED_METHODS)
 set -uo pipefail
@@ -64,16 +65,13 @@ task_state() {   # task_state STATE_FILE OUTPUT
     echo "$now"
 }
 
-# A single-seed reference row (the method table's SINGLE_SEED_METHODS) runs at the first seed only.
-seeds_of() { case " ${SINGLE_SEED_METHODS:-} " in *" $1 "*) echo "${SEEDS%% *}";; *) echo "$SEEDS";; esac; }
-# The run column is as wide as the longest run name (relational-reasoning/seed0 is 26).
-width=3
-for m in $METHODS; do for s in $(seeds_of "$m"); do name=$m/seed$s; [ ${#name} -gt $width ] && width=${#name}; done; done
-
 total_done=0 total=0 troubled=0
-printf '%-*s %-36s %s\n' "$width" "run" "pretrain" "evaluations"
+names=() pres=() evalses=()
 for m in $METHODS; do
-    for s in $(seeds_of "$m"); do
+    seeds=$SEEDS
+    # A single-seed reference row (the method table's SINGLE_SEED_METHODS) runs at the first seed only.
+    case " ${SINGLE_SEED_METHODS:-} " in *" $m "*) seeds=${SEEDS%% *};; esac
+    for s in $seeds; do
         dir=$RUNS_DIR/$BUDGET/$m/seed$s
         total=$((total + 1))
         if grep -qE '"completed" *: *true' "$dir/run.json" 2>/dev/null; then
@@ -81,7 +79,10 @@ for m in $METHODS; do
         else
             steps=$(grep -oE '"total_steps" *: *[0-9]+' "$dir/run.json" 2>/dev/null | grep -oE '[0-9]+$')
             last=$(ls "$dir/checkpoints" 2>/dev/null | sed -nE 's/^step-([0-9]+)\.h5$/\1/p' | sort -n | tail -1)
-            pre=${last:+step $last/${steps:-?}}
+            # How far the log got (a live run is past its last checkpoint; a killed one resumes from it).
+            logged=$(tail -n 1 "$dir/log.csv" 2>/dev/null | grep -oE '^[0-9]+')
+            if [ -n "$logged" ] && [ "$logged" != "${last:-}" ]; then pre="step $logged/${steps:-?} (checkpoint ${last:-none})"
+            else pre=${last:+step $last/${steps:-?}}; fi
             pre=${pre:-not started}
             st=$(task_state "$dir/logs/pretrain.state" "$dir/encoder.h5")
             [ -n "$st" ] && pre="$pre, $st"
@@ -97,8 +98,15 @@ for m in $METHODS; do
             evals+="$p: $e; "
         done
         case "$pre $evals" in *failed*|*interrupted*|*cancelled*|*CANCELLED*|*FAILED*|*TIMEOUT*|*OUT_OF_MEMORY*) troubled=$((troubled + 1)) ;; esac
-        printf '%-*s %-36s %s\n' "$width" "$m/seed$s" "$pre" "${evals%; }"
+        names+=("$m/seed$s") pres+=("$pre") evalses+=("${evals%; }")
     done
+done
+# Columns as wide as their widest cell (relational-reasoning/seed0 is 26 characters).
+widest() { local w=0 c; for c in "$@"; do [ ${#c} -gt $w ] && w=${#c}; done; echo $w; }
+name_width=$(widest run "${names[@]}") pre_width=$(widest pretrain "${pres[@]}")
+printf '%-*s  %-*s  %s\n' "$name_width" run "$pre_width" pretrain evaluations
+for i in "${!names[@]}"; do
+    printf '%-*s  %-*s  %s\n' "$name_width" "${names[$i]}" "$pre_width" "${pres[$i]}" "${evalses[$i]}"
 done
 echo "done: $total_done of $total pretraining runs and evaluations in $RUNS_DIR/$BUDGET"
 tables=$(task_state "$SLURM_DIR/logs/tables.state" tables)

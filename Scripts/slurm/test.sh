@@ -117,7 +117,7 @@ first_tables=$(tables_job "$runs/.slurm/smoke")
 [ ! -e "$victim_dir/encoder.h5" ] || fail "$victim ran to the end despite scancel"
 status=$($make -s "${args[@]}" status)
 echo "$status" | sed 's/^/  /'
-grep -E "^$victim/seed0 +step [0-9]+/64, (cancelled|interrupted)" <<<"$status" >/dev/null \
+grep -E "^$victim/seed0 +step [0-9]+/64( \(checkpoint [0-9]+\))?, (cancelled|interrupted)" <<<"$status" >/dev/null \
     || fail "status does not show $victim as stopped at a checkpoint"
 
 say "2. resubmitting"
