@@ -41,7 +41,8 @@ public struct EvalOptions: Sendable {
     public var detectionAreaBins: DetectionAreaBins?
     /// Patch size of the raw-pixel token grid (seg/det with raw pixels).
     public var rawPatchSize = RawPixelGrid.defaultPatchSize
-    /// Hears one line per finished fit of the linear probe's C sweep (nil: silent).
+    /// Hears progress lines (nil: silent): feature extraction's images (one line per 10 s and the
+    /// last), and one line per finished fit of the linear probe's C sweep.
     public var progress: (@Sendable (String) -> Void)?
 
     public init(probe: EvalProbe, input: EvalInput) {
@@ -127,9 +128,11 @@ public enum EvalProtocol {
                 }
                 let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: normalization,
                                                  batchSize: options.batchSize)
+                let report = options.progress.map { ExtractionProgress(role: role, total: split.count, say: $0) }
                 return try extractor.extract(images: split.images, count: split.count, height: split.height,
                                              width: split.width, channels: split.channels, kind: kind,
-                                             source: "\(options.input.dataPath) split '\(split.name)'")
+                                             source: "\(options.input.dataPath) split '\(split.name)'",
+                                             progress: report.map { r in { r.update(done: $0) } })
             }
             guard let directory = options.cacheDirectory else { return try compute() }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -94,9 +94,10 @@ public struct FeatureExtractor {
     }
 
     /// Extracts every requested kind in one pass over images uint8 [count, H, W, C] (HWC).
-    /// Returns one `ExtractedFeatures` per kind, in the order asked.
+    /// Returns one `ExtractedFeatures` per kind, in the order asked. `progress` hears the number
+    /// of images done after each batch (a large split takes minutes).
     public func extract(images: [UInt8], count: Int, height: Int, width: Int, channels: Int, kinds: [FeatureKind],
-                        source: String = "images") throws -> [ExtractedFeatures] {
+                        source: String = "images", progress: ((Int) -> Void)? = nil) throws -> [ExtractedFeatures] {
         precondition(!kinds.isEmpty, "ask for at least one feature kind")
         guard count > 0, images.count == count * height * width * channels else {
             throw EvaluationError.invalidInput("\(source): \(images.count) pixel values do not form [\(count), \(height), \(width), \(channels)]")
@@ -131,6 +132,7 @@ public struct FeatureExtractor {
                         write(kind, from: blockOutputs, images: size, into: out.baseAddress! + start * perImage[k])
                     }
                 }
+                progress?(start + size)
             }
         }
         return kinds.indices.map { k in
@@ -140,9 +142,9 @@ public struct FeatureExtractor {
 
     /// Convenience for one kind.
     public func extract(images: [UInt8], count: Int, height: Int, width: Int, channels: Int, kind: FeatureKind,
-                        source: String = "images") throws -> ExtractedFeatures {
+                        source: String = "images", progress: ((Int) -> Void)? = nil) throws -> ExtractedFeatures {
         try extract(images: images, count: count, height: height, width: width, channels: channels, kinds: [kind],
-                    source: source)[0]
+                    source: source, progress: progress)[0]
     }
 
     /// Pools normalised block outputs (each [B, T, D], the last is the final output) into `out`.

@@ -127,7 +127,7 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var fineTune: FineTuneCLIOptions
 
-    @Option(help: "Progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or quiet. linear: a line per fit of the C sweep (bar shows lines too); finetune: its steps.")
+    @Option(help: "Progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or quiet. Feature extraction: a line per 10 s; linear: a line per fit of the C sweep (bar shows lines for both); finetune: its steps.")
     var progress: String = "auto"
 
     @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint; also picks its readout (patchbench methods).")

@@ -65,6 +65,14 @@ import Testing
         #expect(zip(a.values, b.values).allSatisfy { abs($0 - $1) < 1e-4 })
     }
 
+    /// Progress hears the images done after every batch, ending at the count.
+    @Test func progressCountsImagesPerBatch() throws {
+        var heard: [Int] = []
+        _ = try FeatureExtractor(encoder: Self.encoder(), batchSize: 3)
+            .extract(images: Self.inputs(), count: 7, height: 8, width: 8, channels: 3, kind: .cls) { heard.append($0) }
+        #expect(heard == [3, 6, 7])
+    }
+
     @Test func encoderWithoutClsPoolsPatchMeans() throws {
         let encoder = Self.encoder(cls: false)
         let images = Self.inputs()

@@ -1,13 +1,31 @@
 import Foundation
 import Testing
 
-/// `eval linear` reports each fit of its C sweep on stderr, and `--progress quiet` silences it.
+/// `eval` reports feature extraction and each fit of the linear probe's C sweep on stderr, and
+/// `--progress quiet` silences both.
 @Suite struct EvalProgressTests {
     func linear(progress: [String], in folder: String) throws -> (status: Int32, output: String) {
         try CLIFromAnyFolderTests().run(["eval", "linear", "--raw-pixels", "--data", HarnessFixtures.pack,
                                          "--train-split", "train", "--test-split", "train", "--train-limit", "64",
                                          "--test-limit", "32", "--threads", "1", "--out", "linear.json"] + progress,
                                         in: folder)
+    }
+
+    @Test(.enabled(if: KillResumeTests.executable != nil, "patchbench executable not built (swift build -c release); skipping"))
+    func extractionReportsItsImages() throws {
+        let folder = HarnessFixtures.temporaryDirectory("extraction-progress")
+        func knn(_ progress: String) throws -> (status: Int32, output: String) {
+            try CLIFromAnyFolderTests().run(["eval", "knn", "--random-init", "--encoder-config", "tiny32", "--data", HarnessFixtures.pack,
+                                             "--train-split", "train", "--test-split", "train", "--train-limit", "40",
+                                             "--test-limit", "24", "--threads", "1", "--out", "knn.json", "--progress", progress],
+                                            in: folder)
+        }
+        let lines = try knn("lines")
+        #expect(lines.status == 0, "\(lines.output)")
+        #expect(lines.output.contains("features train: 40/40 images (100 %)"), "\(lines.output)")
+        #expect(lines.output.contains("features test: 24/24 images (100 %)"), "\(lines.output)")
+        let quiet = try knn("quiet")
+        #expect(quiet.status == 0 && !quiet.output.contains("features train:"), "\(quiet.output)")
     }
 
     @Test(.enabled(if: KillResumeTests.executable != nil, "patchbench executable not built (swift build -c release); skipping"))
