@@ -3,7 +3,7 @@ import Foundation
 /// Progress lines for feature extraction: `features train: 12800/60000 images (21 %), 142
 /// images/s, ETA 5:30`, at most one per `interval` seconds, and always the last (a split of
 /// 60,000 images takes minutes at 1 thread, ImageNet-sized splits hours).
-final class ExtractionProgress {
+public final class ExtractionProgress {
     let role: String
     let total: Int
     let say: @Sendable (String) -> Void
@@ -11,7 +11,7 @@ final class ExtractionProgress {
     let started = Date()
     var lastLine: Date
 
-    init(role: String, total: Int, say: @escaping @Sendable (String) -> Void, interval: TimeInterval = 10) {
+    public init(role: String, total: Int, say: @escaping @Sendable (String) -> Void, interval: TimeInterval = 10) {
         self.role = role
         self.total = total
         self.say = say
@@ -19,7 +19,7 @@ final class ExtractionProgress {
         lastLine = started
     }
 
-    func update(done: Int) {
+    public func update(done: Int) {
         let now = Date()
         guard done == total || now.timeIntervalSince(lastLine) >= interval else { return }
         lastLine = now

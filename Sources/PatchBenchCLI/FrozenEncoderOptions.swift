@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 
 /// The options `eval` and `features` share: which frozen encoder, how images are normalised
@@ -25,6 +26,9 @@ struct FrozenEncoderOptions: ParsableArguments {
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        guard [ImageNormalization.imagenetName, ImageNormalization.packTrainName].contains(normalization) else {
+            throw ValidationError("--normalization must be imagenet or pack-train")
+        }
     }
 
     var resolvedThreads: Int { threads }

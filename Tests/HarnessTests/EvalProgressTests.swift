@@ -41,4 +41,20 @@ import Testing
         let wrong = try linear(progress: ["--progress", "loud"], in: folder)
         #expect(wrong.status == 64 && wrong.output.contains("--progress must be one of auto, bar, lines, quiet"), "\(wrong.output)")
     }
+
+    /// `features` reports the same lines; a reused cache extracts nothing and reports nothing.
+    @Test(.enabled(if: KillResumeTests.executable != nil, "patchbench executable not built (swift build -c release); skipping"))
+    func featuresReportsItsImagesAndChecksNormalisation() throws {
+        let folder = HarnessFixtures.temporaryDirectory("features-progress")
+        let arguments = ["features", "--random-init", "--data", HarnessFixtures.pack, "--split", "train", "--threads", "1",
+                         "--out", "train-cls.h5"]
+        let first = try CLIFromAnyFolderTests().run(arguments + ["--progress", "lines"], in: folder)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("features train: 256/256 images (100 %)"), "\(first.output)")
+        let again = try CLIFromAnyFolderTests().run(arguments + ["--progress", "lines"], in: folder)
+        #expect(again.status == 0 && again.output.contains("reused train-cls.h5") && !again.output.contains("features train:"),
+                "\(again.output)")
+        let wrong = try CLIFromAnyFolderTests().run(arguments + ["--normalization", "per-image"], in: folder)
+        #expect(wrong.status == 64 && wrong.output.contains("--normalization must be imagenet or pack-train"), "\(wrong.output)")
+    }
 }
