@@ -136,7 +136,11 @@ endef
 $(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),$(eval $(call RUN_RULES,$(m),$(s)))))
 $(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),$(foreach p,$(PROBES),$(eval $(call EVAL_RULES,$(m),$(s),$(p))))))
 
-EVALS := $(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),$(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json)))
+# Seed-major: make works through seed 0 of every method (its pretraining, then its probes) before
+# any seed 1, so a reproduction stopped part-way has a first look at every method, and every run
+# it finished is complete; a rerun resumes where it stopped.
+EVALS := $(foreach s,$(SEEDS),$(foreach m,$(METHODS),$(if $(filter $(s),$(call seeds_of,$(m))),\
+  $(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json))))
 
 tables: $(EVALS) | build
 	$(tables_command)
