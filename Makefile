@@ -63,7 +63,7 @@ help:
 	@echo "  make reproduce-all SCHEDULER=slurm   the same as Slurm job arrays; resubmit to resume (Documentation/slurm.md)"
 	@echo "  make status         what is done, running, failed or to do"
 	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) + the Slurm smoke test (what CI runs)"
-	@echo "  make plan           what reproduce-all would run, with a time estimate (NODES=n for a cluster; make -n shows the commands)"
+	@echo "  make plan           what reproduce-all would run, with a time estimate and what is still to do (NODES=n for a cluster; make -n shows the commands)"
 	@echo "  make reproduce-ablations  RandSAC's serialization arms, ABLATION_SEEDS='$(ABLATION_SEEDS)' (plan-ablations estimates it)"
 	@echo "  make data           build the embedded default packs in datasets/default/"
 	@echo "  make setup          install the Debian packages PatchBench needs (idempotent)"
@@ -218,14 +218,24 @@ plan:
 	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
 	slowest=0; for r in $(foreach m,$(TABLE_METHODS),$(RATE_$(m))); do \
 	  if [ $$r -gt 0 ] && { [ $$slowest = 0 ] || [ $$r -lt $$slowest ]; }; then slowest=$$r; fi; done; \
-	minutes=0; runs=""; for pair in $(foreach m,$(METHODS),$(m)=$(or $(RATE_$(m)),0)); do \
+	minutes=0; runs=""; left=""; left_pre=0; left_eval=0; left_runs=0; left_evals=0; for pair in $(foreach m,$(METHODS),$(m)=$(or $(RATE_$(m)),0)); do \
 	  m=$${pair%%=*}; r=$${pair#*=}; t=0; \
 	  case " $(UNTRAINED_METHODS) " in *" $$m "*) ;; *) \
 	    if [ $$r = 0 ]; then r=$$slowest; note=" (not measured: the slowest method's rate)"; else note=""; fi; \
 	    t=$$(( images / r / 60 + 1 )); echo "  $$m: ~$$t min per seed at ~$$r images/s$$note";; esac; \
 	  seeds="$(SEEDS)"; case " $(SINGLE_SEED_METHODS) " in *" $$m "*) seeds="$(firstword $(SEEDS))";; esac; \
 	  minutes=$$(( minutes + t * $$(echo $$seeds | wc -w) )); \
-	  for s in $$seeds; do runs="$$runs$$m/seed$$s $$t $(EVAL_MINUTES_PER_RUN)\n"; done; \
+	  for s in $$seeds; do runs="$$runs$$m/seed$$s $$t $(EVAL_MINUTES_PER_RUN)\n"; \
+	    d=$(RUNS_DIR)/$(BUDGET)/$$m/seed$$s; rt=$$t; \
+	    if [ -f $$d/encoder.h5 ]; then rt=0; else \
+	      last=$$(ls $$d/checkpoints 2>/dev/null | sed -nE 's/^step-([0-9]+)\.h5$$/\1/p' | sort -n | tail -1); \
+	      steps=$$(grep -oE '"total_steps" *: *[0-9]+' $$d/run.json 2>/dev/null | grep -oE '[0-9]+$$'); \
+	      [ -n "$$last" ] && [ -n "$$steps" ] && rt=$$(( t * (steps - last) / steps )); fi; \
+	    missing=0; for p in $(PROBES); do [ -s $$d/eval/$$p.json ] || missing=$$(( missing + 1 )); done; \
+	    re=$$(( $(EVAL_MINUTES_PER_RUN) * missing / $(words $(PROBES)) )); \
+	    left_pre=$$(( left_pre + rt )); left_eval=$$(( left_eval + re )); left_evals=$$(( left_evals + missing )); \
+	    [ -f $$d/encoder.h5 ] || left_runs=$$(( left_runs + 1 )); \
+	    left="$$left$$m/seed$$s $$rt $$re\n"; done; \
 	done; \
 	$(foreach m,$(NOTED_METHODS),echo "  $(m)$(if $(filter $(m),$(METHODS)),, (not in METHODS, run only by naming it)): $(NOTE_$(m))";) \
 	echo "  estimate: ~$$minutes min of pretraining + ~$$(( n_runs * $(EVAL_MINUTES_PER_RUN) )) min of feature extraction and probes"; \
@@ -234,6 +244,10 @@ plan:
 	wall=$$(printf "$$runs" | awk -v slots=$$slots -v probes=$(words $(PROBES)) -f Scripts/slurm/makespan.awk); \
 	echo "  wall time on $(NODES) node(s) of $(NODE_CORES) cores ($$slots tasks at a time, 2 threads each):" \
 	  "~$$(( wall / 60 )) h $$(( wall % 60 )) min (SCHEDULER=slurm, longest runs first; NODES=, NODE_CORES=)"; \
+	wall=$$(printf "$$left" | awk -v slots=$$slots -v probes=$(words $(PROBES)) -f Scripts/slurm/makespan.awk); \
+	echo "  still to do in $(RUNS_DIR)/$(BUDGET): $$left_runs of $$n_runs pretraining runs and $$left_evals of" \
+	  "$$(( n_runs * $(words $(PROBES)) )) evaluations, ~$$left_pre min of pretraining (from the last checkpoints)" \
+	  "+ ~$$left_eval min of probes: ~$$(( wall / 60 )) h $$(( wall % 60 )) min on the same slots"; \
 	echo "Commands (make -n):"; $(MAKE) -s -n reproduce-all | grep -E "patchbench (make-default|pretrain|eval|tables)" | sed 's/^/  /'
 
 # --- the smoke regression CI runs -----------------------------------------------------------
