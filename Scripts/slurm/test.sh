@@ -128,6 +128,9 @@ say "2. the resubmission ran $resubmitted tasks (the killed run, its evaluations
 status=$($make -s "${args[@]}" status)
 n=$(( $(echo "$METHODS" | wc -w) * (1 + $(echo "$PROBES" | wc -w)) ))
 grep -q "^done: $n of $n " <<<"$status" || { echo "$status"; fail "not everything is done"; }
+plan=$($make -s "${args[@]}" plan | grep "still to do")
+grep -q ": 0 of $(echo "$METHODS" | wc -w) pretraining runs and 0 of $(( n - $(echo "$METHODS" | wc -w) )) evaluations, ~0 min" <<<"$plan" \
+    || fail "make plan does not count the finished reproduction as done: $plan"
 say "2. slurm smoke reproduction took $(( $(date +%s) - t0 )) s"
 
 # Every evaluation equals the local smoke-check's, apart from how and where it ran.
