@@ -73,6 +73,17 @@ import Testing
         #expect(heard == [3, 6, 7])
     }
 
+    /// Extraction progress lines: at most one per interval, and always the last.
+    @Test func progressLinesAreThrottledButEndOnTheTotal() {
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let slow = Lines(), fast = Lines()
+        let hourly = ExtractionProgress(role: "train", total: 7, say: { slow.all.append($0) }, interval: 3600)
+        let always = ExtractionProgress(role: "test", total: 7, say: { fast.all.append($0) }, interval: 0)
+        for done in [3, 6, 7] { hourly.update(done: done); always.update(done: done) }
+        #expect(slow.all.count == 1 && slow.all[0].hasPrefix("features train: 7/7 images (100 %)"), "\(slow.all)")
+        #expect(fast.all.count == 3 && fast.all[0].hasPrefix("features test: 3/7 images (43 %)"), "\(fast.all)")
+    }
+
     @Test func encoderWithoutClsPoolsPatchMeans() throws {
         let encoder = Self.encoder(cls: false)
         let images = Self.inputs()
