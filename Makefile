@@ -212,7 +212,7 @@ NODES ?= 1
 NODE_CORES ?= 2
 
 plan:
-	@n_runs=$(words $(foreach m,$(METHODS),$(call seeds_of,$(m)))); \
+	@. Scripts/slurm/run-progress.sh; n_runs=$(words $(foreach m,$(METHODS),$(call seeds_of,$(m)))); \
 	images=$$(grep -o '"images_seen": *[0-9]*' configs/budgets/$(BUDGET).json | grep -o '[0-9]*$$'); \
 	echo "budget $(BUDGET): $$n_runs pretraining runs ($(METHODS) x seeds $(SEEDS)), $$images images seen each"; \
 	echo "  $$(( n_runs * $(words $(PROBES)) )) evaluations ($(PROBES)), then the tables in $(RESULTS_DIR)/"; \
@@ -226,15 +226,13 @@ plan:
 	  seeds="$(SEEDS)"; case " $(SINGLE_SEED_METHODS) " in *" $$m "*) seeds="$(firstword $(SEEDS))";; esac; \
 	  minutes=$$(( minutes + t * $$(echo $$seeds | wc -w) )); \
 	  for s in $$seeds; do runs="$$runs$$m/seed$$s $$t $(EVAL_MINUTES_PER_RUN)\n"; \
-	    d=$(RUNS_DIR)/$(BUDGET)/$$m/seed$$s; rt=$$t; \
-	    if [ -f $$d/encoder.h5 ]; then rt=0; else \
-	      last=$$(ls $$d/checkpoints 2>/dev/null | sed -nE 's/^step-([0-9]+)\.h5$$/\1/p' | sort -n | tail -1); \
-	      steps=$$(grep -oE '"total_steps" *: *[0-9]+' $$d/run.json 2>/dev/null | grep -oE '[0-9]+$$'); \
-	      [ -n "$$last" ] && [ -n "$$steps" ] && rt=$$(( t * (steps - last) / steps )); fi; \
+	    d=$(RUNS_DIR)/$(BUDGET)/$$m/seed$$s; rt=0; \
+	    if [ ! -f $$d/encoder.h5 ]; then \
+	      left_runs=$$(( left_runs + 1 )); last=$$(last_checkpoint $$d); steps=$$(total_steps $$d); \
+	      if [ -n "$$last" ] && [ -n "$$steps" ]; then rt=$$(( t * (steps - last) / steps )); else rt=$$t; fi; fi; \
 	    missing=0; for p in $(PROBES); do [ -s $$d/eval/$$p.json ] || missing=$$(( missing + 1 )); done; \
 	    re=$$(( $(EVAL_MINUTES_PER_RUN) * missing / $(words $(PROBES)) )); \
 	    left_pre=$$(( left_pre + rt )); left_eval=$$(( left_eval + re )); left_evals=$$(( left_evals + missing )); \
-	    [ -f $$d/encoder.h5 ] || left_runs=$$(( left_runs + 1 )); \
 	    left="$$left$$m/seed$$s $$rt $$re\n"; done; \
 	done; \
 	$(foreach m,$(NOTED_METHODS),echo "  $(m)$(if $(filter $(m),$(METHODS)),, (not in METHODS, run only by naming it)): $(NOTE_$(m))";) \

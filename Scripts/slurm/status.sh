@@ -10,6 +10,7 @@
 #
 # Environment (from the Makefile): RUNS_DIR BUDGET METHODS SEEDS PROBES SLURM_DIR (SINGLE_SEED_METHODS)
 set -uo pipefail
+. "$(dirname "$0")/run-progress.sh"
 : "${RUNS_DIR:?}" "${BUDGET:?}" "${METHODS:?}" "${SEEDS:?}" "${PROBES:?}" "${SLURM_DIR:?}"
 sub=$SLURM_DIR/latest
 
@@ -77,8 +78,7 @@ for m in $METHODS; do
         if grep -qE '"completed" *: *true' "$dir/run.json" 2>/dev/null; then
             pre=done; total_done=$((total_done + 1))
         else
-            steps=$(grep -oE '"total_steps" *: *[0-9]+' "$dir/run.json" 2>/dev/null | grep -oE '[0-9]+$')
-            last=$(ls "$dir/checkpoints" 2>/dev/null | sed -nE 's/^step-([0-9]+)\.h5$/\1/p' | sort -n | tail -1)
+            steps=$(total_steps "$dir") last=$(last_checkpoint "$dir")
             # How far the log got (a live run is past its last checkpoint; a killed one resumes from it).
             logged=$(tail -n 1 "$dir/log.csv" 2>/dev/null | grep -oE '^[0-9]+')
             if [ -n "$logged" ] && [ "$logged" != "${last:-}" ]; then pre="step $logged/${steps:-?} (checkpoint ${last:-none})"

@@ -47,12 +47,8 @@ public struct EvalInput: Sendable {
         return (pack, trainName, testName, train, test)
     }
 
-    /// The normalisation asked for; `pack-train` takes its statistics from `train`.
+    /// The normalisation asked for (`ImageNormalization.named`); `pack-train` reads `train`.
     public func imageNormalization(train: PackSplit) throws -> ImageNormalization {
-        switch normalization {
-        case ImageNormalization.imagenetName: return .imagenet
-        case ImageNormalization.packTrainName: return ImageNormalization.packStatistics(images: train.images, channels: train.channels)
-        default: throw EvaluationError.invalidInput("normalisation '\(normalization)': expected imagenet or pack-train")
-        }
+        try ImageNormalization.named(normalization) { train }
     }
 }

@@ -132,7 +132,7 @@ public enum EvalProtocol {
                 return try extractor.extract(images: split.images, count: split.count, height: split.height,
                                              width: split.width, channels: split.channels, kind: kind,
                                              source: "\(options.input.dataPath) split '\(split.name)'",
-                                             progress: report.map { r in { r.update(done: $0) } })
+                                             progress: report.map { $0.update(done:) })
             }
             guard let directory = options.cacheDirectory else { return try compute() }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -1,3 +1,5 @@
+import Datasets
+
 /// How uint8 pixels become encoder inputs: x = (p / 255 − mean[c]) / std[c], as torchvision's
 /// `ToTensor` + `Normalize`. The default is ImageNet's constants because the pretraining views
 /// (`Datasets.ViewRecipe`) normalise with them, so the frozen encoder sees the same input scale
@@ -23,6 +25,18 @@ public struct ImageNormalization: Equatable, Sendable {
     /// ImageNet's constants (the `ViewRecipe` default).
     public static let imagenet = ImageNormalization(name: imagenetName, mean: [0.485, 0.456, 0.406],
                                                     std: [0.229, 0.224, 0.225])
+
+    /// The normalisation called `name`; `pack-train` takes its statistics from the split `train`
+    /// returns (read only then).
+    public static func named(_ name: String, train: () throws -> PackSplit) throws -> ImageNormalization {
+        switch name {
+        case imagenetName: return .imagenet
+        case packTrainName:
+            let split = try train()
+            return packStatistics(images: split.images, channels: split.channels)
+        default: throw EvaluationError.invalidInput("normalisation '\(name)': expected imagenet or pack-train")
+        }
+    }
 
     /// Per-channel mean and population std of p / 255 over all pixels of the images
     /// (uint8 [N, H, W, C]), summed in Double; a zero std becomes 1.

@@ -127,9 +127,6 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var fineTune: FineTuneCLIOptions
 
-    @Option(help: "Progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or quiet. Feature extraction: a line per 10 s; linear: a line per fit of the C sweep (bar shows lines for both); finetune: its steps.")
-    var progress: String = "auto"
-
     @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint; also picks its readout (patchbench methods).")
     var method: String?
 
@@ -175,9 +172,6 @@ struct Eval: ParsableCommand {
             do { _ = try TokenHead(parsing: head) } catch { throw ValidationError("--head: \(error)") }
         }
         if let kind { _ = try FeatureKind(parsing: kind) }
-        guard ProgressReporter.Mode(rawValue: progress) != nil else {
-            throw ValidationError("--progress must be one of auto, bar, lines, quiet")
-        }
     }
 
     /// The pack, splits, limits and normalisation the command line asks for.
@@ -238,13 +232,7 @@ struct Eval: ParsableCommand {
             options.segmentation.head = try TokenHead(parsing: head)
             options.detection.head = options.segmentation.head
         }
-        if ProgressReporter.Mode(rawValue: progress) != .quiet {
-            let started = ProcessInfo.processInfo.systemUptime
-            options.progress = { line in
-                let elapsed = ProcessInfo.processInfo.systemUptime - started
-                FileHandle.standardError.write(Data((line + String(format: " (%.0f s)\n", elapsed)).utf8))
-            }
-        }
+        options.progress = encoderOptions.progressLines()
         var outcome = useConstantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout
         let directory = (outPath as NSString).deletingLastPathComponent

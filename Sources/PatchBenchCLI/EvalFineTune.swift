@@ -37,7 +37,7 @@ extension Eval {
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let checkpointPath = (outPath.hasSuffix(".json") ? String(outPath.dropLast(5)) : outPath) + ".checkpoint.h5"
-        let mode = ProgressReporter.Mode(rawValue: progress)!
+        let mode = encoderOptions.progressMode
         var reporter: ProgressReporter? = nil
         let label = "finetune \(runDirectory ?? source.name)"
         var outcome = try FineTuneProtocol.run(options, source: source,

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Evaluation
 import Foundation
-import Harness
 import TensorCore
 
 /// `patchbench features`: extracts frozen features of one pack split into an HDF5 cache.
@@ -50,15 +49,9 @@ struct Features: ParsableCommand {
     @Option(help: "Feature cache file to write (or reuse).")
     var out: String
 
-    @Option(help: "Progress on stderr: auto, bar or lines (a line per 10 s and the last: images done, images/s, ETA), or quiet.")
-    var progress: String = "auto"
-
     func validate() throws {
         guard (encoderOptions.checkpoint != nil) != encoderOptions.randomInit else { throw ValidationError("give exactly one of --checkpoint, --random-init") }
         _ = try FeatureKind(parsing: kind)
-        guard ProgressReporter.Mode(rawValue: progress) != nil else {
-            throw ValidationError("--progress must be one of auto, bar, lines, quiet")
-        }
     }
 
     func run() throws {
@@ -71,23 +64,16 @@ struct Features: ParsableCommand {
         let relativeBias = try source.makeRelativeBias(for: encoder)
         let pack = try EvalProtocol.openPack(data)
         let images = try pack.split(split)
-        var input = EvalInput(dataPath: data, seed: seed)
-        input.normalization = encoderOptions.normalization
         // pack-train statistics come from the pack's train split, whichever split is extracted.
-        let norm = try input.imageNormalization(
-            train: encoderOptions.normalization == ImageNormalization.packTrainName ? try pack.split("train") : images)
+        let norm = try ImageNormalization.named(encoderOptions.normalization) { try pack.split("train") }
         let key = FeatureCacheKey(encoderDigest: EncoderDigest.parameters(of: encoder), packDigest: pack.storedDigest,
                                   split: split, kind: featureKind.description, normalization: norm.cacheKey)
         let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: norm, batchSize: encoderOptions.batchSize)
-        let report = ProgressReporter.Mode(rawValue: progress) == .quiet ? nil
-            : ExtractionProgress(role: split, total: images.count) { line in
-                let elapsed = Date().timeIntervalSince(start)
-                FileHandle.standardError.write(Data((line + String(format: " (%.0f s)\n", elapsed)).utf8))
-            }
+        let report = encoderOptions.progressLines().map { ExtractionProgress(role: split, total: images.count, say: $0) }
         let (features, reused) = try FeatureCache.loadOrCompute(path: out, key: key) {
             try extractor.extract(images: images.images, count: images.count, height: images.height, width: images.width,
                                   channels: images.channels, kind: featureKind, source: "\(data) split '\(split)'",
-                                  progress: report.map { r in { r.update(done: $0) } })
+                                  progress: report.map { $0.update(done:) })
         }
         let seconds = Date().timeIntervalSince(start)
         print("\(reused ? "reused" : "wrote") \(out): \(featureKind) features \(features.shape) of \(images.count) images"
