@@ -22,8 +22,11 @@ public struct ClassBlockPreconditioner {
     /// D + 1 (features and the intercept).
     public let blockSize: Int
     public let classes: Int
-    /// Lower Cholesky factors of the K blocks, each [D+1, D+1] row-major.
-    private let factors: [[Double]]
+    /// Lower Cholesky factors of the K blocks, [K, D+1, D+1] row-major.
+    private let factors: [Double]
+    /// Their transposes, so that the backward solve reads rows, not columns (the same products
+    /// in the same order: only the memory access changes).
+    private let transposedFactors: [Double]
 
     /// Rows whose weight pᵢc (1 − pᵢc) is at most this are left out of block c (max weight 0.25).
     public static let curvatureFloor = 1e-3
@@ -35,8 +38,8 @@ public struct ClassBlockPreconditioner {
         let penalty = 1 / (loss.inverseStrength * Double(n))
         var weighted = [Double](repeating: 0, count: n * size)
         var block = [Double](repeating: 0, count: size * size)
-        var factors: [[Double]] = []
-        factors.reserveCapacity(k)
+        var factors: [Double] = []
+        factors.reserveCapacity(k * size * size)
         for c in 0..<k {
             // Rows sqrt(w) · [x, 1] of the curved rows, in row order.
             var rows = 0
@@ -63,35 +66,131 @@ public struct ClassBlockPreconditioner {
                 }
             }
             for j in 0..<d { block[j * size + j] += penalty }
-            factors.append(Self.choleskyWithRidge(block, size: size))
+            factors += Self.choleskyWithRidge(block, size: size)
         }
         self.blockSize = size
         self.classes = k
         self.factors = factors
+        var transposed = [Double](repeating: 0, count: k * size * size)
+        for c in 0..<k {
+            let block = c * size * size
+            for i in 0..<size { for j in 0...i { transposed[block + j * size + i] = factors[block + i * size + j] } }
+        }
+        self.transposedFactors = transposed
     }
 
     /// v ← M v with M = blockdiag(H_c)⁻¹; v packed as θ: [W (D×K row-major), b (K)], so column c
-    /// of the [D+1, K] matrix it forms is class c's block.
+    /// of the [D+1, K] matrix it forms is class c's block. Per class, L y = v_c and then Lᵀ x = y
+    /// by substitution; four classes are solved side by side, since each substitution's sums are
+    /// chains of dependent subtractions and the classes' chains are independent (each class's
+    /// bits are those of solving it alone).
     public func apply(_ vector: inout [Double]) {
         let size = blockSize, k = classes
         precondition(vector.count == size * k, "vector must be [(D+1)K]")
-        var column = [Double](repeating: 0, count: size)
-        for c in 0..<k {
-            for j in 0..<size { column[j] = vector[j * k + c] }
-            factors[c].withUnsafeBufferPointer { l in
-                // L y = v, then Lᵀ u = y.
-                for i in 0..<size {
-                    var sum = column[i]
-                    for j in 0..<i { sum -= l[i * size + j] * column[j] }
-                    column[i] = sum / l[i * size + i]
-                }
-                for i in stride(from: size - 1, through: 0, by: -1) {
-                    var sum = column[i]
-                    for j in (i + 1)..<size { sum -= l[j * size + i] * column[j] }
-                    column[i] = sum / l[i * size + i]
+        vector.withUnsafeMutableBufferPointer { v in
+            factors.withUnsafeBufferPointer { lower in
+                transposedFactors.withUnsafeBufferPointer { upper in
+                    var c = 0
+                    while c + 4 <= k {
+                        Self.substitute4(v.baseAddress! + c, stride: k, lower: lower.baseAddress! + c * size * size,
+                                         upper: upper.baseAddress! + c * size * size, size: size)
+                        c += 4
+                    }
+                    if c + 2 <= k {
+                        Self.substitute2(v.baseAddress! + c, stride: k, lower: lower.baseAddress! + c * size * size,
+                                         upper: upper.baseAddress! + c * size * size, size: size)
+                        c += 2
+                    }
+                    while c < k {
+                        Self.substitute(v.baseAddress! + c, stride: k, lower: lower.baseAddress! + c * size * size,
+                                        upper: upper.baseAddress! + c * size * size, size: size)
+                        c += 1
+                    }
                 }
             }
-            for j in 0..<size { vector[j * k + c] = column[j] }
+        }
+    }
+
+    /// One class: v (every `stride`-th value) ← L⁻ᵀ L⁻¹ v; `lower` = L, `upper` = Lᵀ, [size, size] row-major.
+    private static func substitute(_ v: UnsafeMutablePointer<Double>, stride k: Int, lower l: UnsafePointer<Double>,
+                                   upper u: UnsafePointer<Double>, size: Int) {
+        for i in 0..<size {
+            var sum = v[i * k]
+            for j in 0..<i { sum -= l[i * size + j] * v[j * k] }
+            v[i * k] = sum / l[i * size + i]
+        }
+        for i in Swift.stride(from: size - 1, through: 0, by: -1) {
+            var sum = v[i * k]
+            for j in (i + 1)..<size { sum -= u[i * size + j] * v[j * k] }
+            v[i * k] = sum / u[i * size + i]
+        }
+    }
+
+    /// Two consecutive classes at once, as `substitute4`.
+    private static func substitute2(_ v: UnsafeMutablePointer<Double>, stride k: Int, lower l: UnsafePointer<Double>,
+                                    upper u: UnsafePointer<Double>, size: Int) {
+        let block = size * size
+        for i in 0..<size {
+            let r0 = l + i * size, r1 = r0 + block
+            let row = v + i * k
+            var s0 = row[0], s1 = row[1]
+            for j in 0..<i {
+                let x = v + j * k
+                s0 -= r0[j] * x[0]
+                s1 -= r1[j] * x[1]
+            }
+            row[0] = s0 / r0[i]
+            row[1] = s1 / r1[i]
+        }
+        for i in Swift.stride(from: size - 1, through: 0, by: -1) {
+            let r0 = u + i * size, r1 = r0 + block
+            let row = v + i * k
+            var s0 = row[0], s1 = row[1]
+            for j in (i + 1)..<size {
+                let x = v + j * k
+                s0 -= r0[j] * x[0]
+                s1 -= r1[j] * x[1]
+            }
+            row[0] = s0 / r0[i]
+            row[1] = s1 / r1[i]
+        }
+    }
+
+    /// Four consecutive classes at once: the same operations as `substitute` on each, interleaved.
+    private static func substitute4(_ v: UnsafeMutablePointer<Double>, stride k: Int, lower l: UnsafePointer<Double>,
+                                    upper u: UnsafePointer<Double>, size: Int) {
+        let block = size * size
+        for i in 0..<size {
+            let r0 = l + i * size, r1 = r0 + block, r2 = r1 + block, r3 = r2 + block
+            let row = v + i * k
+            var s0 = row[0], s1 = row[1], s2 = row[2], s3 = row[3]
+            for j in 0..<i {
+                let x = v + j * k
+                s0 -= r0[j] * x[0]
+                s1 -= r1[j] * x[1]
+                s2 -= r2[j] * x[2]
+                s3 -= r3[j] * x[3]
+            }
+            row[0] = s0 / r0[i]
+            row[1] = s1 / r1[i]
+            row[2] = s2 / r2[i]
+            row[3] = s3 / r3[i]
+        }
+        for i in Swift.stride(from: size - 1, through: 0, by: -1) {
+            let r0 = u + i * size, r1 = r0 + block, r2 = r1 + block, r3 = r2 + block
+            let row = v + i * k
+            var s0 = row[0], s1 = row[1], s2 = row[2], s3 = row[3]
+            for j in (i + 1)..<size {
+                let x = v + j * k
+                s0 -= r0[j] * x[0]
+                s1 -= r1[j] * x[1]
+                s2 -= r2[j] * x[2]
+                s3 -= r3[j] * x[3]
+            }
+            row[0] = s0 / r0[i]
+            row[1] = s1 / r1[i]
+            row[2] = s2 / r2[i]
+            row[3] = s3 / r3[i]
         }
     }
 
@@ -110,20 +209,64 @@ public struct ClassBlockPreconditioner {
     }
 
     /// L with L Lᵀ = A + ridge·I, or nil when a pivot is not positive.
+    ///
+    /// Each entry is the textbook sum, lᵣⱼ = (aᵣⱼ − Σₘ₌₀^{j−1} lᵣₘ lⱼₘ) / lⱼⱼ, in that order of m,
+    /// and the bits are those of the row-by-row loop. The rows are taken four at a time: their
+    /// entries left of the group are independent sums over rows already finished, so they are
+    /// computed side by side (one read of row j serves four rows, which stay in cache), and the
+    /// group's own triangle then row by row.
     static func cholesky(_ matrix: [Double], size: Int, ridge: Double) -> [Double]? {
-        var l = [Double](repeating: 0, count: size * size)
-        for i in 0..<size {
-            for j in 0...i {
-                var sum = matrix[i * size + j] + (i == j ? ridge : 0)
-                for m in 0..<j { sum -= l[i * size + m] * l[j * size + m] }
-                if i == j {
-                    guard sum > 0, sum.isFinite else { return nil }
-                    l[i * size + i] = sum.squareRoot()
-                } else {
-                    l[i * size + j] = sum / l[j * size + j]
+        var factor = [Double](repeating: 0, count: size * size)
+        let factored = factor.withUnsafeMutableBufferPointer { buffer in
+            matrix.withUnsafeBufferPointer { a in
+                let l = buffer.baseAddress!
+                // Entry (r, j), j ≤ r, from the finished rows j and the entries left of it in row r.
+                func entry(_ r: Int, _ j: Int) -> Bool {
+                    let lr = l + r * size, lj = l + j * size
+                    var sum = a[r * size + j] + (r == j ? ridge : 0)
+                    for m in 0..<j { sum -= lr[m] * lj[m] }
+                    if r == j {
+                        guard sum > 0, sum.isFinite else { return false }
+                        lr[r] = sum.squareRoot()
+                    } else {
+                        lr[j] = sum / lj[j]
+                    }
+                    return true
                 }
+                var i = 0
+                while i < size {
+                    let rows = min(4, size - i)
+                    if rows == 4 {
+                        let l0 = l + i * size, l1 = l0 + size, l2 = l1 + size, l3 = l2 + size
+                        for j in 0..<i {
+                            let lj = l + j * size
+                            // + 0 as the textbook loop adds its (zero) ridge off the diagonal.
+                            var s0 = a[i * size + j] + 0, s1 = a[(i + 1) * size + j] + 0
+                            var s2 = a[(i + 2) * size + j] + 0, s3 = a[(i + 3) * size + j] + 0
+                            for m in 0..<j {
+                                let x = lj[m]
+                                s0 -= l0[m] * x
+                                s1 -= l1[m] * x
+                                s2 -= l2[m] * x
+                                s3 -= l3[m] * x
+                            }
+                            let pivot = lj[j]
+                            l0[j] = s0 / pivot
+                            l1[j] = s1 / pivot
+                            l2[j] = s2 / pivot
+                            l3[j] = s3 / pivot
+                        }
+                    } else {
+                        for r in i..<(i + rows) { for j in 0..<i { _ = entry(r, j) } }
+                    }
+                    for r in i..<(i + rows) {
+                        for j in i...r { guard entry(r, j) else { return false } }
+                    }
+                    i += rows
+                }
+                return true
             }
         }
-        return l
+        return factored ? factor : nil
     }
 }

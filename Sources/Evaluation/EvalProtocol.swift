@@ -108,6 +108,12 @@ public enum EvalProtocol {
             ? (probe.needsGrid ? "\(EncoderSource.rawPixelsMethod)-grid:p\(options.rawPatchSize)" : EncoderSource.rawPixelsMethod)
             : kind.description
         let normalization = try options.input.imageNormalization(train: train)
+        // Raw pixels of a grey pack: channel 0 only (GreyChannels says why).
+        let greyPixels = encoder == nil && train.channels > 1
+            && GreyChannels.areCopies(train.images, channels: train.channels)
+            && GreyChannels.areCopies(test.images, channels: test.channels)
+        let pixelChannels = greyPixels ? 1 : train.channels
+        let pixelNormalization = greyPixels ? normalization.channel(0) : normalization
 
         // Features.
         let featureStart = clock()
@@ -117,14 +123,15 @@ public enum EvalProtocol {
         func features(of split: PackSplit, role: String, limit: Int?) throws -> ExtractedFeatures {
             let compute: () throws -> ExtractedFeatures = {
                 guard let encoder else {
+                    let images = greyPixels ? GreyChannels.firstChannel(split.images, channels: split.channels) : split.images
                     if probe.needsGrid {
-                        return try RawPixelGrid.extract(images: split.images, count: split.count, height: split.height,
-                                                        width: split.width, channels: split.channels,
-                                                        patchSize: options.rawPatchSize, normalization: normalization)
+                        return try RawPixelGrid.extract(images: images, count: split.count, height: split.height,
+                                                        width: split.width, channels: pixelChannels,
+                                                        patchSize: options.rawPatchSize, normalization: pixelNormalization)
                     }
-                    return RawPixelFeatures.extract(images: split.images, count: split.count, height: split.height,
-                                                    width: split.width, channels: split.channels,
-                                                    normalization: normalization)
+                    return RawPixelFeatures.extract(images: images, count: split.count, height: split.height,
+                                                    width: split.width, channels: pixelChannels,
+                                                    normalization: pixelNormalization)
                 }
                 let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: normalization,
                                                  batchSize: options.batchSize)
@@ -140,7 +147,7 @@ public enum EvalProtocol {
             // is the role's: train and test may name the same split).
             let splitKey = limit == nil ? split.name : "\(split.name)-first\(split.count)"
             let key = FeatureCacheKey(encoderDigest: encoderDigest, packDigest: pack.storedDigest, split: splitKey,
-                                      kind: kindName, normalization: normalization.cacheKey)
+                                      kind: kindName, normalization: (encoder == nil ? pixelNormalization : normalization).cacheKey)
             let name = "\(pack.storedDigest.prefix(12))-\(splitKey)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
                 + "\(encoderDigest.prefix(12)).h5"
             let (result, wasReused) = try FeatureCache.loadOrCompute(path: (directory as NSString).appendingPathComponent(name),
@@ -241,10 +248,11 @@ public enum EvalProtocol {
         var settings: [String: ProtocolValue] = [
             "feature_kind": .string(kindName),
             "pooling": .string(encoder.map { kind.pooling(encoderHasCls: $0.config.clsToken) }
-                ?? (probe.needsGrid ? "each \(options.rawPatchSize) px patch's normalised pixels flattened (C, y, x)"
-                    : "flattened normalised pixels (C, H, W)")),
+                ?? ((probe.needsGrid ? "each \(options.rawPatchSize) px patch's normalised pixels flattened (C, y, x)"
+                    : "flattened normalised pixels (C, H, W)")
+                    + (greyPixels ? ", channel 0 only: the pack's \(train.channels) channels are copies (grey)" : ""))),
             "readout_source": .string(encoder == nil ? "raw pixels" : readoutSource),
-            "normalization": normalization.protocolSettings,
+            "normalization": (encoder == nil ? pixelNormalization : normalization).protocolSettings,
             "augmentation": .string("none"),
             "encoder_source": .string(source.name),
             "encoder_digest": .string(encoderDigest),
@@ -262,6 +270,8 @@ public enum EvalProtocol {
             settings["encoder_config"] = .string(EncoderDigest.configJSON(encoder.config))
             settings["relative_position_bias"] = .string(relativeBias.map {
                 "\($0.kind.rawValue), buckets \($0.bucketing), every block, on the full grid" } ?? "none")
+        } else {
+            settings["pixel_channels"] = .integer(pixelChannels)
         }
         if case .randomInit(_, let initSeed) = source {
             settings["init_seed"] = .integer(Int(initSeed))

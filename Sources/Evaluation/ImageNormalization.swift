@@ -61,6 +61,12 @@ public struct ImageNormalization: Equatable, Sendable {
         return ImageNormalization(name: packTrainName, mean: means, std: stds)
     }
 
+    /// The constants of channel `c` alone (a one-channel normalisation under the same name).
+    public func channel(_ c: Int) -> ImageNormalization {
+        precondition(mean.indices.contains(c), "normalisation has \(mean.count) channels, not channel \(c)")
+        return ImageNormalization(name: name, mean: [mean[c]], std: [std[c]])
+    }
+
     /// Converts images uint8 [count, H, W, C] (HWC) starting at image `first` into float
     /// [count, C, H, W] (channels first), normalised.
     public func channelsFirst(_ images: UnsafeBufferPointer<UInt8>, first: Int, count: Int, height: Int, width: Int,

@@ -24,6 +24,16 @@ import Testing
         }
     }
 
+    @Test func greyChannelsAreFoundAndReducedToChannelZero() {
+        let grey: [UInt8] = [7, 7, 7, 0, 0, 0, 255, 255, 255]
+        #expect(GreyChannels.areCopies(grey, channels: 3))
+        #expect(GreyChannels.firstChannel(grey, channels: 3) == [7, 0, 255])
+        #expect(!GreyChannels.areCopies([7, 7, 7, 0, 0, 1], channels: 3))
+        #expect(!GreyChannels.areCopies([7, 7, 8, 0, 0, 0], channels: 3))
+        #expect(GreyChannels.areCopies([1, 2, 3], channels: 1))
+        #expect(ImageNormalization.imagenet.channel(2) == ImageNormalization(name: "imagenet", mean: [0.406], std: [0.225]))
+    }
+
     @Test func rawPixelsRunTheDenseProbes() throws {
         let directory = try TemporaryDirectory()
         let segPack = directory.file("seg.h5"), detPack = directory.file("det.h5")

@@ -121,6 +121,53 @@ import Testing
         } catch { #expect("\(error)".contains("feature kind does not apply to raw pixels")) }
     }
 
+    /// A pack whose channels are copies (a grey source replicated to 3 channels) gives raw pixels of
+    /// one channel; one pixel with a differing channel keeps all three.
+    @Test func rawPixelsOfAGreyPackReadOneChannel() throws {
+        let directory = try TemporaryDirectory()
+        func pack(_ name: String, colourPixel: Bool) throws -> String {
+            let path = directory.file(name)
+            var rng = RandomStream(seed: 4)
+            var contents = PackContents(sourceFormat: "idx", sourceFiles: ["synthetic"], options: ["channels": "3"],
+                                        classNames: ["dark", "mid", "bright"])
+            for (split, count) in [("train", 60), ("test", 30)] {
+                let labels = (0..<count).map { Int32($0 % 3) }
+                var images: [UInt8] = []
+                for label in labels {
+                    for _ in 0..<64 {
+                        let grey = UInt8(40 + 80 * Int(label) + rng.nextInt(below: 40))
+                        images += [grey, grey, grey]
+                    }
+                }
+                if colourPixel && split == "test" { images[7 * 3 + 2] &+= 1 }
+                var packSplit = PackSplit(name: split, count: count, height: 8, width: 8, channels: 3, images: images)
+                packSplit.labels = labels
+                contents.add(packSplit)
+            }
+            try contents.write(to: path)
+            return path
+        }
+        let grey = try EvalProtocol.run(EvalOptions(probe: .linear, dataPath: try pack("grey.h5", colourPixel: false), seed: 0),
+                                        source: .rawPixels).record
+        #expect(grey.settings["feature_shape"] == .list([.integer(64)]))
+        #expect(grey.settings["pixel_channels"] == .integer(1))
+        #expect(grey.settings["normalization"] == .object(["name": .string("imagenet"), "mean": .list([.number(0.485)]),
+                                                            "std": .list([.number(0.229)])]))
+        guard case .string(let pooling)? = grey.settings["pooling"] else { Issue.record("no pooling"); return }
+        #expect(pooling.contains("channel 0 only"))
+        #expect(grey.metrics["top1"]! > 90)
+        let colour = try EvalProtocol.run(EvalOptions(probe: .knn, dataPath: try pack("almost.h5", colourPixel: true), seed: 0),
+                                          source: .rawPixels).record
+        #expect(colour.settings["feature_shape"] == .list([.integer(192)]))
+        #expect(colour.settings["pixel_channels"] == .integer(3))
+        // Encoders read all channels, grey or not: the key is for raw pixels only.
+        let encoderPath = directory.file("encoder.h5")
+        try SyntheticData.encoder(at: encoderPath)
+        let encoded = try EvalProtocol.run(EvalOptions(probe: .knn, dataPath: directory.file("grey.h5"), seed: 0),
+                                           source: .checkpoint(path: encoderPath)).record
+        #expect(encoded.settings["pixel_channels"] == nil)
+    }
+
     @Test func denseProbesRunOnTheirPacks() throws {
         let directory = try TemporaryDirectory()
         let segPack = directory.file("seg.h5"), detPack = directory.file("det.h5")

@@ -16,9 +16,10 @@ struct ClassBlockPreconditionerTests {
         return (loss, (0..<loss.parameterCount).map { _ in 0.2 * rng.nextNormal() })
     }
 
-    @Test("M inverts block c of the Hessian: M (H v) = v for v on one class, H v by central differences")
-    func invertsTheLossCurvature() {
-        let d = 4, k = 3
+    @Test("M inverts block c of the Hessian: M (H v) = v for v on one class, H v by central differences",
+          arguments: [3, 7])  // 7 classes: solved four, two and one at a time
+    func invertsTheLossCurvature(classes k: Int) {
+        let d = 4
         let problem = randomProblem(rows: 40, dimension: d, classes: k, strength: 0.5, seed: 5)
         var loss = problem.loss
         let theta = problem.parameters
@@ -60,6 +61,27 @@ struct ClassBlockPreconditionerTests {
                 "\(plain.value) vs \(preconditioned.value)")
         #expect(preconditioned.iterations < plain.iterations,
                 "preconditioned \(preconditioned.iterations) vs plain \(plain.iterations) iterations")
+    }
+
+    @Test("The column-interleaved Cholesky gives the textbook row-by-row loop's bits")
+    func choleskyMatchesTheTextbookLoopBitwise() {
+        for size in [1, 5, 38] {  // 38: four-row groups and two rows left over
+            var rng = RandomStream(seed: UInt64(size))
+            let b = (0..<(size * size)).map { _ in rng.nextNormal() }
+            var a = [Double](repeating: 0, count: size * size)
+            for i in 0..<size { for j in 0..<size { for m in 0..<size { a[i * size + j] += b[i * size + m] * b[j * size + m] } } }
+            for i in 0..<size { a[i * size + i] += 0.1 }
+            var textbook = [Double](repeating: 0, count: size * size)
+            for i in 0..<size {
+                for j in 0...i {
+                    var sum = a[i * size + j] + (i == j ? 0 : 0)
+                    for m in 0..<j { sum -= textbook[i * size + m] * textbook[j * size + m] }
+                    textbook[i * size + j] = i == j ? sum.squareRoot() : sum / textbook[j * size + j]
+                }
+            }
+            let factor = ClassBlockPreconditioner.choleskyWithRidge(a, size: size)
+            #expect(factor.map(\.bitPattern) == textbook.map(\.bitPattern), "size \(size)")
+        }
     }
 
     @Test("A block no row reaches (an all-zero feature) still factorises, with a ridge")
