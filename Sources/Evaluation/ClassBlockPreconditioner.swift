@@ -81,9 +81,9 @@ public struct ClassBlockPreconditioner {
 
     /// v ← M v with M = blockdiag(H_c)⁻¹; v packed as θ: [W (D×K row-major), b (K)], so column c
     /// of the [D+1, K] matrix it forms is class c's block. Per class, L y = v_c and then Lᵀ x = y
-    /// by substitution; four classes are solved side by side, since each substitution's sums are
-    /// chains of dependent subtractions and the classes' chains are independent (each class's
-    /// bits are those of solving it alone).
+    /// by substitution; four (then two) classes are solved side by side, since each substitution's
+    /// sums are chains of dependent subtractions and the classes' chains are independent (each
+    /// class's bits are those of solving it alone).
     public func apply(_ vector: inout [Double]) {
         let size = blockSize, k = classes
         precondition(vector.count == size * k, "vector must be [(D+1)K]")
@@ -91,106 +91,67 @@ public struct ClassBlockPreconditioner {
             factors.withUnsafeBufferPointer { lower in
                 transposedFactors.withUnsafeBufferPointer { upper in
                     var c = 0
-                    while c + 4 <= k {
-                        Self.substitute4(v.baseAddress! + c, stride: k, lower: lower.baseAddress! + c * size * size,
-                                         upper: upper.baseAddress! + c * size * size, size: size)
-                        c += 4
-                    }
-                    if c + 2 <= k {
-                        Self.substitute2(v.baseAddress! + c, stride: k, lower: lower.baseAddress! + c * size * size,
-                                         upper: upper.baseAddress! + c * size * size, size: size)
-                        c += 2
-                    }
-                    while c < k {
-                        Self.substitute(v.baseAddress! + c, stride: k, lower: lower.baseAddress! + c * size * size,
-                                        upper: upper.baseAddress! + c * size * size, size: size)
-                        c += 1
+                    for width in [4, 2, 1] {
+                        while c + width <= k {
+                            Self.substitute(v.baseAddress! + c, stride: k, lower: lower.baseAddress! + c * size * size,
+                                            upper: upper.baseAddress! + c * size * size, size: size, classes: width)
+                            c += width
+                        }
                     }
                 }
             }
         }
     }
 
-    /// One class: v (every `stride`-th value) ← L⁻ᵀ L⁻¹ v; `lower` = L, `upper` = Lᵀ, [size, size] row-major.
-    private static func substitute(_ v: UnsafeMutablePointer<Double>, stride k: Int, lower l: UnsafePointer<Double>,
-                                   upper u: UnsafePointer<Double>, size: Int) {
+    /// `classes` (1, 2 or 4) consecutive classes: v (every `stride`-th value, class c at v + c)
+    /// ← L⁻ᵀ L⁻¹ v per class; `lower` = L, `upper` = Lᵀ, [size, size] row-major per class.
+    private static func substitute(_ v: UnsafeMutablePointer<Double>, stride k: Int, lower: UnsafePointer<Double>,
+                                   upper: UnsafePointer<Double>, size: Int, classes: Int) {
         for i in 0..<size {
-            var sum = v[i * k]
-            for j in 0..<i { sum -= l[i * size + j] * v[j * k] }
-            v[i * k] = sum / l[i * size + i]
+            eliminate(v, stride: k, row: i, of: lower + i * size, blockSize: size * size, over: 0..<i, classes: classes)
         }
         for i in Swift.stride(from: size - 1, through: 0, by: -1) {
-            var sum = v[i * k]
-            for j in (i + 1)..<size { sum -= u[i * size + j] * v[j * k] }
-            v[i * k] = sum / u[i * size + i]
+            eliminate(v, stride: k, row: i, of: upper + i * size, blockSize: size * size, over: (i + 1)..<size,
+                      classes: classes)
         }
     }
 
-    /// Two consecutive classes at once, as `substitute4`.
-    private static func substitute2(_ v: UnsafeMutablePointer<Double>, stride k: Int, lower l: UnsafePointer<Double>,
-                                    upper u: UnsafePointer<Double>, size: Int) {
-        let block = size * size
-        for i in 0..<size {
-            let r0 = l + i * size, r1 = r0 + block
-            let row = v + i * k
-            var s0 = row[0], s1 = row[1]
-            for j in 0..<i {
-                let x = v + j * k
-                s0 -= r0[j] * x[0]
-                s1 -= r1[j] * x[1]
-            }
-            row[0] = s0 / r0[i]
-            row[1] = s1 / r1[i]
-        }
-        for i in Swift.stride(from: size - 1, through: 0, by: -1) {
-            let r0 = u + i * size, r1 = r0 + block
-            let row = v + i * k
-            var s0 = row[0], s1 = row[1]
-            for j in (i + 1)..<size {
-                let x = v + j * k
-                s0 -= r0[j] * x[0]
-                s1 -= r1[j] * x[1]
-            }
-            row[0] = s0 / r0[i]
-            row[1] = s1 / r1[i]
-        }
-    }
-
-    /// Four consecutive classes at once: the same operations as `substitute` on each, interleaved.
-    private static func substitute4(_ v: UnsafeMutablePointer<Double>, stride k: Int, lower l: UnsafePointer<Double>,
-                                    upper u: UnsafePointer<Double>, size: Int) {
-        let block = size * size
-        for i in 0..<size {
-            let r0 = l + i * size, r1 = r0 + block, r2 = r1 + block, r3 = r2 + block
-            let row = v + i * k
-            var s0 = row[0], s1 = row[1], s2 = row[2], s3 = row[3]
-            for j in 0..<i {
+    /// One substitution step for each class c: vᵢ ← (vᵢ − Σⱼ rⱼ vⱼ) / rᵢ over j in `range`, in order,
+    /// with r the factor row `row` of class c (at `factorRow` + c · blockSize).
+    @inline(__always)
+    private static func eliminate(_ v: UnsafeMutablePointer<Double>, stride k: Int, row i: Int,
+                                  of factorRow: UnsafePointer<Double>, blockSize: Int, over range: Range<Int>,
+                                  classes: Int) {
+        let target = v + i * k
+        let r0 = factorRow, r1 = r0 + blockSize, r2 = r1 + blockSize, r3 = r2 + blockSize
+        switch classes {
+        case 4:
+            var s0 = target[0], s1 = target[1], s2 = target[2], s3 = target[3]
+            for j in range {
                 let x = v + j * k
                 s0 -= r0[j] * x[0]
                 s1 -= r1[j] * x[1]
                 s2 -= r2[j] * x[2]
                 s3 -= r3[j] * x[3]
             }
-            row[0] = s0 / r0[i]
-            row[1] = s1 / r1[i]
-            row[2] = s2 / r2[i]
-            row[3] = s3 / r3[i]
-        }
-        for i in Swift.stride(from: size - 1, through: 0, by: -1) {
-            let r0 = u + i * size, r1 = r0 + block, r2 = r1 + block, r3 = r2 + block
-            let row = v + i * k
-            var s0 = row[0], s1 = row[1], s2 = row[2], s3 = row[3]
-            for j in (i + 1)..<size {
+            target[0] = s0 / r0[i]
+            target[1] = s1 / r1[i]
+            target[2] = s2 / r2[i]
+            target[3] = s3 / r3[i]
+        case 2:
+            var s0 = target[0], s1 = target[1]
+            for j in range {
                 let x = v + j * k
                 s0 -= r0[j] * x[0]
                 s1 -= r1[j] * x[1]
-                s2 -= r2[j] * x[2]
-                s3 -= r3[j] * x[3]
             }
-            row[0] = s0 / r0[i]
-            row[1] = s1 / r1[i]
-            row[2] = s2 / r2[i]
-            row[3] = s3 / r3[i]
+            target[0] = s0 / r0[i]
+            target[1] = s1 / r1[i]
+        default:
+            precondition(classes == 1, "substitution solves 1, 2 or 4 classes at once")
+            var sum = target[0]
+            for j in range { sum -= r0[j] * v[j * k] }
+            target[0] = sum / r0[i]
         }
     }
 
