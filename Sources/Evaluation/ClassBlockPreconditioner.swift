@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// The class-diagonal blocks of the multinomial logistic loss's Hessian, factorised once and
 /// used as L-BFGS's initial inverse Hessian (preconditioned L-BFGS).
@@ -37,9 +38,7 @@ public struct ClassBlockPreconditioner {
         let probabilities = loss.probabilities(parameters)
         let penalty = 1 / (loss.inverseStrength * Double(n))
         var weighted = [Double](repeating: 0, count: n * size)
-        var block = [Double](repeating: 0, count: size * size)
-        var factors: [Double] = []
-        factors.reserveCapacity(k * size * size)
+        var blocks = [Double](repeating: 0, count: k * size * size)
         for c in 0..<k {
             // Rows sqrt(w) · [x, 1] of the curved rows, in row order.
             var rows = 0
@@ -55,27 +54,42 @@ public struct ClassBlockPreconditioner {
                     rows += 1
                 }
             }
-            for j in 0..<(size * size) { block[j] = 0 }
-            if rows > 0 {
-                weighted.withUnsafeBufferPointer { w in
-                    block.withUnsafeMutableBufferPointer { g in
+            blocks.withUnsafeMutableBufferPointer { all in
+                let block = all.baseAddress! + c * size * size
+                if rows > 0 {
+                    weighted.withUnsafeBufferPointer { w in
                         MatrixProducts.dgemm(transposeA: true, m: size, n: size, k: rows, alpha: 1 / Double(n),
                                              a: w.baseAddress!, lda: size, b: w.baseAddress!, ldb: size,
-                                             c: g.baseAddress!, ldc: size)
+                                             c: block, ldc: size)
+                    }
+                }
+                for j in 0..<d { block[j * size + j] += penalty }
+            }
+        }
+        // The K factorisations are independent: one class per worker chunk, the same bits for any
+        // thread count.
+        var factors = [Double](repeating: 0, count: k * size * size)
+        var transposed = [Double](repeating: 0, count: k * size * size)
+        factors.withUnsafeMutableBufferPointer { f in
+            transposed.withUnsafeMutableBufferPointer { t in
+                let lower = SendablePointer(f.baseAddress!), upper = SendablePointer(t.baseAddress!)
+                Parallel.forEachChunk(k, costPerItem: size * size * size / 6) { range in
+                    for c in range {
+                        let offset = c * size * size
+                        let factor = Self.choleskyWithRidge(Array(blocks[offset..<(offset + size * size)]), size: size)
+                        for i in 0..<size {
+                            for j in 0...i {
+                                lower.pointer[offset + i * size + j] = factor[i * size + j]
+                                upper.pointer[offset + j * size + i] = factor[i * size + j]
+                            }
+                        }
                     }
                 }
             }
-            for j in 0..<d { block[j * size + j] += penalty }
-            factors += Self.choleskyWithRidge(block, size: size)
         }
         self.blockSize = size
         self.classes = k
         self.factors = factors
-        var transposed = [Double](repeating: 0, count: k * size * size)
-        for c in 0..<k {
-            let block = c * size * size
-            for i in 0..<size { for j in 0...i { transposed[block + j * size + i] = factors[block + i * size + j] } }
-        }
         self.transposedFactors = transposed
     }
 
@@ -90,12 +104,18 @@ public struct ClassBlockPreconditioner {
         vector.withUnsafeMutableBufferPointer { v in
             factors.withUnsafeBufferPointer { lower in
                 transposedFactors.withUnsafeBufferPointer { upper in
-                    var c = 0
-                    for width in [4, 2, 1] {
-                        while c + width <= k {
-                            Self.substitute(v.baseAddress! + c, stride: k, lower: lower.baseAddress! + c * size * size,
-                                            upper: upper.baseAddress! + c * size * size, size: size, classes: width)
-                            c += width
+                    let target = SendablePointer(v.baseAddress!)
+                    let l = SendablePointer(UnsafeMutablePointer(mutating: lower.baseAddress!))
+                    let u = SendablePointer(UnsafeMutablePointer(mutating: upper.baseAddress!))
+                    // Classes split over the workers (each writes its own classes' entries).
+                    Parallel.forEachChunk(k, costPerItem: 2 * size * size) { range in
+                        var c = range.lowerBound
+                        for width in [4, 2, 1] {
+                            while c + width <= range.upperBound {
+                                Self.substitute(target.pointer + c, stride: k, lower: l.pointer + c * size * size,
+                                                upper: u.pointer + c * size * size, size: size, classes: width)
+                                c += width
+                            }
                         }
                     }
                 }
