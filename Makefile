@@ -43,9 +43,8 @@ SMOKE_EVAL_FLAGS := --train-limit 6000 --test-limit 2000
 # wins): the smoke fits them on the first 1,000 of the 4,000 train scenes, scores 250 of the 1,000.
 DENSE_EVAL_FLAGS ?=
 SMOKE_DENSE_EVAL_FLAGS := --train-limit 1000 --test-limit 250
-# Extra flags for the raw-pixel row's linear probe only, last: its 3,072-d fit runs without the
-# preconditioner and mostly to the iteration cap, 208 s of the smoke's 1,061 s of evals on 6,000
-# images (Zen 4); the smoke fits it on the first 1,000.
+# Extra flags for the raw-pixel row's linear probe only, last: the smoke fits it on the first 1,000
+# images (1,024 grey pixels, preconditioned: 41 s at 2 threads on Zen 4; Documentation/evaluation.md).
 RAW_LINEAR_EVAL_FLAGS ?=
 SMOKE_RAW_LINEAR_EVAL_FLAGS := --train-limit 1000
 # Extra flags for `patchbench eval finetune` only: its labelled subset and epochs (the smoke budget
