@@ -28,6 +28,8 @@ struct Eval: ParsableCommand {
               --raw-pixels  normalised pixels, flattened (linear/knn), or for
                   seg/det a token grid of each patch's pixels (--raw-patch-size,
                   default 4 as the tiny encoders): the reference row of pixels.
+                  A grey pack (every pixel equal in all channels, as the
+                  default packs) is read as its one channel.
               --constant-class  no features: linear/knn predict the most
                   frequent training label, seg the most frequent training
                   class everywhere, det the per-class mean training box
