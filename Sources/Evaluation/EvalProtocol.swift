@@ -107,13 +107,13 @@ public enum EvalProtocol {
         let kindName = encoder == nil
             ? (probe.needsGrid ? "\(EncoderSource.rawPixelsMethod)-grid:p\(options.rawPatchSize)" : EncoderSource.rawPixelsMethod)
             : kind.description
-        let normalization = try options.input.imageNormalization(train: train)
-        // Raw pixels of a grey pack: channel 0 only (GreyChannels says why).
+        // Raw pixels of a grey pack: channel 0 only, with its constants (GreyChannels says why).
         let greyPixels = encoder == nil && train.channels > 1
             && GreyChannels.areCopies(train.images, channels: train.channels)
             && GreyChannels.areCopies(test.images, channels: test.channels)
         let pixelChannels = greyPixels ? 1 : train.channels
-        let pixelNormalization = greyPixels ? normalization.channel(0) : normalization
+        let packNormalization = try options.input.imageNormalization(train: train)
+        let normalization = greyPixels ? packNormalization.channel(0) : packNormalization
 
         // Features.
         let featureStart = clock()
@@ -127,11 +127,11 @@ public enum EvalProtocol {
                     if probe.needsGrid {
                         return try RawPixelGrid.extract(images: images, count: split.count, height: split.height,
                                                         width: split.width, channels: pixelChannels,
-                                                        patchSize: options.rawPatchSize, normalization: pixelNormalization)
+                                                        patchSize: options.rawPatchSize, normalization: normalization)
                     }
                     return RawPixelFeatures.extract(images: images, count: split.count, height: split.height,
                                                     width: split.width, channels: pixelChannels,
-                                                    normalization: pixelNormalization)
+                                                    normalization: normalization)
                 }
                 let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: normalization,
                                                  batchSize: options.batchSize)
@@ -147,7 +147,7 @@ public enum EvalProtocol {
             // is the role's: train and test may name the same split).
             let splitKey = limit == nil ? split.name : "\(split.name)-first\(split.count)"
             let key = FeatureCacheKey(encoderDigest: encoderDigest, packDigest: pack.storedDigest, split: splitKey,
-                                      kind: kindName, normalization: (encoder == nil ? pixelNormalization : normalization).cacheKey)
+                                      kind: kindName, normalization: normalization.cacheKey)
             let name = "\(pack.storedDigest.prefix(12))-\(splitKey)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
                 + "\(encoderDigest.prefix(12)).h5"
             let (result, wasReused) = try FeatureCache.loadOrCompute(path: (directory as NSString).appendingPathComponent(name),
@@ -252,7 +252,7 @@ public enum EvalProtocol {
                     : "flattened normalised pixels (C, H, W)")
                     + (greyPixels ? ", channel 0 only: the pack's \(train.channels) channels are copies (grey)" : ""))),
             "readout_source": .string(encoder == nil ? "raw pixels" : readoutSource),
-            "normalization": (encoder == nil ? pixelNormalization : normalization).protocolSettings,
+            "normalization": normalization.protocolSettings,
             "augmentation": .string("none"),
             "encoder_source": .string(source.name),
             "encoder_digest": .string(encoderDigest),
