@@ -31,8 +31,9 @@ public enum LinearProbe {
         /// blocks costs as much as ~30 loss evaluations per fit at D = 192 (Benchmarks:
         /// 410 ms vs 14 ms, 40,000 rows), a cost that grows in proportion to D, so it buys a
         /// 4–5× shorter sweep at ViT widths but would cost more than it saves at colour raw-pixel
-        /// widths (3,072; a grey pack's raw pixels are 1,024, see GreyChannels). 1,536 covers DINO's readout (the last 4 blocks' CLS tokens: 768 at
-        /// tiny, 1,536 at 384 wide), where plain L-BFGS ran 16 of 18 fits to the cap.
+        /// widths (3,072; a grey pack's raw pixels are 1,024, see GreyChannels). 1,536 covers
+        /// DINO's readout (the last 4 blocks' CLS tokens: 768 at tiny, 1,536 at 384 wide), where
+        /// plain L-BFGS ran 16 of 18 fits to the cap.
         public var preconditionerMaxDimension = 1536
 
         public init() {}
