@@ -208,9 +208,11 @@ extension Method {
         configKey: "dino", reproduced: true, tinyImagesPerSecond: 49, linearReadout: .lastBlocks(4), knnReadout: .cls,
         exported: "the teacher's backbone") { budget in
         let settings = try budget.settings(DINO.Config(), key: "dino")
-        // DINO's ViT learns its position embedding and interpolates it for the local crops.
+        // DINO's ViT learns its position embedding and interpolates it for the local crops, and
+        // starts from timm's truncated-normal weights (vision_transformer.py `_init_weights`).
         var encoder = budget.vitConfig(positionEmbedding: .learned)
         encoder.positionInterpolationOffset = 0.1
+        encoder.initialization = .truncatedNormal
         return try Resolved(encoder: encoder, recipe: try dinoRecipe(settings, budget), settings: settings) {
             DINO(encoder: encoder, config: settings, rng: &$0)
         }
@@ -234,11 +236,19 @@ extension Method {
                exported: "the teacher's backbone") { budget in
             var settings = try budget.settings(SelfPatch.Config(), key: "selfpatch")
             if !patchLoss { settings.patchLossWeight = 0 }
-            // Patch tokens only and no final norm: the aggregation module has them.
+            // Patch tokens only and no final norm: the aggregation module has them. DINO's
+            // initialisation (selfpatch_vision_transformer.py `_init_weights`).
             var encoder = budget.vitConfig(positionEmbedding: .learned)
             encoder.positionInterpolationOffset = 0.1
             encoder.clsToken = false
             encoder.finalNorm = false
+            encoder.initialization = .truncatedNormal
+            if patchLoss && settings.dino.localCrops > 0 {
+                let grid = settings.dino.localSize / budget.encoder.patchSize
+                try require(grid >= 3, "methods.selfpatch.dino.local_size \(settings.dino.localSize) gives local crops of \(grid)×\(grid) "
+                            + "patches at patch_size \(budget.encoder.patchSize); the 3×3 neighbourhood of SelfPatch's "
+                            + "patch loss needs at least 3×3: set local_size ≥ \(3 * budget.encoder.patchSize)")
+            }
             return try Resolved(encoder: encoder, recipe: try dinoRecipe(settings.dino, budget), settings: settings) {
                 SelfPatch(encoder: encoder, config: settings, methodName: name, rng: &$0)
             }

@@ -82,12 +82,13 @@ public struct Pretraining {
         guard split.channels == budget.encoder.channels else {
             throw HarnessError("\(o.dataPath): split '\(split.name)' has \(split.channels) channels, the budget wants \(budget.encoder.channels)")
         }
+        var adamConstants: AdamSettings? = nil
         func manifest(completed: Bool, wall: Double, steps: Int, flops: Double) -> RunManifest {
             RunManifest(method: o.method.name, budget: budget.name, seed: Int(o.seed), config: config, configHash: hash,
                         dataset: dataset,
                         provenance: .current(threads: o.threads, wallSeconds: wall, imagesSeen: steps * budget.batchSize,
                                              encoderFlops: flops),
-                        checkpointEvery: checkpointEvery, completed: completed)
+                        checkpointEvery: checkpointEvery, completed: completed, adam: adamConstants)
         }
 
         var streams = RandomStreams(seed: o.seed)
@@ -117,9 +118,11 @@ public struct Pretraining {
             }
         }
         let params = objective.namedParameters()
-        // The budget's AdamW constants unless the method's authors' differ (RR and SR: Adam's).
+        // The budget's AdamW constants unless the method's authors' differ (DINO, SelfPatch, RR
+        // and SR run torch's defaults).
         let constants = objective.adam ?? AdamSettings(beta1: budget.optimizer.beta1, beta2: budget.optimizer.beta2,
                                                        eps: budget.optimizer.eps)
+        adamConstants = constants
         let adamw = AdamW(beta1: constants.beta1, beta2: constants.beta2, eps: constants.eps)
         var optimizer = adamw.initialState(for: params)
         var objectiveState = objective.initialState()

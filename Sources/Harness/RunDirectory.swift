@@ -64,6 +64,10 @@ public struct RunManifest: Codable, Sendable {
     public var provenance: Provenance
     public var checkpointEvery: Int
     public var completed: Bool
+    /// The AdamW constants the run used: the budget's `optimizer` β₁, β₂, ε, or its method's
+    /// authors' where they differ (`Objective.adam`). Absent for runs without training and in
+    /// run files written before it was recorded.
+    public var adam: AdamSettings? = nil
 }
 
 /// The files of one run directory: runs/<budget>/<method>/seed<k>/.

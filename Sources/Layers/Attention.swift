@@ -7,11 +7,12 @@ public final class SelfAttention: Module {
     public let proj: Linear
     public let heads: Int
 
-    public init(_ dimension: Int, heads: Int, qkvBias: Bool = true, dtype: DType = .float32, rng: inout RandomStream) {
+    public init(_ dimension: Int, heads: Int, qkvBias: Bool = true, initialization: WeightInitialization = .xavier,
+                dtype: DType = .float32, rng: inout RandomStream) {
         precondition(dimension % heads == 0, "width \(dimension) is not divisible by \(heads) heads")
         self.heads = heads
-        qkv = Linear(dimension, 3 * dimension, bias: qkvBias, dtype: dtype, rng: &rng)
-        proj = Linear(dimension, dimension, dtype: dtype, rng: &rng)
+        qkv = Linear(dimension, 3 * dimension, bias: qkvBias, initialization: initialization, dtype: dtype, rng: &rng)
+        proj = Linear(dimension, dimension, initialization: initialization, dtype: dtype, rng: &rng)
     }
 
     /// x [B, N, D] → [B, N, D]. bias: additive attention bias [H, N, N] or [N, N] (e.g. a

@@ -12,11 +12,13 @@ public final class Block: Module {
     public let dropPath: Double
 
     public init(_ dimension: Int, heads: Int, mlpRatio: Double = 4, qkvBias: Bool = true, dropPath: Double = 0,
-                eps: Double = 1e-6, dtype: DType = .float32, rng: inout RandomStream) {
+                eps: Double = 1e-6, initialization: WeightInitialization = .xavier, dtype: DType = .float32,
+                rng: inout RandomStream) {
         norm1 = LayerNorm(dimension, eps: eps, dtype: dtype)
-        attn = SelfAttention(dimension, heads: heads, qkvBias: qkvBias, dtype: dtype, rng: &rng)
+        attn = SelfAttention(dimension, heads: heads, qkvBias: qkvBias, initialization: initialization, dtype: dtype, rng: &rng)
         norm2 = LayerNorm(dimension, eps: eps, dtype: dtype)
-        mlp = MLP(dimension, hidden: Int(Double(dimension) * mlpRatio), dtype: dtype, rng: &rng)
+        mlp = MLP(dimension, hidden: Int(Double(dimension) * mlpRatio), initialization: initialization, dtype: dtype,
+                  rng: &rng)
         self.dropPath = dropPath
     }
 

@@ -145,12 +145,7 @@ public final class ReLUProjection: Module {
                                              requiresGrad: true),
                               bias: Initializer.constant(0, [fanOut], dtype: dtype))
             case .torchDefault:
-                let bound = 1 / Double(fanIn).squareRoot()
-                let weight = Tensor((0..<n).map { _ in rng.uniform(-bound, bound) }, shape: [fanOut, fanIn], dtype: dtype,
-                                    requiresGrad: true)
-                let bias = Tensor((0..<fanOut).map { _ in rng.uniform(-bound, bound) }, shape: [fanOut], dtype: dtype,
-                                  requiresGrad: true)
-                return Linear(weight: weight, bias: bias)
+                return Linear.torchDefault(fanIn, fanOut, dtype: dtype, rng: &rng)
             }
         }
         first = layer(inputs, hidden)

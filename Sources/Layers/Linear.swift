@@ -1,12 +1,19 @@
 import TensorCore
 
-/// y = x·Wᵀ + b. weight [out, in] (PyTorch layout), bias [out]; Xavier-uniform weight, zero bias.
+/// y = x·Wᵀ + b. weight [out, in] (PyTorch layout), bias [out]; the weight drawn by
+/// `initialization` (Xavier-uniform by default), zero bias.
 public final class Linear: Module {
     public let weight: Tensor
     public let bias: Tensor?
 
-    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, dtype: DType = .float32, rng: inout RandomStream) {
-        weight = Initializer.xavierUniform([outputs, inputs], fanIn: inputs, fanOut: outputs, dtype: dtype, rng: &rng)
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, initialization: WeightInitialization = .xavier,
+                dtype: DType = .float32, rng: inout RandomStream) {
+        switch initialization {
+        case .xavier:
+            weight = Initializer.xavierUniform([outputs, inputs], fanIn: inputs, fanOut: outputs, dtype: dtype, rng: &rng)
+        case .truncatedNormal:
+            weight = Initializer.truncatedNormal([outputs, inputs], std: 0.02, dtype: dtype, rng: &rng)
+        }
         self.bias = bias ? Initializer.constant(0, [outputs], dtype: dtype) : nil
     }
 
@@ -17,6 +24,18 @@ public final class Linear: Module {
                      "Linear: weight [out, in] \(weight.shape), bias [out] \(bias?.shape ?? [])")
         self.weight = weight
         self.bias = bias
+    }
+
+    /// PyTorch's default `nn.Linear` / `nn.Conv2d` initialisation (kaiming_uniform with a = √5):
+    /// weight and bias both U(±1/√in), the weight drawn first.
+    public static func torchDefault(_ inputs: Int, _ outputs: Int, dtype: DType = .float32,
+                                    rng: inout RandomStream) -> Linear {
+        let bound = 1 / Double(inputs).squareRoot()
+        let weight = Tensor((0..<(inputs * outputs)).map { _ in rng.uniform(-bound, bound) }, shape: [outputs, inputs],
+                            dtype: dtype, requiresGrad: true)
+        let bias = Tensor((0..<outputs).map { _ in rng.uniform(-bound, bound) }, shape: [outputs], dtype: dtype,
+                          requiresGrad: true)
+        return Linear(weight: weight, bias: bias)
     }
 
     /// x [..., in] → [..., out]
@@ -50,9 +69,10 @@ public final class MLP: Module {
     public let fc1: Linear
     public let fc2: Linear
 
-    public init(_ dimension: Int, hidden: Int, output: Int? = nil, dtype: DType = .float32, rng: inout RandomStream) {
-        fc1 = Linear(dimension, hidden, dtype: dtype, rng: &rng)
-        fc2 = Linear(hidden, output ?? dimension, dtype: dtype, rng: &rng)
+    public init(_ dimension: Int, hidden: Int, output: Int? = nil, initialization: WeightInitialization = .xavier,
+                dtype: DType = .float32, rng: inout RandomStream) {
+        fc1 = Linear(dimension, hidden, initialization: initialization, dtype: dtype, rng: &rng)
+        fc2 = Linear(hidden, output ?? dimension, initialization: initialization, dtype: dtype, rng: &rng)
     }
 
     /// From given layers (heads that initialise their own way).

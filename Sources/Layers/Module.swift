@@ -46,6 +46,14 @@ public enum LayerError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// How a ViT's Linear layers draw their weights (biases start at zero either way).
+public enum WeightInitialization: String, Codable, Sendable {
+    /// Xavier-uniform: MAE's `initialize_weights` (and the suite's default).
+    case xavier
+    /// Normal(0, 0.02) truncated: timm's and DINO's `_init_weights`.
+    case truncatedNormal = "trunc_normal"
+}
+
 /// Parameter initialisers, all drawing from the caller's stream in a fixed order.
 public enum Initializer {
     /// Xavier/Glorot uniform for a [fanOut, fanIn] weight (MAE's choice for every Linear).

@@ -8,10 +8,19 @@ public final class PatchEmbed: Module {
     public let patch: Int
     public let channels: Int
 
-    public init(patch: Int, channels: Int = 3, dimension: Int, dtype: DType = .float32, rng: inout RandomStream) {
+    /// `.xavier`: MAE's (Xavier-uniform on the flattened weight, zero bias). `.truncatedNormal`:
+    /// timm's `_init_weights` leaves the Conv2d at PyTorch's default (`Linear.torchDefault`).
+    public init(patch: Int, channels: Int = 3, dimension: Int, initialization: WeightInitialization = .xavier,
+                dtype: DType = .float32, rng: inout RandomStream) {
         self.patch = patch
         self.channels = channels
-        proj = Linear(channels * patch * patch, dimension, dtype: dtype, rng: &rng)
+        let fanIn = channels * patch * patch
+        switch initialization {
+        case .xavier:
+            proj = Linear(fanIn, dimension, dtype: dtype, rng: &rng)
+        case .truncatedNormal:
+            proj = Linear.torchDefault(fanIn, dimension, dtype: dtype, rng: &rng)
+        }
     }
 
     /// images [B, C, H, W] → tokens [B, (H/p)·(W/p), D], raster order.

@@ -31,6 +31,10 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     /// nil means true and is left out of configs, so older encoder files read unchanged.
     public var finalNorm: Bool? = nil
     public var hasFinalNorm: Bool { finalNorm ?? true }
+    /// How the patch embedding and the blocks' Linear layers start (`.truncatedNormal`: DINO's
+    /// and SelfPatch's ViT). nil means `.xavier` (MAE's) and is left out of configs, so older
+    /// encoder files and run hashes read unchanged.
+    public var initialization: WeightInitialization? = nil
 
     public init(imageSize: Int, patchSize: Int, channels: Int = 3, dimension: Int, depth: Int, heads: Int,
                 mlpRatio: Double = 4, clsToken: Bool = true, positionEmbedding: PositionEmbedding = .learned,
@@ -74,7 +78,9 @@ public final class VisionTransformer: Module {
         precondition(config.imageSize % config.patchSize == 0, "image size must be a multiple of the patch size")
         self.config = config
         let d = config.dimension
-        patchEmbed = PatchEmbed(patch: config.patchSize, channels: config.channels, dimension: d, dtype: dtype, rng: &rng)
+        let initialization = config.initialization ?? .xavier
+        patchEmbed = PatchEmbed(patch: config.patchSize, channels: config.channels, dimension: d,
+                                initialization: initialization, dtype: dtype, rng: &rng)
         clsToken = config.clsToken ? Initializer.truncatedNormal([1, 1, d], std: 0.02, dtype: dtype, rng: &rng) : nil
         let tokens = config.patchCount + (config.clsToken ? 1 : 0)
         switch config.positionEmbedding {
@@ -86,7 +92,8 @@ public final class VisionTransformer: Module {
         for i in 0..<config.depth {
             // Stochastic depth grows linearly with depth (timm's rule).
             let dp = config.depth > 1 ? config.dropPath * Double(i) / Double(config.depth - 1) : config.dropPath
-            blocks.append(Block(d, heads: config.heads, mlpRatio: config.mlpRatio, dropPath: dp, eps: config.layerNormEps, dtype: dtype, rng: &rng))
+            blocks.append(Block(d, heads: config.heads, mlpRatio: config.mlpRatio, dropPath: dp, eps: config.layerNormEps,
+                                initialization: initialization, dtype: dtype, rng: &rng))
         }
         self.blocks = blocks
         norm = LayerNorm(d, eps: config.layerNormEps, dtype: dtype)

@@ -165,6 +165,10 @@ public final class DINO: Objective, Module {
         Self.parameterGroups(config, parameters: namedParameters(), plan: plan)
     }
 
+    /// main_dino.py's `torch.optim.AdamW(params_groups)` passes no betas: torch's defaults, not
+    /// the budget's (MAE's β₂ 0.95). Shared by SelfPatch (main_selfpatch.py likewise).
+    public var adam: AdamSettings? { AdamSettings.torchDefaults }
+
     /// main_dino.py's optimisation as groups: lr base·batch/256 with a linspace warm-up then
     /// cosine, weight decay cosine on rank ≥ 2 tensors (`get_params_groups`), per-tensor clipping,
     /// and every `last_layer` tensor in its own group frozen for the first epochs

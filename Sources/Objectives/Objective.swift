@@ -27,8 +27,8 @@ public protocol Objective: AnyObject {
     /// The optimizer's parameter groups (default: the budget's learning rate, weight decay on
     /// tensors of rank ≥ 2 only, no clipping).
     func parameterGroups(_ plan: OptimizerPlan) -> [ParameterGroup]
-    /// The optimizer's β₁, β₂, ε when a method's authors' differ from the budget's (RR and SR's
-    /// Adam); default nil: the budget's.
+    /// The optimizer's β₁, β₂, ε when a method's authors' differ from the budget's (torch's
+    /// defaults for DINO, SelfPatch, RR and SR); default nil: the budget's.
     var adam: AdamSettings? { get }
     /// One step. Must not change `state`; returns the loss, its terms and the next state.
     func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,

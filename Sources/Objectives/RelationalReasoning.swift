@@ -243,7 +243,7 @@ enum BatchNormState {
 /// torch's defaults β (0.9, 0.999), ε 1e-8, no weight decay, no schedule. With no weight decay
 /// the harness's AdamW is exactly Adam.
 enum AuthorsAdam {
-    static let settings = AdamSettings(beta1: 0.9, beta2: 0.999, eps: 1e-8)
+    static let settings = AdamSettings.torchDefaults
 
     static func groups(_ parameters: [(String, Tensor)], learningRate: Double, steps: Int) -> [ParameterGroup] {
         [ParameterGroup(name: "adam", keys: parameters.map(\.0), learningRate: [Double](repeating: learningRate, count: steps),

@@ -180,6 +180,9 @@ public final class SelfPatch: Objective, Module {
         DINO.parameterGroups(config.dino, parameters: namedParameters(), plan: plan)
     }
 
+    /// torch's AdamW defaults, as DINO (main_selfpatch.py passes no betas).
+    public var adam: AdamSettings? { AdamSettings.torchDefaults }
+
     // MARK: Step
 
     /// Backbone + aggregation + heads on one resolution's crops (the official loop calls the model

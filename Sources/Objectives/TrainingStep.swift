@@ -154,7 +154,8 @@ public struct OptimizerPlan: Sendable {
     }
 
     /// The rule of MAE's code and of DINO's `get_params_groups`: weight decay on tensors of rank ≥ 2
-    /// ("decay"), none on biases, norms and tokens ("no_decay"); one learning rate, no clipping.
+    /// ("decay", which takes the CLS token and position embedding), none on rank-1 tensors, i.e.
+    /// biases and norms ("no_decay"); one learning rate, no clipping.
     public func decayGroups(_ parameters: [(String, Tensor)], weightDecay: [Double]? = nil,
                             clipping: ClippingRule = .none) -> [ParameterGroup] {
         let decay = weightDecay ?? [Double](repeating: self.weightDecay, count: learningRate.count)
@@ -169,7 +170,7 @@ public struct OptimizerPlan: Sendable {
 }
 
 /// Adam's constants for an objective that does not use the budget's (see `Objective.adam`).
-public struct AdamSettings: Equatable, Sendable {
+public struct AdamSettings: Codable, Equatable, Sendable {
     public var beta1: Double
     public var beta2: Double
     public var eps: Double
@@ -178,4 +179,8 @@ public struct AdamSettings: Equatable, Sendable {
         self.beta2 = beta2
         self.eps = eps
     }
+
+    /// torch.optim.Adam's and AdamW's defaults: what code that passes no betas runs (DINO,
+    /// SelfPatch, RR, SR).
+    public static let torchDefaults = AdamSettings(beta1: 0.9, beta2: 0.999, eps: 1e-8)
 }

@@ -1,8 +1,10 @@
 import Evaluation
 import Foundation
 import Harness
+import Layers
 import Objectives
 import Results
+import TensorCore
 import Testing
 
 /// The method table and the budget blocks it reads: a block names only what it overrides, a typo
@@ -28,6 +30,54 @@ import Testing
         for method in Method.all { #expect(method.readout(for: .seg) == .grid && method.readout(for: .det) == .grid) }
         #expect(FeatureKind.lastBlocks(4).fitted(depth: 2) == .lastBlocks(2))
         #expect(FeatureKind.lastBlocks(4).fitted(depth: 6) == .lastBlocks(4) && FeatureKind.cls.fitted(depth: 1) == .cls)
+    }
+
+    /// DINO's and SelfPatch's ViTs start from timm's truncated-normal weights and train with
+    /// torch's AdamW constants; the other methods keep MAE's Xavier start and the budget's
+    /// constants, and their encoder configs (so their run hashes) do not mention either.
+    @Test func dinoFamilyInitialisesAndOptimisesAsItsAuthors() throws {
+        let budget = try HarnessFixtures.budget()
+        for method in [Method.dino, .dinoCA, .selfpatch] {
+            let resolved = try method.resolve(budget)
+            #expect(resolved.encoder.initialization == .truncatedNormal, "\(method.name)")
+            let make = try #require(resolved.makeObjective)
+            var rng = RandomStream(seed: 0)
+            let adam = make(&rng).adam
+            #expect(adam == .torchDefaults, "\(method.name)")
+        }
+        for method in [Method.mae, .mocov2, .lomar] {
+            let resolved = try method.resolve(budget)
+            #expect(resolved.encoder.initialization == nil, "\(method.name)")
+            #expect(!String(decoding: try JSONEncoder().encode(resolved.encoder), as: UTF8.self).contains("initialization"))
+            let make = try #require(resolved.makeObjective)
+            var rng = RandomStream(seed: 0)
+            let adam = make(&rng).adam
+            #expect(adam == nil, "\(method.name)")
+        }
+    }
+
+    /// SelfPatch's patch loss needs local crops of at least 3×3 patches: a budget that gives fewer
+    /// is refused when it loads, naming the file and the key, instead of trapping at the first
+    /// step; the shipped budgets all resolve.
+    @Test func selfPatchRefusesLocalCropsBelowThreeByThreePatches() throws {
+        let small = try budgetFile(#"{"selfpatch": {"dino": {"local_size": 8}}}"#, "local-small")
+        #expect { try Budget.load(path: small) } throws: {
+            "\($0)".contains(small) && "\($0)".contains("methods.selfpatch.dino.local_size 8") && "\($0)".contains("2×2")
+                && "\($0)".contains("≥ 12")
+        }
+        // dino-ca has no patch loss: 2×2 local crops are fine for it.
+        var budget = try HarnessFixtures.budget()
+        var settings = try budget.settings(SelfPatch.Config(), key: "selfpatch")
+        settings.dino.localSize = 8
+        try budget.setSettings(settings, key: "selfpatch")
+        #expect(throws: Never.self) { try Method.dinoCA.resolve(budget) }
+        #expect(throws: HarnessError.self) { try Method.selfpatch.resolve(budget) }
+        for name in ["smoke", "tiny", "small", "paper"] {
+            let budget = try Budget.load(path: Budget.path(named: name, root: HarnessFixtures.root))
+            for method in [Method.dino, .dinoCA, .selfpatch] {
+                #expect(throws: Never.self, "\(name) \(method.name)") { try method.resolve(budget) }
+            }
+        }
     }
 
     /// The Makefile's default METHODS is the table's (through `patchbench methods --make`).

@@ -67,7 +67,10 @@ import TestSupport
         let plan = OptimizerPlan(learningRate: [Double](repeating: 0, count: 4), weightDecay: 0, batchSize: Self.batch,
                                  context: StepContext(step: 0, stepsPerEpoch: 1, totalSteps: 4))
         let groups = try Pretraining.resolve(model.parameterGroups(plan), parameters: params, method: "selfpatch", totalSteps: 4)
-        let adamw = AdamW(beta1: 0.9, beta2: 0.999, eps: 1e-8)
+        // The constants a run uses (`Pretraining` reads them from the objective): torch's defaults.
+        let constants = try #require(model.adam)
+        #expect(constants == AdamSettings(beta1: 0.9, beta2: 0.999, eps: 1e-8))
+        let adamw = AdamW(beta1: constants.beta1, beta2: constants.beta2, eps: constants.eps)
         var optimizer = adamw.initialState(for: params)
         var rng = RandomStream(seed: 1)
         for s in 1...2 {
