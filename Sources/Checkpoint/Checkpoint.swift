@@ -106,6 +106,15 @@ public enum Checkpoint {
         }
     }
 
+    /// The `method` attribute `pretrain` writes into an encoder file; nil when the file has none
+    /// (a converted timm file, one written by hand) or cannot be read.
+    public static func encoderMethod(at path: String) -> String? {
+        guard let file = try? HDF5File(openingForReadAt: path) else { return nil }
+        defer { file.close() }
+        guard (try? file.attributeNames())?.contains("method") == true else { return nil }
+        return try? file.stringAttribute("method")
+    }
+
     /// Writes the marker `encoder.h5` of an encoderless reference row named `row`.
     public static func saveReferenceMarker(row: String, to path: String, attributes: [String: String] = [:]) throws {
         try HDF5File.writeAtomically(to: path) { file in

@@ -349,17 +349,25 @@ extension Method {
             try require(settings.views >= 2 && settings.patches >= 2, "spatial_reasoning.views and patches must be ≥ 2")
             try require(settings.patchSize >= 1 && settings.patchSize < side, "spatial_reasoning.patch_size must be in 1..<\(side)")
             // Divided rather than doubled: a crafted `patches` near Int.max must not overflow.
-            let positions = SpatialReasoning.sampling(side: side, patchSize: settings.patchSize, mode: mode).range
+            let (positions, extent) = SpatialReasoning.sampling(side: side, patchSize: settings.patchSize, mode: mode)
             try require(settings.patches <= positions / 2,
                         "spatial_reasoning: 2 × patches must fit in the \(positions) positions of \(mode.rawValue) mode (size \(side), patch_size \(settings.patchSize))")
+            // Cuts of `extent` at positions 0..<positions span positions + extent − 1 pixels a side:
+            // at most ⌊span/extent⌋ apart per axis, so more than its square can never be placed.
+            let perAxis = (positions + extent - 1) / extent
+            try require(overlapRule != .pairwise || settings.patches <= perAxis * perAxis,
+                        "spatial_reasoning.patches \(settings.patches): at most \(perAxis * perAxis) cuts of \(extent) px fit without "
+                        + "overlap in \(mode.rawValue) mode (size \(side), patch_size \(settings.patchSize)); lower patches or patch_size")
             try requireRange(settings.cropScale, "spatial_reasoning.crop_scale")
             try require(settings.views <= 64, "spatial_reasoning.views must be ≤ 64")
             try require(settings.mseWeight >= 0, "spatial_reasoning.mse_weight must be ≥ 0")
             try require(settings.learningRate > 0 && settings.hidden > 0, "spatial_reasoning.learning_rate and hidden must be > 0")
             let encoder = budget.vitConfig(positionEmbedding: .sinCos)
-            let recipe = SpatialReasoning.recipe(settings, size: side, mean: budget.augmentation.mean, std: budget.augmentation.std)
+            let (mean, std) = (budget.augmentation.mean, budget.augmentation.std)
+            let recipe = SpatialReasoning.recipe(settings, size: side, mean: mean, std: std)
+            let patchTransform = SpatialReasoning.patchTransform(size: side, mean: mean, std: std)
             return try Resolved(encoder: encoder, recipe: recipe, settings: settings) {
-                SpatialReasoning(encoder: encoder, config: settings, methodName: name, rng: &$0)
+                SpatialReasoning(encoder: encoder, config: settings, patchTransform: patchTransform, methodName: name, rng: &$0)
             }
         }
     }

@@ -5,10 +5,11 @@
 // shared/specs/spatialreasoning-randsac-lomar.md §1.2, §1.3, §5. Documentation/Objectives/RR-SR.md.
 //
 // Equations, in the order a step realises them:
-//   (1) per image: P patches sampled without overlap. Additive mode: ps×ps cut at (r_p, c_p), each
-//       pasted on a zero canvas of the image's size at a random place, t_p = (r_p, c_p) / (S − ps).
-//       Standard mode: the image resized to S' = ⌊S/ps · S⌋, S×S cut at (r_p, c_p) (a zoomed view
-//       of about ps×ps pixels), t_p = (r_p, c_p) / 2S (the code's /128 at S = 64)
+//   (1) per image: P patch positions, redrawn while the overlap rule rejects them. Additive mode:
+//       ps×ps cut at (r_p, c_p), colour-transformed, pasted on a zero canvas of the image's size at
+//       a random place, t_p = (r_p, c_p) / (S − ps). Standard mode: the image resized to
+//       S' = ⌊S/ps · S⌋, S×S cut at (r_p, c_p) (a zoomed view of about ps×ps pixels),
+//       colour-transformed, t_p = (r_p, c_p) / 2S (the code's /128 at S = 64)
 //   (2) g = GAP(ViT(cat(x_1…x_K, canvas_1…canvas_P)))     one forward for views and patches
 //   (3) image pairs as RR (i < j, rolled negatives): positive target (0, 0, 0), negative (1, 1, 1)
 //   (4) patch pairs p < q the same way: positive target (t_p − t_q, 0) signed, negative (1, 1, 1)
@@ -70,21 +71,30 @@ public final class SpatialReasoning: Objective, Module {
         public var cropScale: [Double] = [0.08, 1.0]
 
         public init() {}
+
+        /// `overlapRule` and `mode` are the arm's (the method table's `spatial-reasoning…`
+        /// entries), so a budget block cannot name them and run.json's settings leave them out:
+        /// the method's name says which arm ran.
+        enum CodingKeys: String, CodingKey { case views, patches, patchSize, mseWeight, hidden, learningRate, cropScale }
     }
 
     public let methodName: String
     public let config: Config
     public let encoder: VisionTransformer
     public let head: RelationHead
+    /// The code's `patch_transformations`, run on every cut patch (`patchTransform(size:mean:std:)`);
+    /// nil leaves the cuts as they are (tests that compare the geometry on given pixels).
+    public let patchTransform: ViewRecipe?
 
-    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), methodName: String = "spatial-reasoning",
-                dtype: DType = .float32, rng: inout RandomStream) {
+    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), patchTransform: ViewRecipe? = nil,
+                methodName: String = "spatial-reasoning", dtype: DType = .float32, rng: inout RandomStream) {
         precondition(config.views >= 2 && config.patches >= 2, "Spatial Reasoning needs K ≥ 2 views and P ≥ 2 patches")
         precondition(config.patchSize >= 1 && config.patchSize < encoderConfig.imageSize, "Spatial Reasoning: ps in 1..<S")
         precondition(2 * config.patches <= Self.sampling(side: encoderConfig.imageSize, patchSize: config.patchSize, mode: config.mode).range,
                      "Spatial Reasoning draws 2P distinct positions")
         self.methodName = methodName
         self.config = config
+        self.patchTransform = patchTransform
         encoder = VisionTransformer(encoderConfig, dtype: dtype, rng: &rng)
         head = RelationHead(inputs: 2 * encoderConfig.dimension, hidden: config.hidden, outputs: 3, dtype: dtype, rng: &rng)
     }
@@ -95,16 +105,30 @@ public final class SpatialReasoning: Objective, Module {
 
     public func encoderExtras() -> [(String, Tensor)] { [] }
 
-    /// RR's K views, then P whole-image views the patches are cut from: no crop, no flip, the
-    /// patch transform's colour jitter (p 0.8) and grayscale (p 0.2), normalised (both modes).
+    /// RR's K views, then P whole images the patches are cut from: no crop, no flip, no colour
+    /// change and no normalisation, because the code transforms each cut (`patchTransform`).
     public static func recipe(_ config: Config, size: Int, mean: [Float], std: [Float]) -> MultiCropRecipe {
         var recipe = RelationalReasoning.recipe(views: config.views, size: size, scale: config.cropScale, mean: mean, std: std)
         var source = recipe.views[0]
         source.scale = 1.0...1.0
         source.ratio = 1.0...1.0
         source.flipProbability = 0
+        source.jitter = nil
+        source.grayscaleProbability = 0
+        source.mean = [0, 0, 0]
+        source.std = [1, 1, 1]
         recipe.views += [ViewRecipe](repeating: source, count: config.patches)
         return recipe
+    }
+
+    /// `datamanager.py`'s `patch_transformations`, applied to each cut (ps×ps in additive mode, the
+    /// S×S cut of the enlarged image in standard mode): ColorJitter(0.8, 0.8, 0.8, 0.2) with p 0.8,
+    /// grayscale p 0.2, normalised with the budget's statistics — RR's view without its geometry.
+    /// Contrast then blends towards the patch's own mean, not the whole image's.
+    public static func patchTransform(size: Int, mean: [Float], std: [Float]) -> ViewRecipe {
+        var transform = RelationalReasoning.recipe(views: 1, size: size, scale: [1, 1], mean: mean, std: std).views[0]
+        transform.flipProbability = 0
+        return transform
     }
 
     public func initialState() -> ObjectiveState { BatchNormState.initial(head.bn1, prefix: "relation_module") }
@@ -125,9 +149,12 @@ public final class SpatialReasoning: Objective, Module {
                                   rng: &rng)
         }
         let sources = (0..<p).map { batch.views[k + $0].images }
+        let transform = patchTransform
         let patches = switch config.mode {
-        case .additive: Self.canvases(sources, placements: placements, patchSize: config.patchSize)
-        case .standard: Self.zoomedCrops(sources, placements: placements, patchSize: config.patchSize)
+        case .additive:
+            Self.canvases(sources, placements: placements, patchSize: config.patchSize) { transform?.colour($0, rng: &rng) ?? $0 }
+        case .standard:
+            Self.zoomedCrops(sources, placements: placements, patchSize: config.patchSize) { transform?.colour($0, rng: &rng) ?? $0 }
         }
         let features = GlobalFeatures.of(encoder, Tensor.concat([batch.images(0..<k), patches], axis: 0))    // Eq. (2)
         let imageFeatures = features.slice(axis: 0, 0..<(k * b)), patchFeatures = features.slice(axis: 0, (k * b)..<((k + p) * b))
@@ -241,8 +268,11 @@ public final class SpatialReasoning: Objective, Module {
     }
 
     /// Patch-major canvases [P·B, C, S, S]: zeros (the normalised image's zero, as the code pastes
-    /// normalised patches onto `torch.zeros`) with patch q of sample s cut from sources[q][s].
-    public static func canvases(_ sources: [Tensor], placements: [[PatchPlacement]], patchSize ps: Int) -> Tensor {
+    /// normalised patches onto `torch.zeros`) with patch q of sample s cut from sources[q][s],
+    /// passed through `transform` (the patch transform; C channels in and out), then pasted.
+    /// Patches are cut and transformed patch-major, sample by sample.
+    public static func canvases(_ sources: [Tensor], placements: [[PatchPlacement]], patchSize ps: Int,
+                                transform: (AugmentImage) -> AugmentImage = { $0 }) -> Tensor {
         let p = sources.count, b = sources[0].shape[0], c = sources[0].shape[1], side = sources[0].shape[2]
         let plane = side * side, image = c * plane
         var out = [Float](repeating: 0, count: p * b * image)
@@ -250,12 +280,19 @@ public final class SpatialReasoning: Objective, Module {
             let src = sources[q].floats
             for s in 0..<b {
                 let at = placements[s][q], o = (q * b + s) * image, i = s * image
+                var cut = AugmentImage(channels: c, height: ps, width: ps, pixels: [Float](repeating: 0, count: c * ps * ps))
                 for ch in 0..<c {
                     for y in 0..<ps {
-                        for x in 0..<ps {
-                            out[o + ch * plane + (at.canvasRow + y) * side + at.canvasColumn + x]
-                                = src[i + ch * plane + (at.row + y) * side + at.column + x]
-                        }
+                        let from = i + ch * plane + (at.row + y) * side + at.column
+                        cut.pixels.replaceSubrange((ch * ps + y) * ps..<((ch * ps + y + 1) * ps), with: src[from..<(from + ps)])
+                    }
+                }
+                cut = transform(cut)
+                precondition(cut.channels == c && cut.height == ps && cut.width == ps, "the patch transform changed the cut's shape")
+                for ch in 0..<c {
+                    for y in 0..<ps {
+                        let to = o + ch * plane + (at.canvasRow + y) * side + at.canvasColumn
+                        out.replaceSubrange(to..<(to + ps), with: cut.pixels[((ch * ps + y) * ps)..<((ch * ps + y + 1) * ps)])
                     }
                 }
             }
@@ -265,8 +302,10 @@ public final class SpatialReasoning: Objective, Module {
 
     /// Standard mode's patches, patch-major [P·B, C, S, S]: source q of sample s resized to
     /// S' × S' (bilinear, align_corners = False: PIL's bilinear `Resize` when enlarging, which the
-    /// code applies to the uint8 image before `ToTensor`) and cut S×S at (row, column).
-    public static func zoomedCrops(_ sources: [Tensor], placements: [[PatchPlacement]], patchSize ps: Int) -> Tensor {
+    /// code applies to the uint8 image before `ToTensor`), cut S×S at (row, column) and passed
+    /// through `transform` (the patch transform).
+    public static func zoomedCrops(_ sources: [Tensor], placements: [[PatchPlacement]], patchSize ps: Int,
+                                   transform: (AugmentImage) -> AugmentImage = { $0 }) -> Tensor {
         let p = sources.count, b = sources[0].shape[0], c = sources[0].shape[1], side = sources[0].shape[2]
         let zoomed = zoomedSide(side: side, patchSize: ps)
         let image = c * side * side
@@ -279,13 +318,17 @@ public final class SpatialReasoning: Objective, Module {
                 let resized = Augment.resizedCrop(source, box: CropBox(top: 0, left: 0, height: side, width: side),
                                                   outputHeight: zoomed, outputWidth: zoomed, interpolation: .bilinear)
                 precondition(at.row + side <= zoomed && at.column + side <= zoomed, "standard-mode cut at \(at) outside \(zoomed)")
+                var cut = AugmentImage(channels: c, height: side, width: side, pixels: [Float](repeating: 0, count: image))
                 for ch in 0..<c {
                     for y in 0..<side {
                         let from = (ch * zoomed + at.row + y) * zoomed + at.column
-                        out.replaceSubrange((o + (ch * side + y) * side)..<(o + (ch * side + y + 1) * side),
-                                            with: resized.pixels[from..<(from + side)])
+                        cut.pixels.replaceSubrange(((ch * side + y) * side)..<((ch * side + y + 1) * side),
+                                                   with: resized.pixels[from..<(from + side)])
                     }
                 }
+                cut = transform(cut)
+                precondition(cut.channels == c && cut.height == side && cut.width == side, "the patch transform changed the cut's shape")
+                out.replaceSubrange(o..<(o + image), with: cut.pixels)
             }
         }
         return Tensor(floats: out, shape: [p * b, c, side, side])

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Evaluation
 import Foundation
 import SafeIO
@@ -129,7 +130,7 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var fineTune: FineTuneCLIOptions
 
-    @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint; also picks its readout (patchbench methods).")
+    @Option(help: "Encoder method for the metrics file when no run.json is beside the checkpoint (default: the method pretrain recorded in the encoder file); also picks its readout (patchbench methods).")
     var method: String?
 
     @Option(help: "Budget for the metrics file when no run.json is beside the checkpoint (default: none).")
@@ -203,7 +204,10 @@ struct Eval: ParsableCommand {
         let run = try Self.runRecord(runDirectory)
         let evaluationSeed = seed ?? run.map { UInt64(max(0, $0.seed)) } ?? 0
         let source: EncoderSource
-        var description = EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)
+        // Without run.json and --method, the method `pretrain` recorded in the encoder file: its
+        // readout, not the probe default (an RR or SR encoder has a CLS token it never trained).
+        let storedMethod = run == nil && method == nil ? encoderOptions.checkpoint.flatMap(Checkpoint.encoderMethod(at:)) : nil
+        var description = EncoderDescription(method: method ?? storedMethod, budget: budget, seed: encoderSeed, configHash: configHash)
         let reference = run.flatMap { try? Method.named($0.method) }?.encoderless
         if reference != nil, let run {
             // An encoderless reference row's run: its marker names no encoder; the run.json names the row.
@@ -221,7 +225,7 @@ struct Eval: ParsableCommand {
                                                                 seed: evaluationSeed, encoder: description))
         options.kind = try kind.map { try FeatureKind(parsing: $0) }
         // The method's own readout (the method table) for a run's encoder, or one named by --method.
-        if let name = run?.method ?? method, let m = try? Method.named(name) {
+        if let name = run?.method ?? method ?? storedMethod, let m = try? Method.named(name) {
             options.methodReadout = (m.name, m.readout(for: probe))
         }
         options.batchSize = encoderOptions.batchSize

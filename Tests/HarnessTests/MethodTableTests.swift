@@ -80,6 +80,38 @@ import Testing
         }
     }
 
+    /// Spatial Reasoning's arms own the overlap rule and the mode, so a budget naming them is
+    /// refused (an unknown key) rather than overridden; more patches than can be placed apart are
+    /// refused when the budget loads, not trapped on at the first step; every arm gets the
+    /// budget's patch transform.
+    @Test func spatialReasoningBlocksAreCheckedWhenTheyLoad() throws {
+        for (block, key) in [(#"{"spatial_reasoning": {"mode": "standard"}}"#, "mode"),
+                             (#"{"spatial_reasoning": {"overlap_rule": "code"}}"#, "overlap_rule")] {
+            let file = try budgetFile(block, "sr-\(key)")
+            #expect { try Budget.load(path: file) } throws: {
+                "\($0)".contains(file) && "\($0)".contains("methods.spatial_reasoning: unknown key '\(key)'")
+            }
+        }
+        #expect(!String(decoding: try JSONEncoder().encode(SpatialReasoning.Config()), as: UTF8.self).contains("mode"))
+        let crowded = try budgetFile(#"{"spatial_reasoning": {"patches": 5}}"#, "sr-crowded")
+        #expect { try Budget.load(path: crowded) } throws: {
+            "\($0)".contains(crowded) && "\($0)".contains("spatial_reasoning.patches 5: at most 4 cuts of 12 px")
+        }
+        // Four fit (2 × 2 on 32 px); the code's rule never needs them apart.
+        var budget = try HarnessFixtures.budget()
+        var settings = try budget.settings(SpatialReasoning.Config(), key: "spatial_reasoning")
+        settings.patches = 5
+        try budget.setSettings(settings, key: "spatial_reasoning")
+        #expect(throws: Never.self) { try Method.spatialReasoningCodeOverlap.resolve(budget) }
+        let resolved = try Method.spatialReasoning.resolve(try HarnessFixtures.budget())
+        let make = try #require(resolved.makeObjective)
+        var rng = RandomStream(seed: 0)
+        let sr = try #require(make(&rng) as? SpatialReasoning)
+        let transform = try #require(sr.patchTransform)
+        let augmentation = try HarnessFixtures.budget().augmentation
+        #expect(transform.mean == augmentation.mean && transform.std == augmentation.std && transform.jitterProbability == 0.8)
+    }
+
     /// The Makefile's default METHODS is the table's (through `patchbench methods --make`).
     @Test func theMakefileReadsTheTable() throws {
         let makefile = try String(contentsOfFile: HarnessFixtures.root + "/Makefile", encoding: .utf8)

@@ -158,7 +158,8 @@ import TestSupport
     }
 
     /// RR's views are `datamanager.py`'s relationnet transform; SR's patch sources are the whole,
-    /// unflipped image, normalised, with only the patch transform's colour changes.
+    /// unflipped image as it is (no colour, not normalised), and the patch transform is the
+    /// views' colour steps and normalisation, run on each cut.
     @Test func theRecipesFollowTheCode() {
         let recipe = SpatialReasoning.recipe(SpatialReasoning.Config(), size: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
         #expect(recipe.views.count == 4 + 3)
@@ -168,16 +169,56 @@ import TestSupport
                 && view.jitterProbability == 0.8 && view.grayscaleProbability == 0.2 && view.blurProbability == 0)
         #expect(Array(recipe.views[0..<4]) == RelationalReasoning.recipe(views: 4, size: 32, scale: [0.08, 1], mean: [0.5, 0.5, 0.5],
                                                                          std: [0.25, 0.25, 0.25]).views)
-        var source = recipe.views[4]
-        #expect(source.flipProbability == 0 && source.scale == 1.0...1.0 && source.ratio == 1.0...1.0 && source.jitter == view.jitter)
-        source.jitter = nil
-        source.grayscaleProbability = 0
+        let source = recipe.views[4]
+        #expect(source.flipProbability == 0 && source.scale == 1.0...1.0 && source.ratio == 1.0...1.0 && source.jitter == nil
+                && source.grayscaleProbability == 0)
         let pixels = (0..<(3 * 32 * 32)).map { Float($0 % 251) / 250 }
         var rng = RandomStream(seed: 1)
         let (out, geometry) = source.apply(AugmentImage(channels: 3, height: 32, width: 32, pixels: pixels), rng: &rng)
         #expect(geometry.box == CropBox(top: 0, left: 0, height: 32, width: 32) && !geometry.flipped)
-        let error = zip(out.pixels, pixels).map { abs($0 - ($1 - 0.5) / 0.25) }.max()!
-        #expect(error < 1e-5, "the patch source is the normalised image (max error \(error))")
+        #expect(out.pixels == pixels, "the patch source is the image as it is")
+
+        let transform = SpatialReasoning.patchTransform(size: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+        #expect(transform.jitter == view.jitter && transform.jitterProbability == 0.8 && transform.grayscaleProbability == 0.2
+                && transform.blurProbability == 0 && transform.solarizeProbability == 0
+                && transform.mean == [0.5, 0.5, 0.5] && transform.std == [0.25, 0.25, 0.25])
+    }
+
+    /// The code jitters each cut (`patch_transformations(res_im)`), so contrast pivots on the
+    /// patch's own mean: a black cut stays black whatever the factor, while the same transform on
+    /// the whole image first would lift it towards the image's mean. A textured cut does change,
+    /// so the transform ran. Both modes.
+    @Test func patchesAreColouredAfterTheCut() {
+        // Left half black, right half a ramp in (0.2, 1].
+        let side = 32
+        let pixels = (0..<(3 * side * side)).map { i -> Float in
+            let column = i % side, row = (i / side) % side
+            return column < 16 ? 0 : 0.2 + 0.8 * Float(row * 16 + column - 16) / 512
+        }
+        let image = Tensor(floats: pixels, shape: [1, 3, side, side])
+        var contrast = ViewRecipe(size: side, scale: 1...1)
+        contrast.jitter = ColorJitterStrength(brightness: 0, contrast: 0.9, saturation: 0, hue: 0)
+        (contrast.jitterProbability, contrast.grayscaleProbability, contrast.mean, contrast.std) = (1, 0, [0, 0, 0], [1, 1, 1])
+        let black = PatchPlacement(row: 10, column: 2, canvasRow: 0, canvasColumn: 0)
+        let ramp = PatchPlacement(row: 10, column: 18, canvasRow: 0, canvasColumn: 0)
+        var rng = RandomStream(seed: 5)
+        let cuts = SpatialReasoning.canvases([image, image], placements: [[black, ramp]], patchSize: 12) {
+            contrast.colour($0, rng: &rng)
+        }.floats
+        let plane = 3 * side * side
+        #expect(cuts[0..<plane].allSatisfy { $0 == 0 }, "a black cut jittered on its own stays black")
+        let untouched = SpatialReasoning.canvases([image, image], placements: [[black, ramp]], patchSize: 12).floats
+        #expect(cuts[plane...] != untouched[plane...], "the textured cut was not transformed")
+        // Lowering the contrast of the whole image first (the old order) lifts the black cut.
+        let whole = Augment.adjustContrast(AugmentImage(channels: 3, height: side, width: side, pixels: pixels), factor: 0.5)
+        let lifted = SpatialReasoning.canvases([Tensor(floats: whole.pixels, shape: [1, 3, side, side])], placements: [[black]], patchSize: 12)
+        #expect(lifted.floats.contains { $0 != 0 }, "the whole-image order should differ here, or the test shows nothing")
+
+        let zoomed = SpatialReasoning.zoomedCrops([image], placements: [[PatchPlacement(row: 0, column: 0, canvasRow: 0, canvasColumn: 0)]],
+                                                  patchSize: 12) { contrast.colour($0, rng: &rng) }.floats
+        let plain = SpatialReasoning.zoomedCrops([image], placements: [[PatchPlacement(row: 0, column: 0, canvasRow: 0, canvasColumn: 0)]],
+                                                 patchSize: 12).floats
+        #expect(zoomed.allSatisfy { $0 == 0 } && plain.allSatisfy { $0 == 0 }, "a black zoomed cut stays black")
     }
 
     static func batch(views: Int, b: Int, seed: UInt64) -> TrainingBatch {

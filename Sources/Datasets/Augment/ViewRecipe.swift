@@ -65,7 +65,14 @@ public struct ViewRecipe: Equatable, Sendable {
         var image = Augment.resizedCrop(source, box: box, outputHeight: size, outputWidth: size, interpolation: interpolation)
         let flipped = flipProbability > 0 && rng.nextDouble() < flipProbability
         if flipped { image = Augment.horizontalFlip(image) }
-        image = image.asRGB()
+        return (colour(image, rng: &rng), CropGeometry(box: box, flipped: flipped, outputSize: size))
+    }
+
+    /// The recipe's steps after the flip, on any image (float CHW in [0, 1]): RGB, colour jitter,
+    /// grayscale, blur, solarisation, normalisation. Spatial Reasoning's patch transform runs
+    /// them on each cut patch, as its code does.
+    public func colour(_ source: AugmentImage, rng: inout RandomStream) -> AugmentImage {
+        var image = source.asRGB()
         if let jitter, jitterProbability > 0, rng.nextDouble() < jitterProbability {
             image = Augment.colorJitter(image, strength: jitter, rng: &rng)
         }
@@ -77,8 +84,7 @@ public struct ViewRecipe: Equatable, Sendable {
         if solarizeProbability > 0, rng.nextDouble() < solarizeProbability {
             image = Augment.solarize(image, threshold: solarizeThreshold)
         }
-        image = Augment.normalize(image, mean: mean, std: std)
-        return (image, CropGeometry(box: box, flipped: flipped, outputSize: size))
+        return Augment.normalize(image, mean: mean, std: std)
     }
 }
 
