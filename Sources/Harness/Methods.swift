@@ -424,6 +424,11 @@ extension Method {
         Method(name: name, base: "randsac", summary: summary, configKey: "randsac", reproduced: reproduced,
                tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean, exported: "the encoder",
                ablation: !reproduced && planNote == nil, planNote: planNote) { budget in
+            // Each arm is its serialization: a budget's would be silently replaced, so it is refused.
+            if case .object(let block)? = budget.methods["randsac"], block["serialization"] != nil {
+                throw HarnessError("methods.randsac.serialization is the arm's, not the budget's: pick the arm "
+                                   + "(patchbench methods lists them)")
+            }
             var settings = try budget.settings(RandSAC.Config(), key: "randsac")
             settings.serialization = rule
             settings.skipMix = settings.skipMix && skipMix

@@ -1,4 +1,4 @@
-// RandSAC: Randomized Serialization Autoregressive Pretraining (Hua et al.), ICLR'23,
+// RandSAC: Self-supervision through Random Segments with Autoregressive Coding (Hua et al.), ICLR'23,
 // arXiv:2203.12054. No official code exists; this is written from the ICLR main text
 // (spec shared/specs §2.1), and the choices the text leaves open are ours
 // (Documentation/Objectives/RandSAC.md). Correctness is shown by properties (RandSACTests).

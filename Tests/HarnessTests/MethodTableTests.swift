@@ -112,6 +112,15 @@ import Testing
         #expect(transform.mean == augmentation.mean && transform.std == augmentation.std && transform.jitterProbability == 0.8)
     }
 
+    /// A RandSAC arm is its serialization: a budget block naming one would be replaced by the
+    /// arm's, so it is refused when the budget loads.
+    @Test func randSACRefusesABudgetSerialization() throws {
+        let file = try budgetFile(#"{"randsac": {"serialization": {"segments": "square", "square_size": 4}}}"#, "randsac-serialization")
+        #expect { try Budget.load(path: file) } throws: {
+            "\($0)".contains(file) && "\($0)".contains("methods.randsac.serialization is the arm's")
+        }
+    }
+
     /// The Makefile's default METHODS is the table's (through `patchbench methods --make`).
     @Test func theMakefileReadsTheTable() throws {
         let makefile = try String(contentsOfFile: HarnessFixtures.root + "/Makefile", encoding: .utf8)

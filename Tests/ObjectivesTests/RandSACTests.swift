@@ -191,6 +191,10 @@ import Testing
         #expect(SerializationRule(segments: .square, squareSize: 2, partitions: 3, order: .random).problem(grid: 8) != nil)
         #expect(SerializationRule(segments: .square, squareSize: 2, partitions: 25, order: .random).problem(grid: 8) != nil)
         #expect(SerializationRule(segments: .blob, blobCount: 5, order: .raster).problem(grid: 8) != nil)
+        // A raster order would ignore partitions: refused rather than silently flat.
+        #expect(SerializationRule(segments: .square, squareSize: 2, partitions: 4, order: .raster).problem(grid: 8)?
+                    .contains("raster order has no partitions") == true)
+        #expect(SerializationRule(segments: .square, squareSize: 2, order: .raster).problem(grid: 8) == nil)
         #expect(SerializationRule(segments: .blob, blobCount: 65, order: .random).problem(grid: 8) != nil)
         #expect(SerializationRule(segments: .blob, blobCount: 11, partitions: 5, order: .random).problem(grid: 8) == nil)
     }
