@@ -16,6 +16,7 @@ public enum ClaimsEvaluator {
         claims.claims.map { claim in
             let proxy = claim.proxy
             let methodValues: [Int: Double], baselineValues: [Int: Double]
+            var mismatches: [String] = []
             if claim.direction.isSpeed, let grid = proxy.grid {
                 // A controlled comparison at the claim's resolution, rounds paired.
                 methodValues = runs.speedValues(budget: budget, method: claim.method, baseline: claim.baseline, grid: grid,
@@ -23,28 +24,37 @@ public enum ClaimsEvaluator {
                 baselineValues = runs.speedValues(budget: budget, method: claim.method, baseline: claim.baseline, grid: grid,
                                                   of: claim.baseline)
             } else {
-                methodValues = runs.values(
-                    budget: budget, method: claim.method, probe: proxy.probe, metric: proxy.metric, dataset: proxy.dataset)
-                baselineValues = runs.values(
-                    budget: budget, method: claim.baseline, probe: proxy.probe, metric: proxy.metric,
-                    dataset: proxy.dataset)
+                // Seed k pairs only where both arms measured under the same conditions (dataset,
+                // images, and for throughput the machine and threads).
+                (methodValues, baselineValues, mismatches) = runs.comparableValues(
+                    budget: budget, method: claim.method, baseline: claim.baseline, probe: proxy.probe,
+                    metric: proxy.metric, dataset: proxy.dataset)
             }
             var evaluation = VerdictCalculator.evaluate(
                 method: methodValues, baseline: baselineValues, direction: claim.direction,
                 reportedDelta: claim.reported.delta, reportedRatio: claim.reported.ratio)
             var measuredOn: String? = nil
-            if evaluation.verdict == .notRun, !claim.direction.isSpeed, let stand = proxy.datasetProxy {
+            if evaluation.sampleCount == 0, !claim.direction.isSpeed, let stand = proxy.datasetProxy {
                 // No pair on the claim's own dataset: the labelled dataset proxy stands in.
-                let values = [claim.method, claim.baseline].map {
-                    runs.values(budget: budget, method: $0, probe: proxy.probe, metric: proxy.metric, dataset: stand)
-                }
+                let standValues = runs.comparableValues(
+                    budget: budget, method: claim.method, baseline: claim.baseline, probe: proxy.probe,
+                    metric: proxy.metric, dataset: stand)
                 let standIn = VerdictCalculator.evaluate(
-                    method: values[0], baseline: values[1], direction: claim.direction,
+                    method: standValues.method, baseline: standValues.baseline, direction: claim.direction,
                     reportedDelta: claim.reported.delta, reportedRatio: claim.reported.ratio)
-                if standIn.verdict != .notRun {
+                if standIn.sampleCount > 0 {
                     evaluation = standIn
                     measuredOn = stand
+                    mismatches = standValues.mismatches
                 }
+            }
+            if !mismatches.isEmpty {
+                if evaluation.verdict == .notRun {
+                    // Both arms have runs; none of their seeds measured the same thing.
+                    evaluation.verdict = .inconclusive
+                    evaluation.reason = "no seed pairs under the same conditions"
+                }
+                evaluation.reason = ([evaluation.reason].compactMap { $0 } + mismatches).joined(separator: "; ")
             }
             let methodImplemented = claims.implemented.contains(claim.method)
             let baselineImplemented = claims.implemented.contains(claim.baseline)

@@ -23,6 +23,20 @@ public struct CollectedRun: Equatable, Sendable {
         return metrics
     }
 
+    /// What two arms' values of a probe's metric must share to be compared seed by seed: the
+    /// dataset and the images used (`subset`); for pretraining throughput also the machine, the
+    /// thread count and the GEMM path (claims.md: speed runs on the same machine and threads).
+    /// nil when the run has no such value.
+    public func conditions(probe: String, metric: String) -> String? {
+        if probe == ProbeMetricRegistry.pretrainProbe {
+            guard metric == ProbeMetricRegistry.imagesPerSecond else { return "dataset \(run.dataset.name)" }
+            let p = run.provenance
+            return "dataset \(run.dataset.name), \(p.machine), \(p.threads) thread(s), GEMM \(p.gemmPath ?? "unrecorded")"
+        }
+        guard let evaluation = evaluations.first(where: { $0.probe == probe }) else { return nil }
+        return "dataset \(evaluation.dataset.name), images \(evaluation.subset)"
+    }
+
     /// The value of a probe's metric, optionally only when the probe ran on the named dataset.
     public func value(probe: String, metric: String, dataset: String? = nil) -> Double? {
         if probe == ProbeMetricRegistry.pretrainProbe {
@@ -78,6 +92,38 @@ public struct RunCollection: Equatable, Sendable {
             if let value = run.value(probe: probe, metric: metric, dataset: dataset) { values[run.seed] = value }
         }
         return values
+    }
+
+    /// seed → the measurement conditions of one method's metric (`CollectedRun.conditions`), for
+    /// the seeds `values` returns.
+    public func conditions(budget: String, method: String, probe: String, metric: String, dataset: String?)
+        -> [Int: String]
+    {
+        var conditions: [Int: String] = [:]
+        for run in runs(budget: budget, method: method)
+        where run.value(probe: probe, metric: metric, dataset: dataset) != nil {
+            conditions[run.seed] = run.conditions(probe: probe, metric: metric)
+        }
+        return conditions
+    }
+
+    /// Both arms' values, with every seed whose conditions differ between the arms taken out of
+    /// the baseline's (so it cannot pair), and a sentence per such seed.
+    public func comparableValues(budget: String, method: String, baseline: String, probe: String, metric: String,
+                                 dataset: String?) -> (method: [Int: Double], baseline: [Int: Double], mismatches: [String]) {
+        let methodValues = values(budget: budget, method: method, probe: probe, metric: metric, dataset: dataset)
+        var baselineValues = values(budget: budget, method: baseline, probe: probe, metric: metric, dataset: dataset)
+        let methodConditions = conditions(budget: budget, method: method, probe: probe, metric: metric, dataset: dataset)
+        let baselineConditions = conditions(budget: budget, method: baseline, probe: probe, metric: metric, dataset: dataset)
+        var mismatches: [String] = []
+        for seed in methodValues.keys.sorted() where baselineValues[seed] != nil {
+            let (m, b) = (methodConditions[seed], baselineConditions[seed])
+            if m != b {
+                baselineValues[seed] = nil
+                mismatches.append("seed \(seed) not compared: \(method) \(m ?? "unrecorded"), \(baseline) \(b ?? "unrecorded")")
+            }
+        }
+        return (methodValues, baselineValues, mismatches)
     }
 
     /// round → images/s of `method` at `grid` in the budget's speed file that times `method`

@@ -6,7 +6,8 @@ public enum Verdict: String, Codable, Sendable, CaseIterable {
     case reproduced
     /// The 95% CI lies entirely on the other side.
     case contradicted
-    /// The CI straddles the boundary, or fewer than two seeds pair up.
+    /// The CI straddles the boundary, fewer than two seeds pair up, or every paired difference
+    /// is equal (no measurable spread).
     case inconclusive
     /// The method or the baseline has no runs with this number.
     case notRun = "not run"
@@ -114,6 +115,20 @@ public enum VerdictCalculator {
         evaluation.standardDeviation = interval.standardDeviation
         evaluation.lower = interval.lower
         evaluation.upper = interval.upper
+        if interval.standardDeviation == 0 {
+            // Equal differences (top-1 lies on a 0.01 grid, so two seeds can tie exactly) say
+            // the spread was not resolved, not that it is 0: a zero-width CI proves nothing.
+            evaluation.verdict = .inconclusive
+            evaluation.reason = "every paired difference is equal: no measurable seed spread"
+            if direction.isSpeed {
+                evaluation.ratioLower = exp(interval.lower)
+                evaluation.ratioUpper = exp(interval.upper)
+                if let reportedRatio, let meanRatio = evaluation.meanRatio {
+                    evaluation.reachesReportedFactor = meanRatio >= reportedRatio ? .pointEstimateOnly : .no
+                }
+            }
+            return evaluation
+        }
         // The boundary the CI must clear: 0 for deltas and for speed-ups (log 1), log(factor) for no_slowdown.
         let boundary: Double
         switch direction {

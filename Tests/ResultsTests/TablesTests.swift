@@ -104,7 +104,7 @@ import Results
         func verdict(_ id: String) -> Verdict? { results.first { $0.claim.id == id }?.evaluation.verdict }
         // lomar − mae on fine-tuning top1 = 0.5, 0.6, 0.7 → reproduced (a fine-tuning claim on its own proxy).
         #expect(verdict("lomar_vs_mae_imagenet_finetune_224_top1") == .reproduced)
-        // lomar − mae on seg mIoU = −1 in every seed → contradicted.
+        // lomar − mae on seg mIoU = −1, −1.05, −1.1 → contradicted.
         #expect(verdict("lomar_vs_mae_ade20k_miou") == .contradicted)
         // No det eval files → not run.
         #expect(verdict("lomar_vs_mae_coco_box_ap") == .notRun)
@@ -217,11 +217,11 @@ import Results
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
         #expect(markdown.contains("| randsac vs mae | linear/top1 on fashion-mnist (dataset proxy for cifar-10) |"), "\(markdown)")
         // A CIFAR-10 pack's evaluations take precedence: the proxy is not used.
-        for (method, top1) in [("mae", 90.0), ("randsac", 89.0)] {
+        for (method, top1, slope) in [("mae", 90.0, 0.1), ("randsac", 89.0, 0.15)] {
             for seed in 0..<3 {
                 try tree.write(tree.metrics(probe: "linear", method: method, budget: "tiny", seed: seed,
                                             hash: "c0ffee\(method.count)\(seed)",
-                                            metrics: "{\"top1\": \(top1 + Double(seed) * 0.1), \"C\": 0.1}")
+                                            metrics: "{\"top1\": \(top1 + Double(seed) * slope), \"C\": 0.1}")
                                    .replacingOccurrences(of: "\"name\": \"fashion-mnist\"", with: "\"name\": \"cifar-10\""),
                                to: "runs/tiny/\(method)/seed\(seed)/eval/linear.json")
             }
@@ -229,6 +229,44 @@ import Results
         let direct = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
         let measured = try #require(direct.first { $0.claim.id == "randsac_square_vs_mae_cifar10_linear_top1" })
         #expect(measured.measuredOn == nil && measured.evaluation.verdict == .contradicted)
+    }
+
+    /// A claim without a dataset of its own pairs seed k only where both arms measured the same
+    /// thing: the same pack and the same images (a CIFAR run against a Fashion-MNIST one is a
+    /// 20-point "difference" of datasets), and for pretraining throughput the same machine and
+    /// threads. What is left out is said in the reason.
+    @Test func armsPairOnlyUnderTheSameConditions() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        for seed in 0..<3 {
+            try tree.addRun(method: "mae", seed: seed, top1: 84 + [0.0, 0.3, -0.2][seed], wallSeconds: 100 + Double(seed),
+                            threads: seed == 2 ? 1 : 2)
+            try tree.addRun(method: "randsac", seed: seed, top1: 62 + [0.1, 0.4, 0.0][seed])
+            try tree.addRun(method: "lomar", seed: seed, top1: 85, wallSeconds: 50 + Double(seed))
+        }
+        // randsac's seeds 0 and 1 ran on CIFAR-10; seed 2 on Fashion-MNIST but on its first 1,000 images.
+        for seed in 0..<2 {
+            try tree.write(tree.metrics(probe: "linear", method: "randsac", budget: "tiny", seed: seed, hash: "c0ffee7\(seed)",
+                                        metrics: "{\"top1\": 62, \"C\": 0.1}")
+                               .replacingOccurrences(of: "\"name\": \"fashion-mnist\"", with: "\"name\": \"cifar-10\""),
+                           to: "runs/tiny/randsac/seed\(seed)/eval/linear.json")
+        }
+        try tree.write(tree.metrics(probe: "linear", method: "randsac", budget: "tiny", seed: 2, hash: "c0ffee72",
+                                    metrics: "{\"top1\": 62, \"C\": 0.1}")
+                           .replacingOccurrences(of: "\"feature\": \"cls\"", with: "\"subset\": \"first 1000 train / 250 test images\""),
+                       to: "runs/tiny/randsac/seed2/eval/linear.json")
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
+        let imagenet = try #require(results.first { $0.claim.id == "randsac_square_vs_mae_imagenet_linear_top1" })
+        #expect(imagenet.evaluation.sampleCount == 0 && imagenet.evaluation.verdict == .inconclusive, "\(imagenet.evaluation)")
+        let reason = imagenet.evaluation.reason ?? ""
+        #expect(reason.contains("seed 0 not compared: randsac dataset cifar-10, images all, mae dataset fashion-mnist, images all"),
+                "\(reason)")
+        #expect(reason.contains("seed 2 not compared: randsac dataset fashion-mnist, images first 1000 train / 250 test images"),
+                "\(reason)")
+        // Throughput: mae's seed 2 ran on 1 thread, lomar's on 2, so only seeds 0 and 1 pair.
+        let speed = try #require(results.first { $0.claim.id == "lomar_vs_mae_inaturalist_speed" })
+        #expect(speed.evaluation.pairedSeeds == [0, 1], "\(speed.evaluation)")
+        #expect(speed.evaluation.reason?.contains("seed 2 not compared") == true && speed.evaluation.reason?.contains("1 thread(s)") == true)
     }
 
     /// Speed claims with a grid read `patchbench speed` rows at that grid (the papers' decoder),

@@ -81,12 +81,23 @@ import Results
     @Test func pairsBySeedNotByPosition() throws {
         // Seeds 0 and 2 pair; seed 1 of the method and seed 3 of the baseline are unpaired.
         let evaluation = VerdictCalculator.evaluate(
-            method: [0: 10, 1: 99, 2: 12], baseline: [0: 9, 2: 11, 3: -99], direction: .increase, reportedDelta: nil,
+            method: [0: 10, 1: 99, 2: 12.5], baseline: [0: 9, 2: 11, 3: -99], direction: .increase, reportedDelta: nil,
             reportedRatio: nil)
         #expect(evaluation.pairedSeeds == [0, 2])
-        #expect(evaluation.differences == [1, 1])
-        #expect(evaluation.verdict == .reproduced)  // zero spread: the CI is the point 1
+        #expect(evaluation.differences == [1, 1.5])
+        #expect(evaluation.verdict == .inconclusive)  // t(0.975, 1) = 12.7: the CI is 1.25 ± 3.2
         #expect(evaluation.ratioToReported == nil)
+    }
+
+    /// Equal paired differences (top-1 on a 0.01 grid can tie) leave the spread unmeasured: a
+    /// zero-width interval is not evidence, so the verdict is inconclusive, not reproduced.
+    @Test func zeroSpreadIsInconclusive() throws {
+        let evaluation = VerdictCalculator.evaluate(
+            method: [0: 85.65, 1: 85.70], baseline: [0: 84.19, 1: 84.24], direction: .increase, reportedDelta: 1,
+            reportedRatio: nil)
+        #expect(evaluation.differences[0] == evaluation.differences[1] && evaluation.standardDeviation == 0)
+        #expect(evaluation.verdict == .inconclusive && evaluation.reason?.contains("no measurable seed spread") == true)
+        #expect(evaluation.meanDifference != nil && evaluation.ratioToReported != nil)
     }
 
     @Test func speedupUsesLogRatios() throws {
@@ -108,9 +119,9 @@ import Results
     }
 
     @Test func noSlowdownComparesWithTheReportedFactor() {
-        // 0.5% slower in every seed: inside "<1% slower".
+        // 0.4–0.6% slower: inside "<1% slower".
         let parity = VerdictCalculator.evaluate(
-            method: [0: 99.5, 1: 199.0, 2: 49.75], baseline: [0: 100, 1: 200, 2: 50], direction: .noSlowdown,
+            method: [0: 99.5, 1: 199.2, 2: 49.7], baseline: [0: 100, 1: 200, 2: 50], direction: .noSlowdown,
             reportedDelta: nil, reportedRatio: 0.99)
         #expect(parity.verdict == .reproduced)
         // 10% slower: contradicted.
