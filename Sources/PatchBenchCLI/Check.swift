@@ -73,7 +73,8 @@ struct Check: ParsableCommand {
             let claimsFile = try ClaimsLoader.load(path: claims, implemented: Method.implemented)
             for result in ClaimsEvaluator.evaluate(claimsFile, runs: collection, budget: goldenFile.budget)
             where result.evaluation.verdict != .notRun {
-                print("claim \(result.claim.id): \(result.evaluation.verdict.rawValue)")
+                let weak = result.claim.proxy.strength == .weak ? " (on a weak proxy)" : ""
+                print("claim \(result.claim.id): \(result.evaluation.verdict.rawValue)\(weak)")
             }
         }
         print("\(report.checkedCount) of \(goldenFile.entries.count) golden numbers found; "

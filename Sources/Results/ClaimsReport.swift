@@ -115,7 +115,7 @@ public enum ClaimsReport {
             for (number, group) in tested.enumerated() {
                 let first = group.first, evaluation = first.evaluation
                 let interval = evaluation.lower.map { lower in
-                    "[\(NumberFormatting.signed(lower, digits: 2)), \(NumberFormatting.signed(evaluation.upper!, digits: 2))]"
+                    "[\(NumberFormatting.bound(lower, digits: 2)), \(NumberFormatting.bound(evaluation.upper!, digits: 2))]"
                 } ?? "—"
                 let claims = group.claims.map { r in
                     "\(r.claim.id)\(r.claim.verified ? "" : " [R]") (\(r.claim.proxy.strength.rawValue)): \(r.claim.evaluationProtocol), "
@@ -191,6 +191,8 @@ public enum ClaimsReport {
                         "ratio_ci_upper": .optional(evaluation.ratioUpper),
                         "reaches_reported_factor": .optional(evaluation.reachesReportedFactor?.rawValue),
                         "verified": .bool(claim.verified),
+                        // A weak proxy's verdict is the proxy's (box AP for a mask-AP claim), not the claim's.
+                        "proxy_strength": .string(claim.proxy.strength.rawValue),
                         "measured_on": .optional(result.measuredOn ?? (evaluation.verdict == .notRun ? nil : claim.proxy.dataset)),
                     ]))
             }

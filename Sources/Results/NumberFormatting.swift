@@ -18,6 +18,13 @@ public enum NumberFormatting {
         return text.hasPrefix("-") ? text : "+" + text
     }
 
+    /// A confidence bound: signed like `signed`, but a negative bound that rounds to zero keeps
+    /// its sign ("-0.00"), since which side of 0 a bound lies on decides the verdict.
+    public static func bound(_ value: Double, digits: Int) -> String {
+        guard value.isFinite, value < 0 else { return signed(value, digits: digits) }
+        return "-" + fixed(-value, digits: digits)
+    }
+
     /// Four significant digits, for free-scale numbers (regularisation strengths, throughputs, FLOPs).
     public static func significant(_ value: Double, digits: Int = 4) -> String {
         guard value.isFinite else { return fixed(value, digits: 0) }

@@ -108,6 +108,19 @@ import Results
         #expect(verdict("lomar_vs_mae_ade20k_miou") == .contradicted)
         // No det eval files → not run.
         #expect(verdict("lomar_vs_mae_coco_box_ap") == .notRun)
+        // results.json says when a verdict is a weak proxy's (box AP standing in for mask AP).
+        guard case .array(let entries) = ClaimsReport.json([(budget: "tiny", results: results)]) else {
+            Issue.record("results.json claims are not an array")
+            return
+        }
+        let strengths = entries.compactMap { entry -> (String, JSONValue)? in
+            guard case .object(let fields) = entry, case .string(let id)? = fields["id"], let strength = fields["proxy_strength"] else {
+                return nil
+            }
+            return (id, strength)
+        }
+        #expect(strengths.count == results.count)
+        #expect(strengths.first { $0.0 == "lomar_vs_mae_coco_mask_ap" }?.1 == .string("weak"), "\(strengths.prefix(3))")
         // lomar takes twice the wall time for the same images → a speed claim without a grid
         // (judged on the runs' throughput) is contradicted; one with a grid needs a speed file.
         #expect(verdict("lomar_vs_mae_inaturalist_speed") == .contradicted)

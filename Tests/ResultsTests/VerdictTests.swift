@@ -89,6 +89,14 @@ import Results
         #expect(evaluation.ratioToReported == nil)
     }
 
+    /// A printed bound keeps the side of 0 it lies on: −0.004 reads "-0.00" beside an
+    /// inconclusive verdict, +0.004 "+0.00" beside a reproduced one.
+    @Test func printedBoundsKeepTheirSign() {
+        #expect(NumberFormatting.bound(-0.004, digits: 2) == "-0.00" && NumberFormatting.bound(0.004, digits: 2) == "+0.00")
+        #expect(NumberFormatting.bound(-1.236, digits: 2) == "-1.24" && NumberFormatting.bound(0, digits: 2) == "+0.00")
+        #expect(NumberFormatting.signed(-0.004, digits: 2) == "+0.00", "other signed numbers keep the old rule")
+    }
+
     /// Equal paired differences (top-1 on a 0.01 grid can tie) leave the spread unmeasured: a
     /// zero-width interval is not evidence, so the verdict is inconclusive, not reproduced.
     @Test func zeroSpreadIsInconclusive() throws {
