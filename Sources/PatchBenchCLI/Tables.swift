@@ -58,7 +58,7 @@ struct Tables: ParsableCommand {
 
     func run() throws {
         let claimsFile = try ClaimsLoader.load(path: Checkout.resolve(claims), implemented: Method.implemented)
-        let collection = try RunCollector.collect(root: runs).only(budget: budget)
+        let collection = try RunCollector.collect(root: runs, budget: budget)
         guard !collection.runs.isEmpty || !collection.skipped.isEmpty else {
             throw CommandFailure("\(runs)/\(budget): no runs of budget '\(budget)' to collect")
         }

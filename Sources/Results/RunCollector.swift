@@ -142,7 +142,11 @@ public enum RunCollector {
     /// runs/speed/: `patchbench speed` files, not a budget.
     static let speedDirectoryName = "speed"
 
-    public static func collect(root: String) throws -> RunCollection {
+    /// Every budget's runs and speed files, or with `budget` only `root/<budget>/` and that
+    /// budget's speed files (`<budget>.json`, `<budget>-<method>.json`), so a bad file of another
+    /// budget cannot stop its tables. Two speed files timing the same pair in one budget are
+    /// refused, naming both.
+    public static func collect(root: String, budget only: String? = nil) throws -> RunCollection {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -150,7 +154,7 @@ public enum RunCollector {
         }
         var runs: [CollectedRun] = []
         var skipped: [SkippedRun] = []
-        for budget in try subdirectories(of: root) where budget != speedDirectoryName {
+        for budget in try subdirectories(of: root) where budget != speedDirectoryName && (only == nil || budget == only) {
             let budgetPath = root + "/" + budget
             for method in try subdirectories(of: budgetPath) {
                 let methodPath = budgetPath + "/" + method
@@ -175,8 +179,20 @@ public enum RunCollector {
         var speed: [SpeedFile] = []
         let speedPath = root + "/" + speedDirectoryName
         if fileManager.fileExists(atPath: speedPath, isDirectory: &isDirectory), isDirectory.boolValue {
-            let names = try fileManager.contentsOfDirectory(atPath: speedPath).filter { $0.hasSuffix(".json") }.sorted()
-            for name in names { speed.append(try SpeedFile.read(speedPath + "/" + name)) }
+            let names = try fileManager.contentsOfDirectory(atPath: speedPath).filter { name in
+                name.hasSuffix(".json") && (only.map { name == "\($0).json" || name.hasPrefix("\($0)-") } ?? true)
+            }.sorted()
+            var timed: [String: String] = [:]
+            for name in names {
+                let file = try SpeedFile.read(speedPath + "/" + name)
+                if let only, file.budget != only { continue }
+                let pair = "\(file.budget): \(file.methods.method) against \(file.methods.baseline)"
+                if let first = timed[pair] {
+                    throw ResultsError("\(speedPath)/\(name): times \(pair), as \(speedPath)/\(first) does; keep one of the two")
+                }
+                timed[pair] = name
+                speed.append(file)
+            }
         }
         return RunCollection(runs: runs, skipped: skipped, speed: speed.sorted { $0.budget < $1.budget })
     }

@@ -325,9 +325,23 @@ import Results
         let withDenseCL = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
         let slower = try #require(withDenseCL.first { $0.claim.id == "densecl_vs_mocov2_pretrain_speed" }).evaluation
         #expect(slower.sampleCount == 3 && slower.verdict == .contradicted, "19 % slower is not '< 1 % slower'")
-        // A file of another schema is refused with its name.
+        // A second file timing the same pair in the same budget is refused, naming both.
+        try densecl.write(toFile: tree.runs + "/speed/tiny-densecl-old.json", atomically: true, encoding: .utf8)
+        #expect { try RunCollector.collect(root: tree.runs, budget: "tiny") } throws: {
+            "\($0)".contains("tiny-densecl.json") && "\($0)".contains("tiny-densecl-old.json")
+        }
+        try FileManager.default.removeItem(atPath: tree.runs + "/speed/tiny-densecl-old.json")
+        // A file of another schema is refused with its name; one budget's tables do not read
+        // another budget's files.
         try file.replacingOccurrences(of: "speed/3", with: "speed/1").write(toFile: tree.runs + "/speed/tiny.json", atomically: true, encoding: .utf8)
         #expect { try RunCollector.collect(root: tree.runs) } throws: { "\($0)".contains("speed/tiny.json") && "\($0)".contains("speed/1") }
+        try file.write(toFile: tree.runs + "/speed/tiny.json", atomically: true, encoding: .utf8)
+        try tree.write("{\"schema\": \"patchbench.run/1\", ", to: "runs/smoke/mae/seed0/run.json")
+        try file.replacingOccurrences(of: "speed/3", with: "speed/1").write(toFile: tree.runs + "/speed/smoke.json", atomically: true,
+                                                                            encoding: .utf8)
+        #expect(throws: (any Error).self) { try RunCollector.collect(root: tree.runs) }
+        let tinyOnly = try RunCollector.collect(root: tree.runs, budget: "tiny")
+        #expect(tinyOnly.budgets == ["tiny"] && tinyOnly.speed.count == 2 && tinyOnly.speed.allSatisfy { $0.budget == "tiny" })
     }
 
     @Test func malformedMetricsJSONNamesTheFile() throws {
