@@ -8,6 +8,10 @@ public struct ClaimResult: Equatable, Sendable {
     /// The pack the verdict was measured on when it is not the claim's own dataset (the claim's
     /// `dataset_proxy`); nil when it is the claim's dataset or nothing was measured.
     public var measuredOn: String? = nil
+    /// The paired seeds' run.json and eval files written by a checkout with uncommitted changes
+    /// (`git_dirty`), relative to the runs root, sorted. (Eval files older than the flag record
+    /// no commit and are not listed: unknown is not dirty.)
+    public var uncommittedInputs: [String] = []
 }
 
 /// Applies `VerdictCalculator` to every claim, with the proxy's probe, metric and dataset selecting the values.
@@ -73,7 +77,24 @@ public enum ClaimsEvaluator {
             }
             return ClaimResult(
                 claim: claim, budget: budget, evaluation: evaluation, methodImplemented: methodImplemented,
-                baselineImplemented: baselineImplemented, measuredOn: measuredOn)
+                baselineImplemented: baselineImplemented, measuredOn: measuredOn,
+                uncommittedInputs: claim.direction.isSpeed && proxy.grid != nil ? []
+                    : uncommittedInputs(runs, budget: budget, arms: [claim.method, claim.baseline], seeds: evaluation.pairedSeeds,
+                                        probe: proxy.probe))
         }
+    }
+
+    /// The files behind the paired seeds that no commit describes exactly.
+    static func uncommittedInputs(_ runs: RunCollection, budget: String, arms: [String], seeds: [Int], probe: String) -> [String] {
+        var files: [String] = []
+        for arm in arms {
+            for run in runs.runs(budget: budget, method: arm) where seeds.contains(run.seed) {
+                if run.run.provenance.gitDirty { files.append(run.relativePath + "/run.json") }
+                if let evaluation = run.evaluations.first(where: { $0.probe == probe }), evaluation.gitDirty == true {
+                    files.append(run.relativePath + "/eval/\(probe).json")
+                }
+            }
+        }
+        return files.sorted()
     }
 }

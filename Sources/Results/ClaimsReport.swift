@@ -129,7 +129,13 @@ public enum ClaimsReport {
                     verdictLabel(evaluation, strength: group.claims.allSatisfy { $0.claim.proxy.strength == .weak } ? .weak : .proxy),
                 ]
                 text += "| " + cells.joined(separator: " | ") + " |\n"
-                let note = first.claim.proxy.note.trimmingCharacters(in: .whitespaces)
+                var note = first.claim.proxy.note.trimmingCharacters(in: .whitespaces)
+                let uncommitted = first.uncommittedInputs
+                if !uncommitted.isEmpty {
+                    let shown = uncommitted.prefix(3).joined(separator: ", ") + (uncommitted.count > 3 ? ", …" : "")
+                    note += (note.isEmpty ? "" : note.hasSuffix(".") ? " " : ". ") + "Measured with uncommitted code (git_dirty): "
+                        + "\(uncommitted.count) file(s), \(shown); provenance.md lists every file's commit."
+                }
                 if !note.isEmpty { notes.append("\(number + 1). \(note)") }
             }
             if !notes.isEmpty { text += "\nProxy notes (from the claims registry), by row:\n\n" + notes.joined(separator: "\n") + "\n" }
@@ -193,6 +199,7 @@ public enum ClaimsReport {
                         "verified": .bool(claim.verified),
                         // A weak proxy's verdict is the proxy's (box AP for a mask-AP claim), not the claim's.
                         "proxy_strength": .string(claim.proxy.strength.rawValue),
+                        "uncommitted_inputs": .array(result.uncommittedInputs.map { .string($0) }),
                         "measured_on": .optional(result.measuredOn ?? (evaluation.verdict == .notRun ? nil : claim.proxy.dataset)),
                     ]))
             }

@@ -106,6 +106,7 @@ import Results
         #expect(verdict("lomar_vs_mae_imagenet_finetune_224_top1") == .reproduced)
         // lomar − mae on seg mIoU = −1, −1.05, −1.1 → contradicted.
         #expect(verdict("lomar_vs_mae_ade20k_miou") == .contradicted)
+        #expect(results.allSatisfy { $0.uncommittedInputs.isEmpty })
         // No det eval files → not run.
         #expect(verdict("lomar_vs_mae_coco_box_ap") == .notRun)
         // results.json says when a verdict is a weak proxy's (box AP standing in for mask AP).
@@ -280,6 +281,24 @@ import Results
         let speed = try #require(results.first { $0.claim.id == "lomar_vs_mae_inaturalist_speed" })
         #expect(speed.evaluation.pairedSeeds == [0, 1], "\(speed.evaluation)")
         #expect(speed.evaluation.reason?.contains("seed 2 not compared") == true && speed.evaluation.reason?.contains("1 thread(s)") == true)
+    }
+
+    /// A verdict resting on files written by a checkout with uncommitted changes says so, in
+    /// results.json and in the row's note of claims.md.
+    @Test func uncommittedInputsAreNamed() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        let seg = tree.metrics(probe: "seg", method: "lomar", budget: "tiny", seed: 1, hash: "c0ffee51",
+                               metrics: "{\"mIoU\": 29.25, \"aAcc\": 70.5}")
+        try tree.write(String(seg.dropLast()) + ", \"git_commit\": \"feedfacefeedface0000\", \"git_dirty\": true}",
+                       to: "runs/tiny/lomar/seed1/eval/seg.json")
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
+        let ade = try #require(results.first { $0.claim.id == "lomar_vs_mae_ade20k_miou" })
+        #expect(ade.uncommittedInputs == ["tiny/lomar/seed1/eval/seg.json"])
+        #expect(try #require(results.first { $0.claim.id == "lomar_vs_mae_imagenet_finetune_224_top1" }).uncommittedInputs.isEmpty)
+        let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
+        #expect(markdown.contains("Measured with uncommitted code (git_dirty): 1 file(s), tiny/lomar/seed1/eval/seg.json"), "\(markdown)")
     }
 
     /// Speed claims with a grid read `patchbench speed` rows at that grid (the papers' decoder),
