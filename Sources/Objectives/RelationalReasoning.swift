@@ -164,7 +164,7 @@ public final class RelationalReasoning: Objective, Module {
         AuthorsAdam.groups(namedParameters(), learningRate: config.learningRate, steps: plan.learningRate.count)
     }
 
-    public var adam: AdamSettings? { AuthorsAdam.settings }
+    public var adam: AdamSettings? { AdamSettings.torchDefaults }
 
     public func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,
                      rng: inout RandomStream) -> ObjectiveStep {
@@ -243,8 +243,6 @@ enum BatchNormState {
 /// torch's defaults β (0.9, 0.999), ε 1e-8, no weight decay, no schedule. With no weight decay
 /// the harness's AdamW is exactly Adam.
 enum AuthorsAdam {
-    static let settings = AdamSettings.torchDefaults
-
     static func groups(_ parameters: [(String, Tensor)], learningRate: Double, steps: Int) -> [ParameterGroup] {
         [ParameterGroup(name: "adam", keys: parameters.map(\.0), learningRate: [Double](repeating: learningRate, count: steps),
                         weightDecay: [Double](repeating: 0, count: steps))]

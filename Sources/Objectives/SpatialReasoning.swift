@@ -137,7 +137,7 @@ public final class SpatialReasoning: Objective, Module {
         AuthorsAdam.groups(namedParameters(), learningRate: config.learningRate, steps: plan.learningRate.count)
     }
 
-    public var adam: AdamSettings? { AuthorsAdam.settings }
+    public var adam: AdamSettings? { AdamSettings.torchDefaults }
 
     public func step(_ batch: TrainingBatch, context: StepContext, state: ObjectiveState,
                      rng: inout RandomStream) -> ObjectiveStep {

@@ -72,13 +72,6 @@ public struct RunCollection: Equatable, Sendable {
 
     public var budgets: [String] { Array(Set(runs.map(\.budget))).sorted() }
 
-    /// The runs, skipped directories and speed file of one budget: what one results version holds.
-    public func only(budget: String) -> RunCollection {
-        RunCollection(runs: runs.filter { $0.budget == budget },
-                      skipped: skipped.filter { $0.relativePath.hasPrefix(budget + "/") },
-                      speed: speed.filter { $0.budget == budget })
-    }
-
     public func runs(budget: String, method: String) -> [CollectedRun] {
         runs.filter { $0.budget == budget && $0.method == method }
     }
@@ -94,36 +87,29 @@ public struct RunCollection: Equatable, Sendable {
         return values
     }
 
-    /// seed → the measurement conditions of one method's metric (`CollectedRun.conditions`), for
-    /// the seeds `values` returns.
-    public func conditions(budget: String, method: String, probe: String, metric: String, dataset: String?)
-        -> [Int: String]
-    {
-        var conditions: [Int: String] = [:]
-        for run in runs(budget: budget, method: method)
-        where run.value(probe: probe, metric: metric, dataset: dataset) != nil {
-            conditions[run.seed] = run.conditions(probe: probe, metric: metric)
-        }
-        return conditions
-    }
-
-    /// Both arms' values, with every seed whose conditions differ between the arms taken out of
-    /// the baseline's (so it cannot pair), and a sentence per such seed.
+    /// Both arms' values, with every seed whose conditions (`CollectedRun.conditions`) differ
+    /// between the arms taken out of the baseline's (so it cannot pair), and a sentence per such seed.
     public func comparableValues(budget: String, method: String, baseline: String, probe: String, metric: String,
                                  dataset: String?) -> (method: [Int: Double], baseline: [Int: Double], mismatches: [String]) {
-        let methodValues = values(budget: budget, method: method, probe: probe, metric: metric, dataset: dataset)
-        var baselineValues = values(budget: budget, method: baseline, probe: probe, metric: metric, dataset: dataset)
-        let methodConditions = conditions(budget: budget, method: method, probe: probe, metric: metric, dataset: dataset)
-        let baselineConditions = conditions(budget: budget, method: baseline, probe: probe, metric: metric, dataset: dataset)
-        var mismatches: [String] = []
-        for seed in methodValues.keys.sorted() where baselineValues[seed] != nil {
-            let (m, b) = (methodConditions[seed], baselineConditions[seed])
-            if m != b {
-                baselineValues[seed] = nil
-                mismatches.append("seed \(seed) not compared: \(method) \(m ?? "unrecorded"), \(baseline) \(b ?? "unrecorded")")
+        func measured(_ name: String) -> [Int: (value: Double, conditions: String?)] {
+            var measured: [Int: (value: Double, conditions: String?)] = [:]
+            for run in runs(budget: budget, method: name) {
+                if let value = run.value(probe: probe, metric: metric, dataset: dataset) {
+                    measured[run.seed] = (value, run.conditions(probe: probe, metric: metric))
+                }
             }
+            return measured
         }
-        return (methodValues, baselineValues, mismatches)
+        let methodMeasured = measured(method), baselineMeasured = measured(baseline)
+        var baselineValues = baselineMeasured.mapValues(\.value)
+        var mismatches: [String] = []
+        for (seed, m) in methodMeasured.sorted(by: { $0.key < $1.key }) {
+            guard let b = baselineMeasured[seed], m.conditions != b.conditions else { continue }
+            baselineValues[seed] = nil
+            mismatches.append("seed \(seed) not compared: \(method) \(m.conditions ?? "unrecorded"), "
+                              + "\(baseline) \(b.conditions ?? "unrecorded")")
+        }
+        return (methodMeasured.mapValues(\.value), baselineValues, mismatches)
     }
 
     /// round → images/s of `method` at `grid` in the budget's speed file that times `method`

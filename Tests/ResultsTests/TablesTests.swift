@@ -195,11 +195,10 @@ import Results
         try tree.addStandardRuns()
         try tree.addRun(budget: "smoke", method: "mae", seed: 0, top1: 50)
         let out = tree.root + "/results", claims = try claims()
-        let collection = try RunCollector.collect(root: tree.runs)
         func write(_ budget: String, _ choice: ResultsVersioning.Choice) throws -> String {
             let folder = ResultsVersioning.budgetDirectory(out: out, budget: budget)
             let version = try ResultsVersioning.resolve(choice, outDirectory: folder)
-            let only = collection.only(budget: budget)
+            let only = try RunCollector.collect(root: tree.runs, budget: budget)
             try ResultsVersioning.install(files: ResultsBundle.build(collection: only, claims: claims, version: version),
                                           version: version, outDirectory: folder)
             return folder + "/v\(version)"
