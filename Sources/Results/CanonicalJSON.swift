@@ -52,6 +52,26 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
     }
 
+    /// One line for a sentence: a string as it is, anything else as canonical JSON on one line.
+    public var compactText: String {
+        if case .string(let value) = self { return value }
+        return compactJSON
+    }
+
+    var compactJSON: String {
+        switch self {
+        case .string(let value): return JSONValue.quoted(value)
+        case .array(let values): return "[" + values.map { $0.compactJSON }.joined(separator: ", ") + "]"
+        case .object(let members):
+            let keys = members.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            return "{" + keys.map { JSONValue.quoted($0) + ": " + members[$0]!.compactJSON }.joined(separator: ", ") + "}"
+        default:
+            var output = ""
+            write(to: &output, indent: 0)
+            return output
+        }
+    }
+
     static func numberText(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         if value == 0 { return "0.0" }  // one spelling for +0 and −0

@@ -8,6 +8,10 @@ public struct ClaimResult: Equatable, Sendable {
     /// The pack the verdict was measured on when it is not the claim's own dataset (the claim's
     /// `dataset_proxy`); nil when it is the claim's dataset or nothing was measured.
     public var measuredOn: String? = nil
+    /// The pack the paired seeds were measured on (their eval files' `dataset.name`; run.json's
+    /// for the `pretrain` probe), whether or not it is the claim's own: several packs are listed
+    /// comma-separated. nil when no seed paired and for `patchbench speed` rounds.
+    public var measuredPack: String? = nil
     /// The paired seeds' run.json and eval files written by a checkout with uncommitted changes
     /// (`git_dirty`), relative to the runs root, sorted. (Eval files older than the flag record
     /// no commit and are not listed: unknown is not dirty.)
@@ -78,10 +82,24 @@ public enum ClaimsEvaluator {
             return ClaimResult(
                 claim: claim, budget: budget, evaluation: evaluation, methodImplemented: methodImplemented,
                 baselineImplemented: baselineImplemented, measuredOn: measuredOn,
+                measuredPack: claim.direction.isSpeed && proxy.grid != nil ? nil
+                    : pack(runs, budget: budget, method: claim.method, seeds: evaluation.pairedSeeds, probe: proxy.probe),
                 uncommittedInputs: claim.direction.isSpeed && proxy.grid != nil ? []
                     : uncommittedInputs(runs, budget: budget, arms: [claim.method, claim.baseline], seeds: evaluation.pairedSeeds,
                                         probe: proxy.probe))
         }
+    }
+
+    /// The pack(s) the method's paired seeds were measured on (the baseline's are the same: seeds
+    /// pair only on the same pack).
+    static func pack(_ runs: RunCollection, budget: String, method: String, seeds: [Int], probe: String) -> String? {
+        var packs: [String] = []
+        for run in runs.runs(budget: budget, method: method) where seeds.contains(run.seed) {
+            let pack = probe == ProbeMetricRegistry.pretrainProbe ? run.run.dataset.name
+                : run.evaluations.first { $0.probe == probe }?.dataset.name
+            if let pack, !packs.contains(pack) { packs.append(pack) }
+        }
+        return packs.isEmpty ? nil : packs.sorted().joined(separator: ", ")
     }
 
     /// The files behind the paired seeds that no commit describes exactly.

@@ -19,16 +19,13 @@ public enum ClaimsReport {
         text += "`not run` when the method or the baseline has no runs. Ratio = measured mean Δ / reported Δ. "
         text += "Speed claims compare log(throughput ratio) per seed with 0 (speedup) or log(reported factor) "
         text += "(no_slowdown); their measured column is the geometric-mean ratio with its CI. "
-        text += "A claim marked [R] rests on numbers the spec marks unverified. See Documentation/claims.md.\n"
+        text += "A claim marked [R] rests on numbers the spec marks unverified. Each tested measurement is judged at 95%, "
+        text += "so even if no method differed from its baseline about 1 in 20 would come out `reproduced` or "
+        text += "`contradicted` by chance: each budget's line below gives that expected count. See Documentation/claims.md.\n"
         if resultsByBudget.isEmpty { text += "\nNo completed runs were found, so no claim has a verdict yet.\n" }
         for (budget, results) in resultsByBudget {
             text += "\n## Budget \(budget)\n\n"
-            var counts: [String] = []
-            for verdict in Verdict.allCases {
-                let count = results.filter { $0.evaluation.verdict == verdict }.count
-                counts.append("\(verdict.rawValue): \(count)")
-            }
-            text += counts.joined(separator: " · ") + "\n\n"
+            text += tally(results) + "\n\n"
             text += paperSummary(results)
             let accuracy = results.filter { !$0.claim.direction.isSpeed }
             let speed = results.filter { $0.claim.direction.isSpeed }
@@ -58,21 +55,28 @@ public enum ClaimsReport {
         return text
     }
 
-    /// Claims that are one measurement: same method, baseline, proxy and direction.
+    /// Claims that are one measurement: the same method, baseline, probe, metric, direction and
+    /// speed grid and, once measured, the same pack and paired differences (RandSAC's CIFAR-10,
+    /// CIFAR-100 and ImageNet linear rows on the embedded default are one number); not yet
+    /// measured, the same dataset asked for.
     struct Measurement {
         var claims: [ClaimResult]
         var first: ClaimResult { claims[0] }
+        var tested: Bool { first.evaluation.verdict != .notRun }
     }
 
     static func measurements(_ results: [ClaimResult]) -> [Measurement] {
         var groups: [Measurement] = []
         for result in results {
-            let c = result.claim
+            let c = result.claim, e = result.evaluation
             if let i = groups.firstIndex(where: {
-                let f = $0.first.claim
-                return f.method == c.method && f.baseline == c.baseline && f.proxy.probe == c.proxy.probe
-                    && f.proxy.metric == c.proxy.metric && f.proxy.dataset == c.proxy.dataset && f.direction == c.direction
-                    && $0.first.measuredOn == result.measuredOn
+                let f = $0.first.claim, fe = $0.first.evaluation
+                guard f.method == c.method && f.baseline == c.baseline && f.proxy.probe == c.proxy.probe
+                    && f.proxy.metric == c.proxy.metric && f.direction == c.direction && f.proxy.grid == c.proxy.grid
+                    && (fe.verdict == .notRun) == (e.verdict == .notRun) else { return false }
+                if e.verdict == .notRun { return f.proxy.dataset == c.proxy.dataset }
+                return $0.first.measuredPack == result.measuredPack && fe.pairedSeeds == e.pairedSeeds
+                    && fe.differences == e.differences
             }) {
                 groups[i].claims.append(result)
             } else {
@@ -82,19 +86,48 @@ public enum ClaimsReport {
         return groups
     }
 
-    /// Per paper: how many of its claims were tested, and their verdicts (weak proxies apart).
+    /// A budget's verdict counts, by claim: the direct and proxy rows, the weak-proxy rows apart
+    /// (their verdict is the proxy's), the claims not run; then how many measurements the tested
+    /// claims rest on and how many `reproduced`/`contradicted` verdicts chance alone would give
+    /// among them at 95% if no method differed from its baseline.
+    public static func tally(_ results: [ClaimResult]) -> String {
+        func counts(_ rows: [ClaimResult]) -> String {
+            [Verdict.reproduced, .contradicted, .inconclusive].map { verdict in
+                "\(verdict.rawValue) \(rows.filter { $0.evaluation.verdict == verdict }.count)"
+            }.joined(separator: ", ")
+        }
+        let tested = results.filter { $0.evaluation.verdict != .notRun }
+        let weak = tested.filter { $0.claim.proxy.strength == .weak }
+        let measured = measurements(tested).count
+        var text = counts(tested.filter { $0.claim.proxy.strength != .weak })
+        if !weak.isEmpty { text += "; on weak proxies only: " + counts(weak) }
+        text += "; not run \(results.count - tested.count)"
+        text += " · \(tested.count) tested claim(s) in \(measured) measurement(s)"
+        if measured > 0 {
+            text += ", of which ~\(NumberFormatting.fixed(Double(measured) * (1 - VerdictCalculator.confidence), digits: 1)) "
+                + "would be reproduced or contradicted by chance alone"
+        }
+        return text
+    }
+
+    /// Per paper: its claims, how many were tested (in how many measurements), and their
+    /// verdicts, the weak-proxy rows in their own columns.
     static func paperSummary(_ results: [ClaimResult]) -> String {
         var papers: [String] = []
         for r in results where !papers.contains(r.claim.paper.arxiv) { papers.append(r.claim.paper.arxiv) }
-        var text = "| paper | claims | tested | reproduced | contradicted | inconclusive | of which on weak proxies |\n"
+        var text = "| paper | claims | tested (measurements) | reproduced | contradicted | inconclusive "
+            + "| on weak proxies only: reproduced / contradicted / inconclusive |\n"
         text += "|---|---:|---:|---:|---:|---:|---:|\n"
         for arxiv in papers {
             let rows = results.filter { $0.claim.paper.arxiv == arxiv }
             let tested = rows.filter { $0.evaluation.verdict != .notRun }
-            func count(_ v: Verdict) -> Int { tested.filter { $0.evaluation.verdict == v }.count }
+            let weak = tested.filter { $0.claim.proxy.strength == .weak }
+            func count(_ v: Verdict, _ among: [ClaimResult]) -> Int { among.filter { $0.evaluation.verdict == v }.count }
+            let strong = tested.filter { $0.claim.proxy.strength != .weak }
             let title = rows[0].claim.paper.title
-            text += "| \(title) (\(arxiv)) | \(rows.count) | \(tested.count) | \(count(.reproduced)) | "
-                + "\(count(.contradicted)) | \(count(.inconclusive)) | \(tested.filter { $0.claim.proxy.strength == .weak }.count) |\n"
+            text += "| \(title) (\(arxiv)) | \(rows.count) | \(tested.count) (\(measurements(tested).count)) | "
+                + "\(count(.reproduced, strong)) | \(count(.contradicted, strong)) | \(count(.inconclusive, strong)) | "
+                + "\(count(.reproduced, weak)) / \(count(.contradicted, weak)) / \(count(.inconclusive, weak)) |\n"
         }
         return text + "\n"
     }
@@ -104,7 +137,7 @@ public enum ClaimsReport {
     static func accuracySection(_ accuracy: [ClaimResult]) -> String {
         guard !accuracy.isEmpty else { return "" }
         let groups = measurements(accuracy)
-        let tested = groups.filter { $0.first.evaluation.verdict != .notRun }
+        let tested = groups.filter(\.tested)
         var text = ""
         if !tested.isEmpty {
             text += "### Tested\n\n"
@@ -124,7 +157,7 @@ public enum ClaimsReport {
                 let ratios = group.claims.map { optionalFixed($0.evaluation.ratioToReported) }.joined(separator: "<br>")
                 let cells = [
                     String(number + 1), "\(first.claim.method) vs \(first.claim.baseline)",
-                    proxyLabel(first.claim.proxy, measuredOn: first.measuredOn), claims,
+                    measuredLabel(group), claims,
                     optionalFixed(evaluation.meanDifference, signed: true), interval, String(evaluation.sampleCount), ratios,
                     verdictLabel(evaluation, strength: group.claims.allSatisfy { $0.claim.proxy.strength == .weak } ? .weak : .proxy),
                 ]
@@ -140,7 +173,7 @@ public enum ClaimsReport {
             }
             if !notes.isEmpty { text += "\nProxy notes (from the claims registry), by row:\n\n" + notes.joined(separator: "\n") + "\n" }
         }
-        let notRun = groups.filter { $0.first.evaluation.verdict == .notRun }
+        let notRun = groups.filter { !$0.tested }
         if !notRun.isEmpty {
             text += "\n### Not run (\(notRun.reduce(0) { $0 + $1.claims.count }) claims)\n\n"
             for group in notRun {
@@ -152,11 +185,21 @@ public enum ClaimsReport {
         return text
     }
 
-    /// probe/metric and the dataset it was measured on; a dataset proxy is named as one.
-    static func proxyLabel(_ proxy: Proxy, measuredOn: String? = nil) -> String {
-        if let measuredOn {
-            return "\(proxy.probe)/\(proxy.metric) on \(measuredOn) (dataset proxy for \(proxy.dataset ?? "any"))"
+    /// A tested measurement's probe/metric and the pack it was measured on; when it stands in
+    /// for claims' own datasets (a dataset proxy), those are named.
+    static func measuredLabel(_ group: Measurement) -> String {
+        let proxy = group.first.claim.proxy
+        guard let pack = group.first.measuredPack else { return proxyLabel(proxy) }
+        var standsFor: [String] = []
+        for result in group.claims where result.measuredOn != nil {
+            if let dataset = result.claim.proxy.dataset, !standsFor.contains(dataset) { standsFor.append(dataset) }
         }
+        return "\(proxy.probe)/\(proxy.metric) on \(pack)"
+            + (standsFor.isEmpty ? "" : " (dataset proxy for \(standsFor.joined(separator: ", ")))")
+    }
+
+    /// probe/metric and the dataset a claim asks for, with its stand-in.
+    static func proxyLabel(_ proxy: Proxy) -> String {
         let standIn = proxy.datasetProxy.map { ", or \($0) as its proxy" } ?? ""
         return "\(proxy.probe)/\(proxy.metric)" + (proxy.dataset.map { " on \($0)\(standIn)" } ?? "")
     }
@@ -200,7 +243,8 @@ public enum ClaimsReport {
                         // A weak proxy's verdict is the proxy's (box AP for a mask-AP claim), not the claim's.
                         "proxy_strength": .string(claim.proxy.strength.rawValue),
                         "uncommitted_inputs": .array(result.uncommittedInputs.map { .string($0) }),
-                        "measured_on": .optional(result.measuredOn ?? (evaluation.verdict == .notRun ? nil : claim.proxy.dataset)),
+                        "measured_on": .optional(result.measuredPack),
+                        "dataset_proxy": .bool(result.measuredOn != nil),
                     ]))
             }
         }

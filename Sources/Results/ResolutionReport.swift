@@ -63,7 +63,7 @@ public enum ResolutionReport {
             var keys: [(probe: String, metric: String, dataset: String?)] = []
             for result in accuracy {
                 let p = result.claim.proxy
-                let dataset = result.measuredOn ?? p.dataset
+                let dataset = result.measuredPack ?? p.dataset
                 if !keys.contains(where: { $0.probe == p.probe && $0.metric == p.metric && $0.dataset == dataset }) {
                     keys.append((p.probe, p.metric, dataset))
                 }
@@ -95,7 +95,7 @@ public enum ResolutionReport {
             var families: [(id: String, results: [ClaimResult])] = []
             for result in accuracy {
                 let c = result.claim
-                let id = [c.paper.arxiv, c.method, c.baseline, c.proxy.probe, c.proxy.metric, result.measuredOn ?? c.proxy.dataset ?? "",
+                let id = [c.paper.arxiv, c.method, c.baseline, c.proxy.probe, c.proxy.metric, result.measuredPack ?? c.proxy.dataset ?? "",
                           c.proxy.strength.rawValue].joined(separator: "|")
                 if let i = families.firstIndex(where: { $0.id == id }) { families[i].results.append(result) } else {
                     families.append((id, [result]))
@@ -107,7 +107,7 @@ public enum ResolutionReport {
                 let reported = deltas.isEmpty ? "—" : deltas.first! == deltas.last!
                     ? NumberFormatting.fixed(deltas[0], digits: 2)
                     : "\(NumberFormatting.fixed(deltas.first!, digits: 2))–\(NumberFormatting.fixed(deltas.last!, digits: 2))"
-                let mdd = detectable[key(c.proxy.probe, c.proxy.metric, family.results[0].measuredOn ?? c.proxy.dataset)]
+                let mdd = detectable[key(c.proxy.probe, c.proxy.metric, family.results[0].measuredPack ?? c.proxy.dataset)]
                 let resolvable: String
                 if let mdd, !deltas.isEmpty {
                     let clearing = deltas.filter { $0 > mdd }.count
@@ -115,7 +115,7 @@ public enum ResolutionReport {
                 } else {
                     resolvable = "unknown (no seed spread yet)"
                 }
-                let on = (family.results[0].measuredOn ?? c.proxy.dataset).map { " on \($0)" } ?? ""
+                let on = (family.results[0].measuredPack ?? c.proxy.dataset).map { " on \($0)" } ?? ""
                 let cells = [c.paper.arxiv, "\(c.method) vs \(c.baseline)",
                              "\(c.proxy.probe) \(c.proxy.metric)\(on) (\(c.proxy.strength.rawValue))",
                              String(family.results.count), reported, ClaimsReport.optionalFixed(mdd), resolvable]

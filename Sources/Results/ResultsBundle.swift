@@ -90,10 +90,7 @@ public enum ResultsBundle {
         text += "- [provenance.md](provenance.md): commit, config hash, dataset digest, threads, machine per run\n"
         text += "- [results.json](results.json): every number, machine-readable\n"
         for (budget, results) in claimResults {
-            let counts = Verdict.allCases.map { verdict in
-                "\(verdict.rawValue) \(results.filter { $0.evaluation.verdict == verdict }.count)"
-            }
-            text += "\nBudget \(budget): " + counts.joined(separator: ", ") + "\n"
+            text += "\nBudget \(budget): " + ClaimsReport.tally(results) + "\n"
         }
         text += "\n## Tables\n\n"
         for file in files.map(\.path).sorted() where file.hasPrefix("tables/") { text += "- [\(file)](\(file))\n" }

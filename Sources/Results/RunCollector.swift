@@ -23,18 +23,19 @@ public struct CollectedRun: Equatable, Sendable {
         return metrics
     }
 
-    /// What two arms' values of a probe's metric must share to be compared seed by seed: the
-    /// dataset and the images used (`subset`); for pretraining throughput also the machine, the
-    /// thread count and the GEMM path (claims.md: speed runs on the same machine and threads).
-    /// nil when the run has no such value.
-    public func conditions(probe: String, metric: String) -> String? {
+    /// What two arms' values of a probe's metric must share to be compared seed by seed, as
+    /// "key value" items: the dataset, the images used (`subset`) and the settings a user can
+    /// change for one arm (`MetricsFile.comparedSettings`); for pretraining throughput the
+    /// machine, the thread count and the GEMM path instead (claims.md: speed runs on the same
+    /// machine and threads). nil when the run has no such value.
+    public func conditions(probe: String, metric: String) -> [String]? {
         if probe == ProbeMetricRegistry.pretrainProbe {
-            guard metric == ProbeMetricRegistry.imagesPerSecond else { return "dataset \(run.dataset.name)" }
+            guard metric == ProbeMetricRegistry.imagesPerSecond else { return ["dataset \(run.dataset.name)"] }
             let p = run.provenance
-            return "dataset \(run.dataset.name), \(p.machine), \(p.threads) thread(s), GEMM \(p.gemmPath ?? "unrecorded")"
+            return ["dataset \(run.dataset.name)", p.machine, "\(p.threads) thread(s)", "GEMM \(p.gemmPath ?? "unrecorded")"]
         }
         guard let evaluation = evaluations.first(where: { $0.probe == probe }) else { return nil }
-        return "dataset \(evaluation.dataset.name), images \(evaluation.subset)"
+        return ["dataset \(evaluation.dataset.name)", "images \(evaluation.subset)"] + evaluation.comparedSettings
     }
 
     /// The value of a probe's metric, optionally only when the probe ran on the named dataset.
@@ -91,8 +92,8 @@ public struct RunCollection: Equatable, Sendable {
     /// between the arms taken out of the baseline's (so it cannot pair), and a sentence per such seed.
     public func comparableValues(budget: String, method: String, baseline: String, probe: String, metric: String,
                                  dataset: String?) -> (method: [Int: Double], baseline: [Int: Double], mismatches: [String]) {
-        func measured(_ name: String) -> [Int: (value: Double, conditions: String?)] {
-            var measured: [Int: (value: Double, conditions: String?)] = [:]
+        func measured(_ name: String) -> [Int: (value: Double, conditions: [String]?)] {
+            var measured: [Int: (value: Double, conditions: [String]?)] = [:]
             for run in runs(budget: budget, method: name) {
                 if let value = run.value(probe: probe, metric: metric, dataset: dataset) {
                     measured[run.seed] = (value, run.conditions(probe: probe, metric: metric))
@@ -106,8 +107,14 @@ public struct RunCollection: Equatable, Sendable {
         for (seed, m) in methodMeasured.sorted(by: { $0.key < $1.key }) {
             guard let b = baselineMeasured[seed], m.conditions != b.conditions else { continue }
             baselineValues[seed] = nil
-            mismatches.append("seed \(seed) not compared: \(method) \(m.conditions ?? "unrecorded"), "
-                              + "\(baseline) \(b.conditions ?? "unrecorded")")
+            // Only what differs, so the reason stays readable.
+            func differing(_ own: [String]?, _ other: [String]?) -> String {
+                guard let own else { return "unrecorded" }
+                let only = own.filter { !(other ?? []).contains($0) }
+                return only.isEmpty ? "(not recorded)" : only.joined(separator: ", ")
+            }
+            mismatches.append("seed \(seed) not compared: \(method) \(differing(m.conditions, b.conditions)) vs "
+                              + "\(baseline) \(differing(b.conditions, m.conditions))")
         }
         return (methodMeasured.mapValues(\.value), baselineValues, mismatches)
     }

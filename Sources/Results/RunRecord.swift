@@ -105,20 +105,45 @@ public struct MetricsFile: Codable, Equatable, Sendable {
     /// The evaluating checkout's commit and dirty flag (absent in older files).
     public var gitCommit: String?
     public var gitDirty: Bool?
-    /// The part of the protocol tables show: which images were used (`all`, or the first N of a
-    /// split with --train-limit / --test-limit). Absent in older files.
-    public var protocolSubset: ProtocolSubset?
+    /// Every setting of the probe as the eval file records it (absent in older files).
+    public var settings: [String: JSONValue]?
 
-    public struct ProtocolSubset: Codable, Equatable, Sendable {
-        public var subset: String?
+    /// `all` unless the evaluation used only part of a split (--train-limit / --test-limit).
+    public var subset: String {
+        if case .string(let subset)? = settings?["subset"] { return subset }
+        return "all"
     }
 
-    /// `all` unless the evaluation used only part of a split.
-    public var subset: String { protocolSubset?.subset ?? "all" }
+    /// The settings a user can change for one arm and that change what is measured (the splits,
+    /// the input normalisation, whether the readout came from the method table or was asked for,
+    /// the dense probes' feature kind and head, det's area bins and centre radius, fine-tuning's
+    /// subset, epochs and learning rate), as "key value" in this order; absent keys are left
+    /// out. The method's own readout (CLS or pooled) and solver details are not among them.
+    public var comparedSettings: [String] {
+        guard let settings else { return [] }
+        var compared: [String] = []
+        for key in Self.comparedSettingKeys {
+            guard var value = settings[key] else { continue }
+            if key == "readout_source", case .string(let source) = value, source.hasPrefix("method table") {
+                value = .string("method table")
+            }
+            if key == "normalization", case .object(let fields) = value, let name = fields["name"] { value = name }
+            if key == "feature_kind", !Self.denseProbes.contains(probe) { continue }
+            compared.append("\(key) \(value.compactText)")
+        }
+        return compared
+    }
+
+    static let comparedSettingKeys = [
+        "train_split", "test_split", "normalization", "readout_source", "feature_kind", "head", "area_bins", "center_radius",
+        "subset_size", "epochs", "base_learning_rate",
+    ]
+    /// Probes whose features are the patch grid for every method, so their feature kind is comparable.
+    static let denseProbes: Set<String> = ["seg", "det", "patch-knn"]
 
     enum CodingKeys: String, CodingKey {
         case schema, probe, dataset, encoder, metrics
-        case protocolSubset = "protocol"
+        case settings = "protocol"
         case wallSeconds = "wall_seconds"
         case threads
         case gitCommit = "git_commit"

@@ -133,12 +133,17 @@ import Results
         // One row per measurement: the five fine-tuning claims of LoMaR share one, on the finetune proxy.
         let row = try #require(markdown.split(separator: "\n").first { $0.contains("lomar_vs_mae_imagenet_finetune_224_top1") },
                                "\(markdown)")
-        #expect(row.contains("| lomar vs mae | finetune/top1 |") && row.contains("| +0.60 |"), "\(row)")
+        #expect(row.contains("| lomar vs mae | finetune/top1 on fashion-mnist |") && row.contains("| +0.60 |"), "\(row)")
         #expect(row.contains("lomar_vs_mae_imagenet_finetune_384_top1") && !row.contains("weak"), "\(row)")
         // Tested measurements come before the claims not run; each paper has a summary line.
         let tested = try #require(markdown.range(of: "### Tested")), notRun = try #require(markdown.range(of: "### Not run"))
         #expect(tested.lowerBound < notRun.lowerBound)
-        #expect(markdown.contains("| Efficient Self-supervised Vision Pretraining with Local Masked Reconstruction (2206.00790) | 11 |"))
+        // Five fine-tuning claims, one seg and one throughput claim: 7 tested claims, 3 measurements.
+        #expect(markdown.contains("| Efficient Self-supervised Vision Pretraining with Local Masked Reconstruction (2206.00790) "
+                                  + "| 11 | 7 (3) | 5 | 2 | 0 | 0 / 0 / 0 |"), "\(markdown)")
+        let notRunCount = results.filter { $0.evaluation.verdict == .notRun }.count
+        #expect(markdown.contains("reproduced 5, contradicted 2, inconclusive 0; not run \(notRunCount) · 7 tested claim(s) in "
+                                  + "3 measurement(s), of which ~0.2 would be reproduced or contradicted by chance alone"))
     }
 
     /// COCO's −1 (undefined) never enters a mean, and a method below the untrained floor is marked.
@@ -228,7 +233,13 @@ import Results
         let imagenet = try #require(results.first { $0.claim.id == "randsac_square_vs_mae_imagenet_linear_top1" })
         #expect(imagenet.claim.proxy.dataset == nil && imagenet.measuredOn == nil, "ImageNet claims accept any pack, as before")
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
-        #expect(markdown.contains("| randsac vs mae | linear/top1 on fashion-mnist (dataset proxy for cifar-10) |"), "\(markdown)")
+        // The CIFAR-10, CIFAR-100 and ImageNet rows read the same numbers: one measurement, one row.
+        #expect(markdown.contains("| randsac vs mae | linear/top1 on fashion-mnist (dataset proxy for cifar-10, cifar-100) | "
+                                  + "randsac_square_vs_mae_cifar10_linear_top1"), "\(markdown)")
+        let row = try #require(markdown.split(separator: "\n").first { $0.contains("randsac_square_vs_mae_cifar10_linear_top1") })
+        #expect(row.contains("randsac_square_vs_mae_cifar100_linear_top1") && row.contains("randsac_square_vs_mae_imagenet_linear_top1"),
+                "\(row)")
+        #expect(imagenet.measuredPack == "fashion-mnist" && cifar10.measuredPack == "fashion-mnist")
         // A CIFAR-10 pack's evaluations take precedence: the proxy is not used.
         for (method, top1, slope) in [("mae", 90.0, 0.1), ("randsac", 89.0, 0.15)] {
             for seed in 0..<3 {
@@ -272,14 +283,47 @@ import Results
         let imagenet = try #require(results.first { $0.claim.id == "randsac_square_vs_mae_imagenet_linear_top1" })
         #expect(imagenet.evaluation.sampleCount == 0 && imagenet.evaluation.verdict == .inconclusive, "\(imagenet.evaluation)")
         let reason = imagenet.evaluation.reason ?? ""
-        #expect(reason.contains("seed 0 not compared: randsac dataset cifar-10, images all, mae dataset fashion-mnist, images all"),
-                "\(reason)")
-        #expect(reason.contains("seed 2 not compared: randsac dataset fashion-mnist, images first 1000 train / 250 test images"),
+        #expect(reason.contains("seed 0 not compared: randsac dataset cifar-10 vs mae dataset fashion-mnist"), "\(reason)")
+        #expect(reason.contains("seed 2 not compared: randsac images first 1000 train / 250 test images vs mae images all"),
                 "\(reason)")
         // Throughput: mae's seed 2 ran on 1 thread, lomar's on 2, so only seeds 0 and 1 pair.
         let speed = try #require(results.first { $0.claim.id == "lomar_vs_mae_inaturalist_speed" })
         #expect(speed.evaluation.pairedSeeds == [0, 1], "\(speed.evaluation)")
         #expect(speed.evaluation.reason?.contains("seed 2 not compared") == true && speed.evaluation.reason?.contains("1 thread(s)") == true)
+    }
+
+    /// A setting a user can change for one arm (fine-tuning epochs, an asked-for readout) stops
+    /// that seed pairing; the method's own readout and solver details do not.
+    @Test func armsPairOnlyUnderTheSameProbeSettings() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        func rewrite(_ method: String, seed: Int, probe: String, settings: String) throws {
+            let path = tree.runs + "/tiny/\(method)/seed\(seed)/eval/\(probe).json"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try tree.write(text.replacingOccurrences(of: "\"protocol\": {\"feature\": \"cls\",", with: "\"protocol\": {\(settings),"),
+                           to: "runs/tiny/\(method)/seed\(seed)/eval/\(probe).json")
+        }
+        for seed in 0..<3 {
+            // Each arm's own readout and a solver detail differ on every seed: still comparable.
+            try rewrite("mae", seed: seed, probe: "finetune", settings: "\"readout_source\": \"method table (mae)\", "
+                        + "\"feature_kind\": \"cls\", \"epochs\": 4, \"evaluation_batch_size\": 256")
+            let lomarEpochs = seed == 1 ? 8 : 4
+            try rewrite("lomar", seed: seed, probe: "finetune", settings: "\"readout_source\": \"method table (lomar)\", "
+                        + "\"feature_kind\": \"mean\", \"epochs\": \(lomarEpochs), \"evaluation_batch_size\": 64")
+            try rewrite("mae", seed: seed, probe: "seg", settings: "\"readout_source\": \"method table (mae)\"")
+            try rewrite("lomar", seed: seed, probe: "seg",
+                        settings: "\"readout_source\": \"\(seed == 2 ? "asked" : "method table (lomar)")\"")
+        }
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
+        let fineTune = try #require(results.first { $0.claim.id == "lomar_vs_mae_imagenet_finetune_224_top1" })
+        #expect(fineTune.evaluation.pairedSeeds == [0, 2], "\(fineTune.evaluation)")
+        #expect(fineTune.evaluation.reason?.contains("seed 1 not compared: lomar epochs 8 vs mae epochs 4") == true,
+                "\(fineTune.evaluation.reason ?? "")")
+        let seg = try #require(results.first { $0.claim.id == "lomar_vs_mae_ade20k_miou" })
+        #expect(seg.evaluation.pairedSeeds == [0, 1], "\(seg.evaluation)")
+        #expect(seg.evaluation.reason?.contains("seed 2 not compared: lomar readout_source asked vs mae readout_source method table")
+                == true, "\(seg.evaluation.reason ?? "")")
     }
 
     /// A verdict resting on files written by a checkout with uncommitted changes says so, in
