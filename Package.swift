@@ -53,9 +53,12 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["TensorCore", "Metrics", "CBLAS", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives",
                                            "SafeIO"]),
         .target(name: "Results", dependencies: ["SafeIO"]),
+        // The commit the binary is built from (run.json's build_commit), written by a build-tool plugin.
+        .plugin(name: "SourceStamp", capability: .buildTool()),
+        .target(name: "BuildStamp", plugins: ["SourceStamp"]),
         .target(name: "Objectives", dependencies: ["TensorCore", "Layers", "Datasets"]),
         .target(name: "Harness", dependencies: ["TensorCore", "Layers", "Optim", "Checkpoint", "HDF5Kit", "Datasets", "Objectives", "Results",
-                                               "Evaluation", "SafeIO"]),
+                                               "Evaluation", "SafeIO", "BuildStamp"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(

@@ -85,6 +85,10 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
     /// absent in files written before they were recorded, and when evaluating outside the CLI.
     public var gitCommit: String?
     public var gitDirty: Bool?
+    /// The commit the evaluating binary was built from, and whether its tracked files had
+    /// changes then (absent in older files).
+    public var buildCommit: String?
+    public var buildDirty: Bool?
 
     public init(probe: String, dataset: DatasetInfo, encoder: EncoderInfo, settings: [String: ProtocolValue],
                 metrics: [String: Double], wallSeconds: Double, threads: Int) {
@@ -104,6 +108,8 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
         case wallSeconds = "wall_seconds"
         case gitCommit = "git_commit"
         case gitDirty = "git_dirty"
+        case buildCommit = "build_commit"
+        case buildDirty = "build_dirty"
     }
 
     /// Pretty JSON with sorted keys, so equal records give byte-identical files.

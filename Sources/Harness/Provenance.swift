@@ -1,3 +1,4 @@
+import BuildStamp
 import Foundation
 import Results
 import TensorCore
@@ -16,18 +17,21 @@ extension RunFile.Provenance {
         git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
     )
 
-    /// `patchbench --version`: the checkout's commit (and whether it was dirty) and the float32
-    /// GEMM order, the two things that decide the bits a binary produces.
+    /// The commit the binary was built from and whether tracked files differed from it then
+    /// (`BuildStamp`, written at build time).
+    public static let build: (commit: String, dirty: Bool) = (BuildStamp.commit, BuildStamp.dirty)
+
+    /// `patchbench --version`: the source the binary was built from (and whether it was dirty)
+    /// and the float32 GEMM order, the two things that decide the bits a binary produces.
     public static var versionText: String {
-        let (commit, dirty) = sourceAtStart
-        return "patchbench \(commit.prefix(12))\(dirty ? "-dirty" : "") (float32 GEMM \(FloatGEMM.order))"
+        "patchbench \(build.commit.prefix(12))\(build.dirty ? "-dirty" : "") (float32 GEMM \(FloatGEMM.order))"
     }
 
     /// The process's environment now (the source state as at its start); the counters start
     /// at the given values.
     public static func current(threads: Int, wallSeconds: Double, imagesSeen: Int, encoderFlops: Double) -> Provenance {
         let (commit, dirty) = sourceAtStart
-        return Provenance(gitCommit: commit, gitDirty: dirty, threads: threads, blas: "\(BLAS.config) (core \(BLAS.coreName))",
+        return Provenance(gitCommit: commit, gitDirty: dirty, buildCommit: build.commit, buildDirty: build.dirty, threads: threads, blas: "\(BLAS.config) (core \(BLAS.coreName))",
                           gemmOrder: FloatGEMM.order, gemmPath: FloatGEMM.path.rawValue,
                           machine: machine(), swift: swiftVersion, wallSeconds: wallSeconds, imagesSeen: imagesSeen,
                           encoderFlops: encoderFlops, peakRssMib: ProcessMemory.peakResidentMiB())

@@ -241,6 +241,7 @@ struct Eval: ParsableCommand {
         options.progress = encoderOptions.progressLines()
         var outcome = useConstantClass ? try EvalProtocol.runConstantClass(options) : try EvalProtocol.run(options, source: source)
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout
+        (outcome.record.buildCommit, outcome.record.buildDirty) = Provenance.build
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         try AtomicFile.write(try outcome.record.encoded(), to: outPath)

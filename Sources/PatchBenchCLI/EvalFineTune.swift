@@ -46,6 +46,7 @@ extension Eval {
             reporter!.update(done: p.step, loss: p.loss, imagesPerSecond: p.imagesPerSecond, stepsPerSecond: p.stepsPerSecond)
         }
         (outcome.record.gitCommit, outcome.record.gitDirty) = checkout
+        (outcome.record.buildCommit, outcome.record.buildDirty) = Provenance.build
         try AtomicFile.write(try outcome.record.encoded(), to: outPath)
         try? FileManager.default.removeItem(atPath: checkpointPath)
         let r = outcome.result
@@ -76,6 +77,7 @@ extension Eval {
                                "not_applicable": .string("raw pixels have no encoder to fine-tune")]
         }
         (record.gitCommit, record.gitDirty) = checkout
+        (record.buildCommit, record.buildDirty) = Provenance.build
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         try AtomicFile.write(try record.encoded(), to: outPath)

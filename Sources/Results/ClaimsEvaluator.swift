@@ -12,8 +12,8 @@ public struct ClaimResult: Equatable, Sendable {
     /// for the `pretrain` probe), whether or not it is the claim's own: several packs are listed
     /// comma-separated. nil when no seed paired and for `patchbench speed` rounds.
     public var measuredPack: String? = nil
-    /// The paired seeds' run.json and eval files written by a checkout with uncommitted changes
-    /// (`git_dirty`), relative to the runs root, sorted. (Eval files older than the flag record
+    /// The paired seeds' run.json and eval files written by uncommitted code (`git_dirty`: the
+    /// checkout had changes; `build_dirty`: the binary's source had), relative to the runs root, sorted. (Eval files older than the flag record
     /// no commit and are not listed: unknown is not dirty.)
     public var uncommittedInputs: [String] = []
 }
@@ -107,8 +107,8 @@ public enum ClaimsEvaluator {
         var files: [String] = []
         for arm in arms {
             for run in runs.runs(budget: budget, method: arm) where seeds.contains(run.seed) {
-                if run.run.provenance.gitDirty { files.append(run.relativePath + "/run.json") }
-                if let evaluation = run.evaluations.first(where: { $0.probe == probe }), evaluation.gitDirty == true {
+                if run.run.provenance.uncommitted { files.append(run.relativePath + "/run.json") }
+                if let evaluation = run.evaluations.first(where: { $0.probe == probe }), evaluation.uncommitted {
                     files.append(run.relativePath + "/eval/\(probe).json")
                 }
             }

@@ -13,12 +13,15 @@ public enum ProvenanceReport {
             for run in collection.runs where run.budget == budget {
                 let provenance = run.run.provenance
                 let probes = run.evaluations.map { evaluation in
-                    let commit = evaluation.gitCommit.map { ", \(short($0))" + (evaluation.gitDirty == true ? " dirty" : "") }
+                    let commit = evaluation.gitCommit.map {
+                        ", \(commitText(checkout: $0, build: evaluation.buildCommit))" + (evaluation.uncommitted ? " dirty" : "")
+                    }
                     return "\(evaluation.probe) (\(evaluation.dataset.name) \(short(evaluation.dataset.digest)), "
                         + "\(NumberFormatting.fixed(evaluation.wallSeconds, digits: 1))\(commit ?? ""))"
                 }.joined(separator: "; ")
                 let cells = [
-                    run.relativePath, short(provenance.gitCommit), provenance.gitDirty ? "yes" : "no",
+                    run.relativePath, commitText(checkout: provenance.gitCommit, build: provenance.buildCommit),
+                    provenance.uncommitted ? "yes" : "no",
                     short(run.run.configHash), run.run.dataset.name, short(run.run.dataset.digest),
                     String(provenance.threads), gemm(provenance), provenance.blas, provenance.machine, provenance.swift,
                     NumberFormatting.fixed(provenance.wallSeconds, digits: 1), String(provenance.imagesSeen),
@@ -34,6 +37,12 @@ public enum ProvenanceReport {
             for skipped in collection.skipped { text += "| \(skipped.relativePath) | \(skipped.reason) |\n" }
         }
         return text
+    }
+
+    /// The checkout's commit, and the binary's when it was built from another.
+    static func commitText(checkout: String, build: String?) -> String {
+        guard let build, build != checkout else { return short(checkout) }
+        return "\(short(checkout)) (binary built from \(short(build)))"
     }
 
     /// "order (path)", or OpenBLAS for runs made before PatchBench had its own float32 GEMM.
@@ -53,6 +62,8 @@ public enum ProvenanceReport {
                 ]
                 if let commit = evaluation.gitCommit { fields["git_commit"] = .string(commit) }
                 if let dirty = evaluation.gitDirty { fields["git_dirty"] = .bool(dirty) }
+                if let commit = evaluation.buildCommit { fields["build_commit"] = .string(commit) }
+                if let dirty = evaluation.buildDirty { fields["build_dirty"] = .bool(dirty) }
                 return .object(fields)
             }
             var fields: [String: JSONValue] = [
@@ -66,6 +77,8 @@ public enum ProvenanceReport {
                 "encoder_flops": .number(provenance.encoderFlops), "peak_rss_mib": .number(provenance.peakRssMib),
                 "evaluations": .array(evaluations),
             ]
+            if let commit = provenance.buildCommit { fields["build_commit"] = .string(commit) }
+            if let dirty = provenance.buildDirty { fields["build_dirty"] = .bool(dirty) }
             if let order = provenance.gemmOrder { fields["gemm_order"] = .string(order) }
             if let path = provenance.gemmPath { fields["gemm_path"] = .string(path) }
             return .object(fields)

@@ -11,8 +11,13 @@ public struct RunFile: Codable, Equatable, Sendable {
     }
 
     public struct Provenance: Codable, Equatable, Sendable {
+        /// The checkout's commit when the run started (budget files and the claims registry are read from it).
         public var gitCommit: String
         public var gitDirty: Bool
+        /// The commit the binary was built from (`BuildStamp`), and whether tracked files
+        /// differed from it then; nil in runs made before it was recorded.
+        public var buildCommit: String?
+        public var buildDirty: Bool?
         public var threads: Int
         /// OpenBLAS's configuration and kernel: float64 products only (the linear probe).
         public var blas: String
@@ -28,11 +33,13 @@ public struct RunFile: Codable, Equatable, Sendable {
         public var encoderFlops: Double
         public var peakRssMib: Double
 
-        public init(gitCommit: String, gitDirty: Bool, threads: Int, blas: String, gemmOrder: String? = nil,
-                    gemmPath: String? = nil, machine: String, swift: String,
+        public init(gitCommit: String, gitDirty: Bool, buildCommit: String? = nil, buildDirty: Bool? = nil, threads: Int,
+                    blas: String, gemmOrder: String? = nil, gemmPath: String? = nil, machine: String, swift: String,
                     wallSeconds: Double, imagesSeen: Int, encoderFlops: Double, peakRssMib: Double) {
             self.gitCommit = gitCommit
             self.gitDirty = gitDirty
+            self.buildCommit = buildCommit
+            self.buildDirty = buildDirty
             self.threads = threads
             self.blas = blas
             self.gemmOrder = gemmOrder
@@ -48,6 +55,8 @@ public struct RunFile: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case gitCommit = "git_commit"
             case gitDirty = "git_dirty"
+            case buildCommit = "build_commit"
+            case buildDirty = "build_dirty"
             case threads, blas, machine, swift
             case gemmOrder = "gemm_order"
             case gemmPath = "gemm_path"
@@ -56,6 +65,9 @@ public struct RunFile: Codable, Equatable, Sendable {
             case encoderFlops = "encoder_flops"
             case peakRssMib = "peak_rss_mib"
         }
+
+        /// Written by uncommitted code: the checkout or the binary's source had changes.
+        public var uncommitted: Bool { gitDirty || buildDirty == true }
     }
 
     public var schema: String
@@ -105,6 +117,12 @@ public struct MetricsFile: Codable, Equatable, Sendable {
     /// The evaluating checkout's commit and dirty flag (absent in older files).
     public var gitCommit: String?
     public var gitDirty: Bool?
+    /// The commit the evaluating binary was built from and its dirty flag (absent in older files).
+    public var buildCommit: String?
+    public var buildDirty: Bool?
+
+    /// Written by uncommitted code: the checkout or the binary's source had changes.
+    public var uncommitted: Bool { gitDirty == true || buildDirty == true }
     /// Every setting of the probe as the eval file records it (absent in older files).
     public var settings: [String: JSONValue]?
 
@@ -148,6 +166,8 @@ public struct MetricsFile: Codable, Equatable, Sendable {
         case threads
         case gitCommit = "git_commit"
         case gitDirty = "git_dirty"
+        case buildCommit = "build_commit"
+        case buildDirty = "build_dirty"
     }
 }
 

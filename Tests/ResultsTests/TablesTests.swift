@@ -336,12 +336,22 @@ import Results
                                metrics: "{\"mIoU\": 29.25, \"aAcc\": 70.5}")
         try tree.write(String(seg.dropLast()) + ", \"git_commit\": \"feedfacefeedface0000\", \"git_dirty\": true}",
                        to: "runs/tiny/lomar/seed1/eval/seg.json")
-        let results = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
+        // mae's seed 2 was pretrained by a binary built from another commit, with changes.
+        let runPath = tree.runs + "/tiny/mae/seed2/run.json"
+        try tree.write(try String(contentsOfFile: runPath, encoding: .utf8).replacingOccurrences(
+            of: "\"git_dirty\": false,", with: "\"git_dirty\": false, \"build_commit\": \"beefbeefbeefbeef0000\", \"build_dirty\": true,"),
+            to: "runs/tiny/mae/seed2/run.json")
+        let collection = try RunCollector.collect(root: tree.runs)
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: collection, budget: "tiny")
         let ade = try #require(results.first { $0.claim.id == "lomar_vs_mae_ade20k_miou" })
-        #expect(ade.uncommittedInputs == ["tiny/lomar/seed1/eval/seg.json"])
-        #expect(try #require(results.first { $0.claim.id == "lomar_vs_mae_imagenet_finetune_224_top1" }).uncommittedInputs.isEmpty)
+        #expect(ade.uncommittedInputs == ["tiny/lomar/seed1/eval/seg.json", "tiny/mae/seed2/run.json"])
+        #expect(try #require(results.first { $0.claim.id == "lomar_vs_mae_imagenet_finetune_224_top1" }).uncommittedInputs
+                == ["tiny/mae/seed2/run.json"])
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
-        #expect(markdown.contains("Measured with uncommitted code (git_dirty): 1 file(s), tiny/lomar/seed1/eval/seg.json"), "\(markdown)")
+        #expect(markdown.contains("Measured with uncommitted code (git_dirty or build_dirty): 2 file(s), tiny/lomar/seed1/eval/seg.json"),
+                "\(markdown)")
+        let provenance = ProvenanceReport.markdown(collection)
+        #expect(provenance.contains("| tiny/mae/seed2 | 0123456789ab (binary built from beefbeefbeef) | yes |"), "\(provenance)")
     }
 
     /// Speed claims with a grid read `patchbench speed` rows at that grid (the papers' decoder),
