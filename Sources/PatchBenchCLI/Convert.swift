@@ -65,6 +65,9 @@ struct Convert: ParsableCommand {
     @Option(help: "coco: comma-separated splits to convert (default: every annotations/instances_*.json).")
     var splits: String?
 
+    @Flag(help: "cifar10, cifar100: convert the batch files present when some of a split's are missing (default: an error naming them).")
+    var partial = false
+
     @Option(help: "idx: pad images (centred, zeros) to this size.")
     var padTo: Int = 32
 
@@ -81,9 +84,9 @@ struct Convert: ParsableCommand {
             options.classNames = try resolveIDXClassNames()
             contents = try IDXConverter.convert(input: input ?? IDXConverter.defaultInput, options: options)
         case .cifar10:
-            contents = try CIFARConverter.convert(input: try requireInput(), variant: .cifar10)
+            contents = try CIFARConverter.convert(input: try requireInput(), variant: .cifar10, allowPartial: partial)
         case .cifar100:
-            contents = try CIFARConverter.convert(input: try requireInput(), variant: .cifar100)
+            contents = try CIFARConverter.convert(input: try requireInput(), variant: .cifar100, allowPartial: partial)
         case .imagenet:
             var options = ImageNetConverter.Options()
             options.size = size

@@ -28,6 +28,16 @@ import Testing
         }
     }
 
+    @Test func minVisibleFractionOutsideZeroToOneIsRefused() throws {
+        for fraction in [-0.1, 1.5, Double.nan] {
+            var coco = COCOConverter.Options()
+            coco.minVisibleFraction = fraction
+            let root = Fixtures.path("coco")
+            let error = #expect(throws: DatasetError.self) { _ = try COCOConverter.convert(root: root, options: coco) }
+            #expect(error?.file == root && error?.problem.contains("min-visible-fraction") == true)
+        }
+    }
+
     @Test func cropSizeZeroOrHugeIsRefusedByEveryCropConverter() throws {
         for size in [0, -1, 1 << 40] {
             var coco = COCOConverter.Options()
@@ -53,7 +63,7 @@ import Testing
         let directory = TestDirectory()
         let path = directory.path("cifar/data_batch_1")
         try write(CraftedInputs.cifarBatch(shape: [1 << 62, 3072], data: [0, 0, 0], labels: [0]), to: path)
-        let error = #expect(throws: DatasetError.self) { _ = try CIFARConverter.convert(input: directory.path("cifar"), variant: .cifar10) }
+        let error = #expect(throws: DatasetError.self) { _ = try CIFARConverter.convert(input: directory.path("cifar"), variant: .cifar10, allowPartial: true) }
         #expect(error?.file == path)
         #expect(error?.problem.contains("ndarray shape") == true)
     }
@@ -90,7 +100,7 @@ import Testing
         var archive = CraftedInputs.tarHeader(name: "cifar-10-batches-bin/data_batch_1.bin", sizeField: "-0000000012")
         archive += [UInt8](repeating: 0, count: 2048)
         try write(archive, to: path)
-        let error = #expect(throws: DatasetError.self) { _ = try CIFARConverter.convert(input: path, variant: .cifar10) }
+        let error = #expect(throws: DatasetError.self) { _ = try CIFARConverter.convert(input: path, variant: .cifar10, allowPartial: true) }
         #expect(error?.file == path)
         #expect(error?.problem.contains("'-0000000012' is not an octal number") == true)
     }
@@ -105,7 +115,7 @@ import Testing
             let path = directory.path("cifar/data_batch_1")
             try write(pickle, to: path)
             let error = #expect(throws: DatasetError.self, "\(name)") {
-                _ = try CIFARConverter.convert(input: directory.path("cifar"), variant: .cifar10)
+                _ = try CIFARConverter.convert(input: directory.path("cifar"), variant: .cifar10, allowPartial: true)
             }
             #expect(error?.file == path)
             let problem = error?.problem ?? ""
@@ -119,12 +129,12 @@ import Testing
         let directory = TestDirectory()
         let path = directory.path("cifar/data_batch_1")
         try write(CraftedInputs.cifarBatch(shape: [1, 3072], data: [UInt8](repeating: 7, count: 3072), labels: [(1 << 32) + 3]), to: path)
-        let error = #expect(throws: DatasetError.self) { _ = try CIFARConverter.convert(input: directory.path("cifar"), variant: .cifar10) }
+        let error = #expect(throws: DatasetError.self) { _ = try CIFARConverter.convert(input: directory.path("cifar"), variant: .cifar10, allowPartial: true) }
         #expect(error?.file == path)
         #expect(error?.problem.contains("4294967299") == true)
         // The same batch with label 3 converts: only the out-of-range value is refused.
         try write(CraftedInputs.cifarBatch(shape: [1, 3072], data: [UInt8](repeating: 7, count: 3072), labels: [3]), to: path)
-        let contents = try CIFARConverter.convert(input: directory.path("cifar"), variant: .cifar10)
+        let contents = try CIFARConverter.convert(input: directory.path("cifar"), variant: .cifar10, allowPartial: true)
         #expect(contents.splits.first?.labels == [3])
     }
 
@@ -162,7 +172,7 @@ import Testing
         ] {
             let path = directory.path("duplicate.tar")
             try write(CraftedInputs.tar([(first, record), (second, record.map { $0 + 1 })]), to: path)
-            let error = #expect(throws: DatasetError.self) { _ = try CIFARConverter.convert(input: path, variant: .cifar10) }
+            let error = #expect(throws: DatasetError.self) { _ = try CIFARConverter.convert(input: path, variant: .cifar10, allowPartial: true) }
             #expect(error?.file == path)
             #expect(error?.problem.contains(expected) == true, "\(error?.problem ?? "")")
         }

@@ -107,6 +107,15 @@ import Testing
         #expect(first == second)
     }
 
+    /// Any UInt64 seed is a seed: past Int.max it is written as an unsigned number, not a trap.
+    @Test func theLargestSeedWritesItsScenes() throws {
+        let directory = TestDirectory()
+        let source = try Self.writeFashionMNIST(into: directory)
+        try DenseDefault.writeScenes(fashionMNIST: source, to: directory.path("max"), options: Self.options(.mosaic, seed: .max))
+        let json = try String(contentsOfFile: directory.path("max/coco/annotations/instances_train.json"), encoding: .utf8)
+        #expect(json.contains("18446744073709551615"))
+    }
+
     @Test func texturedScenesRemainAvailableAndConvert() throws {
         let directory = TestDirectory()
         let source = try Self.writeFashionMNIST(into: directory)

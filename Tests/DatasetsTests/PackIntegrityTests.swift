@@ -8,15 +8,15 @@ import Testing
 @Suite struct PackIntegrityTests {
     @Test func sameInputSameDigestAndOnePixelChangesIt() throws {
         let directory = TestDirectory()
-        let first = try CIFARConverter.convert(input: Fixtures.path("cifar10-bin"), variant: .cifar10).write(to: directory.path("a.h5"))
-        let second = try CIFARConverter.convert(input: Fixtures.path("cifar10-bin"), variant: .cifar10).write(to: directory.path("b.h5"))
+        let first = try CIFARConverter.convert(input: Fixtures.path("cifar10-bin"), variant: .cifar10, allowPartial: true).write(to: directory.path("a.h5"))
+        let second = try CIFARConverter.convert(input: Fixtures.path("cifar10-bin"), variant: .cifar10, allowPartial: true).write(to: directory.path("b.h5"))
         #expect(first == second)
         let copy = try Fixtures.copy("cifar10-bin", into: directory)
         let batch = (copy as NSString).appendingPathComponent("test_batch.bin")
         var bytes = [UInt8](FileManager.default.contents(atPath: batch)!)
         bytes[3073 + 1 + 500] ^= 1  // one pixel of the second test image
         try Data(bytes).write(to: URL(fileURLWithPath: batch))
-        let changed = try CIFARConverter.convert(input: copy, variant: .cifar10).write(to: directory.path("c.h5"))
+        let changed = try CIFARConverter.convert(input: copy, variant: .cifar10, allowPartial: true).write(to: directory.path("c.h5"))
         #expect(changed != first)
     }
 
@@ -25,7 +25,7 @@ import Testing
         let cifar = try Fixtures.copy("cifar10-bin", into: directory)
         let batch = (cifar as NSString).appendingPathComponent("data_batch_1.bin")
         try truncateFile(batch, keepingFraction: 0.9)
-        let truncated = #expect(throws: DatasetError.self) { try CIFARConverter.convert(input: cifar, variant: .cifar10) }
+        let truncated = #expect(throws: DatasetError.self) { try CIFARConverter.convert(input: cifar, variant: .cifar10, allowPartial: true) }
         #expect(truncated?.file == batch)
 
         let idx = try Fixtures.copy("idx", into: directory)
@@ -42,7 +42,7 @@ import Testing
         let python = try Fixtures.copy("cifar10-py", into: directory)
         let pickle = (python as NSString).appendingPathComponent("data_batch_1")
         try truncateFile(pickle, keepingFraction: 0.5)
-        let pickleError = #expect(throws: DatasetError.self) { try CIFARConverter.convert(input: python, variant: .cifar10) }
+        let pickleError = #expect(throws: DatasetError.self) { try CIFARConverter.convert(input: python, variant: .cifar10, allowPartial: true) }
         #expect(pickleError?.file == pickle)
 
         let coco = try Fixtures.copy("coco", into: directory)
@@ -58,6 +58,33 @@ import Testing
         #expect(jpegError?.file == jpeg)
     }
 
+    /// libjpeg's recoverable warnings keep the image, as Pillow does: stray bytes before the end
+    /// marker (as in some COCO 2017 files) decode to the pixels of the clean file. A truncated
+    /// file stays an error (above).
+    @Test func jpegWithExtraneousBytesDecodesAsPillowDoes() throws {
+        let directory = TestDirectory()
+        let source = Fixtures.path("coco/val/000000397133.jpg")
+        let original = [UInt8](FileManager.default.contents(atPath: source)!)
+        #expect(Array(original.suffix(2)) == [0xFF, 0xD9])
+        let stray = directory.path("stray.jpg")
+        try Data(original.dropLast(2) + [0x12, 0x34, 0x56, 0x78, 0x9A] + [0xFF, 0xD9]).write(to: URL(fileURLWithPath: stray))
+        #expect(try ImageCodec.decodeRGB(file: stray).pixels == (try ImageCodec.decodeRGB(file: source)).pixels)
+    }
+
+    /// The fixtures hold data_batch_1 only: without --partial the four missing train batches are
+    /// an error naming them, never a silently smaller train split.
+    @Test func cifarWithMissingBatchesIsRefusedUnlessPartial() throws {
+        let directory = TestDirectory()
+        for fixture in ["cifar10-py", "cifar10-bin"] {
+            let folder = try Fixtures.copy(fixture, into: directory)
+            let error = #expect(throws: DatasetError.self) { try CIFARConverter.convert(input: folder, variant: .cifar10) }
+            #expect(error?.file.hasSuffix(fixture == "cifar10-py" ? "/data_batch_2" : "/data_batch_2.bin") == true, "\(String(describing: error))")
+            #expect(error?.problem.contains("data_batch_5") == true && error?.problem.contains("--partial") == true)
+            let partial = try CIFARConverter.convert(input: folder, variant: .cifar10, allowPartial: true)
+            #expect(partial.sourceFiles.filter { $0.hasPrefix("data_batch") }.count == 1)
+        }
+    }
+
     @Test func outOfRangeLabelsAreRejected() throws {
         let directory = TestDirectory()
         let cifar = try Fixtures.copy("cifar10-bin", into: directory)
@@ -65,7 +92,7 @@ import Testing
         var bytes = [UInt8](FileManager.default.contents(atPath: batch)!)
         bytes[0] = 10
         try Data(bytes).write(to: URL(fileURLWithPath: batch))
-        let error = #expect(throws: DatasetError.self) { try CIFARConverter.convert(input: cifar, variant: .cifar10) }
+        let error = #expect(throws: DatasetError.self) { try CIFARConverter.convert(input: cifar, variant: .cifar10, allowPartial: true) }
         #expect(error?.file == batch)
         #expect(error?.problem.contains("label 10") == true)
 
@@ -92,7 +119,7 @@ import Testing
     @Test func tamperedPackFailsDigestVerification() throws {
         let directory = TestDirectory()
         let path = directory.path("p.h5")
-        let contents = try CIFARConverter.convert(input: Fixtures.path("cifar10-bin"), variant: .cifar10)
+        let contents = try CIFARConverter.convert(input: Fixtures.path("cifar10-bin"), variant: .cifar10, allowPartial: true)
         try contents.write(to: path)
         // Rewrite the pack with one label changed but the old digest attribute kept.
         let pack = try Pack(openingAt: path)

@@ -153,7 +153,10 @@ public enum CIFARConverter {
         }
     }
 
-    public static func convert(input: String, variant: Variant) throws -> PackContents {
+    /// A split whose batch files are only partly present is an error naming the missing ones
+    /// (CIFAR-10's train split is data_batch_1 … data_batch_5), unless `allowPartial`: then the
+    /// files present are converted and the pack's source files list them.
+    public static func convert(input: String, variant: Variant, allowPartial: Bool = false) throws -> PackContents {
         let source = try Source(input: input)
         var classNames: [String]
         var coarseNames: [String]? = nil
@@ -195,6 +198,12 @@ public enum CIFARConverter {
         for (splitName, files) in layout {
             let present = files.filter(source.has)
             if present.isEmpty { continue }
+            let missing = files.filter { !present.contains($0) }
+            if !missing.isEmpty && !allowPartial {
+                throw DatasetError(source.path(missing[0]), "missing: the \(splitName) split is \(files.joined(separator: ", ")), "
+                                   + "and \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") not there "
+                                   + "(--partial converts the batches present)")
+            }
             var merged = Batch()
             for file in present {
                 let batch = binary ? try readBinary(source, file, variant: variant) : try readPickle(source, file, variant: variant)

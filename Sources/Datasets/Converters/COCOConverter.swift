@@ -36,6 +36,9 @@ public enum COCOConverter {
 
     public static func convert(root: String, options: Options = Options()) throws -> PackContents {
         try CropSize.validate(options.size, input: root)
+        guard options.minVisibleFraction.isFinite, (0...1).contains(options.minVisibleFraction) else {
+            throw DatasetError(root, "--min-visible-fraction \(options.minVisibleFraction) is not a fraction in 0...1")
+        }
         let splits = try options.splits ?? discoverSplits(root: root)
         guard !splits.isEmpty else { throw DatasetError(root, "no annotations/instances_*.json found") }
         var categories: [Category]? = nil

@@ -175,7 +175,8 @@ public enum DenseDefault {
             }
             let json: [String: Any] = [
                 "info": ["description": "PatchBench embedded dense default (Fashion-MNIST scenes, \(options.scenes.rawValue))",
-                         "seed": Int(options.seed)],
+                         // Seeds past Int.max as unsigned, so no seed traps (and seed 0's file is unchanged).
+                         "seed": options.seed <= UInt64(Int.max) ? Int(options.seed) as Any : NSNumber(value: options.seed)],
                 "licenses": [["id": 1, "name": "MIT (Fashion-MNIST, Zalando)"]],
                 "images": imageEntries, "annotations": annotationEntries,
                 "categories": names.enumerated().map { ["id": $0 + 1, "name": $1, "supercategory": "fashion"] },

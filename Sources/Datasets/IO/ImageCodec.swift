@@ -59,10 +59,15 @@ public enum ImageCodec {
         let channels = cmyk ? 4 : 3
         var output = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)
         let format = cmyk ? TJPF_CMYK : TJPF_RGB
-        let status = tjDecompress2(handle, &input, UInt(input.count), &output, width, 0, height, Int32(format.rawValue),
-                                   TJFLAG_STOPONWARNING)
-        guard status == 0 else {
-            throw DatasetError(file, "corrupt or truncated JPEG (\(String(cString: tjGetErrorStr2(handle))))")
+        // Flags 0, as Pillow decodes: libjpeg's recoverable warnings (extraneous bytes before a
+        // marker, a bad Huffman code, both present in COCO 2017) keep the image, with the pixels
+        // Pillow gives. A truncated file stays an error, as Pillow refuses it ("image file is
+        // truncated") unless told to load truncated images.
+        let status = tjDecompress2(handle, &input, UInt(input.count), &output, width, 0, height, Int32(format.rawValue), 0)
+        if status != 0 {
+            let message = String(cString: tjGetErrorStr2(handle))
+            let recoverable = tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) && !message.contains("Premature end")
+            guard recoverable else { throw DatasetError(file, "corrupt or truncated JPEG (\(message))") }
         }
         guard cmyk else { return DecodedImage(height: Int(height), width: Int(width), channels: 3, pixels: output) }
         // Pillow's CMYK -> RGB on Adobe (inverted) data: R = K' - muldiv255(255 - C', K').
