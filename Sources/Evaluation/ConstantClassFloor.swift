@@ -124,6 +124,7 @@ extension EvalProtocol {
                 prior.map { .object(["box": .list($0.box.map { .number($0) }), "share": .number($0.share)]) } ?? .string("none")
             })
             settings["area_bins"] = scored.areaBins
+            settings["agnostic"] = .string(DetectionReport.classAgnosticRule)
         case .linear, .knn:
             guard let trainLabels = train.labels, let testLabels = test.labels else {
                 throw EvaluationError.invalidInput("\(options.input.dataPath): the \(options.probe.rawValue) probe needs labels in splits '\(trainName)' and '\(testName)'")

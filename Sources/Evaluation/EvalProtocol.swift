@@ -241,6 +241,7 @@ public enum EvalProtocol {
             metrics = scored.metrics
             head = options.detection.protocolSettings
             head["area_bins"] = scored.areaBins
+            head["agnostic"] = .string(DetectionReport.classAgnosticRule)
             head["box_format"] = .string("pack x1,y1,x2,y2 -> COCO x,y,w,h; area = w*h; category id = class + 1")
         }
         let probeSeconds = clock() - probeStart
@@ -297,7 +298,7 @@ public enum EvalProtocol {
         let parameters = bins.parameters(imageWidth: Double(test.width), imageHeight: Double(test.height))
         let metrics = try DetectionReport.metrics(
             groundTruth: DetectionProbe.groundTruth(objects: objects(testBoxes, count: test.count), classes: classes),
-            detections: detections, parameters: parameters)
+            detections: detections, parameters: parameters, agnosticIoU: options.detection.nmsThreshold)
         return (metrics, DetectionReport.protocolSettings(bins, parameters: parameters))
     }
 

@@ -1,7 +1,8 @@
 /// What feature extraction reads out of a frozen encoder for each image.
 ///
-/// - `cls`: the final-normalised CLS token [D]. Encoders without a CLS token (LoMaR) have none,
-///   so a `cls` request falls back to the mean of the patch tokens (`pooling` says which was used).
+/// - `cls`: the final-normalised CLS token [D]. An encoder without a CLS token has none, so a
+///   `cls` request falls back to the mean of the patch tokens (`pooling` says which was used).
+///   (LoMaR has one, but its loss never reaches it: its method-table readout is `mean`.)
 /// - `mean`: the mean of the final-normalised patch tokens [D] (CLS excluded).
 /// - `lastBlocks(k)`: DINO's `eval_linear` with `n_last_blocks = k`: the outputs of the last k
 ///   blocks, each passed through the encoder's final LayerNorm (DINO's `get_intermediate_layers`),

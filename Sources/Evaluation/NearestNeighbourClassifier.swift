@@ -10,7 +10,7 @@ import Foundation
 /// Similarities are Float (sgemm) as in DINO; weights and votes are summed in Double in
 /// neighbour order (most similar first).
 public enum NearestNeighbourClassifier {
-    /// One (k, T) setting, e.g. (20, 0.07) and (200, 0.1) of the DINO protocol.
+    /// One (k, T) setting, e.g. DINO's (20, 0.07), or (200, 0.1) of the MoCo k-NN monitor.
     public struct Setting: Sendable, Equatable {
         public var neighbours: Int
         public var temperature: Double
@@ -23,6 +23,9 @@ public enum NearestNeighbourClassifier {
         public var metricName: String { "top1_k\(neighbours)_t\(temperature)" }
     }
 
+    /// DINO's eval_knn.py uses T = 0.07 for every k (its default k list is 10, 20, 100, 200);
+    /// the second setting, k = 200 at T = 0.1, is the MoCo / InstDisc k-NN monitor's, kept as a
+    /// wider-neighbourhood reading. The metric keys name both numbers.
     public static let dinoSettings = [Setting(neighbours: 20, temperature: 0.07),
                                       Setting(neighbours: 200, temperature: 0.1)]
 

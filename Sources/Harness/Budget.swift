@@ -29,7 +29,8 @@ public struct Budget: Codable, Equatable, Sendable {
         public var beta1: Double
         public var beta2: Double
         public var eps: Double
-        /// Applied to tensors of rank ≥ 2 only (no decay on biases, norms, tokens; MAE's rule).
+        /// Applied to tensors of rank ≥ 2 only (no decay on biases and norms; the CLS and mask
+        /// tokens, rank 3, are decayed): MAE's `param_groups_weight_decay` rule.
         public var weightDecay: Double
     }
 

@@ -8,7 +8,8 @@ public final class PatchEmbed: Module {
     public let patch: Int
     public let channels: Int
 
-    /// `.xavier`: MAE's (Xavier-uniform on the flattened weight, zero bias). `.truncatedNormal`:
+    /// `.xavier`: MAE's Xavier-uniform on the flattened weight, with a zero bias where MAE leaves
+    /// the Conv2d's default U(±1/√fan_in) (Documentation/Objectives/MAE.md). `.truncatedNormal`:
     /// timm's `_init_weights` leaves the Conv2d at PyTorch's default (`Linear.torchDefault`).
     public init(patch: Int, channels: Int = 3, dimension: Int, initialization: WeightInitialization = .xavier,
                 dtype: DType = .float32, rng: inout RandomStream) {
