@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "FuzzSeedTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "EvaluationCLITests",
                     dependencies: ["Evaluation", "Datasets", "Checkpoint", "Layers", "Optim", "HDF5Kit", "Metrics", "TensorCore", "Results",
-                                 "SafeIO"]),
+                                 "SafeIO", "Objectives"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import HDF5Kit
 import Layers
+import Objectives
 import TensorCore
 
 /// Content digests that identify an encoder, for feature caches and metrics files.
@@ -24,11 +25,20 @@ public enum EncoderDigest {
         return hasher.finalize()
     }
 
-    public static func parameters(of encoder: VisionTransformer) -> String {
+    /// With a relative-position bias (LoMaR's encoders), its kind, bucketing and tables follow
+    /// the ViT's parameters, so two encoders that differ only in their tables get different
+    /// digests (and feature caches); without one the digest is the ViT's alone, as before.
+    public static func parameters(of encoder: VisionTransformer, relativeBias: RelativePositionBias? = nil) -> String {
         let hasher = SHA256Hasher()
         hasher.update(configJSON(encoder.config))
         hasher.update([0])
         update(hasher, with: encoder.namedParameters())
+        if let relativeBias {
+            hasher.update([0])
+            hasher.update("\(relativeBias.kind.rawValue) \(relativeBias.bucketing)")
+            hasher.update([0])
+            update(hasher, with: relativeBias.namedParameters())
+        }
         return hasher.finalize()
     }
 

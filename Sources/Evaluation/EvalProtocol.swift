@@ -117,7 +117,7 @@ public enum EvalProtocol {
 
         // Features.
         let featureStart = clock()
-        let encoderDigest = encoder.map(EncoderDigest.parameters) ?? EncoderSource.rawPixelsMethod
+        let encoderDigest = encoder.map { EncoderDigest.parameters(of: $0, relativeBias: relativeBias) } ?? EncoderSource.rawPixelsMethod
         var reused: [String: Bool] = [:]
         var batchSize = 0
         func features(of split: PackSplit, role: String, limit: Int?) throws -> ExtractedFeatures {

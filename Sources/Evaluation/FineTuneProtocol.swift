@@ -74,7 +74,7 @@ public enum FineTuneProtocol {
         }
         let model = try FineTuneModel(pretrained: encoder, relativeBias: relativeBias, classes: classes, dropPath: c.dropPath,
                                       pooling: c.pooling, rng: &streams.evaluation)
-        let encoderDigest = EncoderDigest.parameters(of: encoder)
+        let encoderDigest = EncoderDigest.parameters(of: encoder, relativeBias: relativeBias)
 
         var settings: [String: ProtocolValue] = [
             "normalization": normalization.protocolSettings,

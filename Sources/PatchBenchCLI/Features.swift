@@ -66,7 +66,7 @@ struct Features: ParsableCommand {
         let images = try pack.split(split)
         // pack-train statistics come from the pack's train split, whichever split is extracted.
         let norm = try ImageNormalization.named(encoderOptions.normalization) { try pack.split("train") }
-        let key = FeatureCacheKey(encoderDigest: EncoderDigest.parameters(of: encoder), packDigest: pack.storedDigest,
+        let key = FeatureCacheKey(encoderDigest: EncoderDigest.parameters(of: encoder, relativeBias: relativeBias), packDigest: pack.storedDigest,
                                   split: split, kind: featureKind.description, normalization: norm.cacheKey)
         let extractor = FeatureExtractor(encoder: encoder, relativeBias: relativeBias, normalization: norm, batchSize: encoderOptions.batchSize)
         let report = encoderOptions.progressLines().map { ExtractionProgress(role: split, total: images.count, say: $0) }

@@ -2,6 +2,7 @@ import Datasets
 import Evaluation
 import Foundation
 import Layers
+import Objectives
 import TensorCore
 import Testing
 
@@ -93,5 +94,25 @@ import Testing
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.file("cache")).sorted()
         #expect(names.count == 2 && names.contains { $0.contains("-train-cls-") } && names.contains { $0.contains("-train-first12-cls-") },
                 "\(names)")
+    }
+}
+
+/// LoMaR's encoders compute with their relative-position tables too: two encoders that differ
+/// only there must not share a digest (metrics files) or a feature cache.
+@Suite struct EncoderDigestTests {
+    @Test func relativePositionTablesEnterTheDigest() throws {
+        var rng = RandomStream(seed: 3)
+        let encoder = VisionTransformer(.tiny32, rng: &rng)
+        let first = RelativePositionBias(kind: .contextualProduct, bucketing: .clip(3), encoder: encoder.config)
+        let second = RelativePositionBias(kind: .contextualProduct, bucketing: .clip(3), encoder: encoder.config)
+        second.tables[2].storage[5] = 0.25
+        let plain = EncoderDigest.parameters(of: encoder)
+        #expect(EncoderDigest.parameters(of: encoder, relativeBias: nil) == plain)
+        let withFirst = EncoderDigest.parameters(of: encoder, relativeBias: first)
+        #expect(withFirst != plain)
+        #expect(withFirst != EncoderDigest.parameters(of: encoder, relativeBias: second))
+        #expect(withFirst == EncoderDigest.parameters(of: encoder, relativeBias: first))
+        let table = RelativePositionBias(kind: .table, bucketing: .clip(3), encoder: encoder.config)
+        #expect(EncoderDigest.parameters(of: encoder, relativeBias: table) != withFirst)
     }
 }
