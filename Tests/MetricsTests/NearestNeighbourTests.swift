@@ -51,6 +51,27 @@ struct NearestNeighbourTests {
         }
     }
 
+    /// DINO's own `eval_knn.knn_classifier`, imported from a checkout by
+    /// Scripts/reference/make_knn_fixture.py, on the linear-probe fixture's features.
+    @Test("Top-1 equals DINO's knn_classifier at every (k, T) of the fixture")
+    func matchesDINO() throws {
+        let expected = try #require(Fixture.json("knn_expected.json") as? [String: Any])
+        let results = try #require(expected["results"] as? [[String: Any]])
+        let (trainRows, dimension, classes) = (2000, 32, 5)
+        let features = try Fixture.floats("probe_features.f32")
+        let labels = try Fixture.int32s("probe_labels.i32")
+        let settings = try results.map { NearestNeighbourClassifier.Setting(
+            neighbours: try #require($0["k"] as? Int), temperature: try #require($0["temperature"] as? Double)) }
+        let predictions = try NearestNeighbourClassifier.predict(
+            train: Array(features[0..<(trainRows * dimension)]), trainLabels: Array(labels[0..<trainRows]),
+            test: Array(features[(trainRows * dimension)...]), dimension: dimension, classes: classes, settings: settings)
+        let truth = Array(labels[trainRows...])
+        for (s, result) in results.enumerated() {
+            let top1 = 100 * Double(zip(predictions[s], truth).filter { $0 == $1 }.count) / Double(truth.count)
+            #expect(abs(top1 - (try #require(result["top1"] as? Double))) < 1e-9, "\(settings[s].metricName): \(top1) vs \(result)")
+        }
+    }
+
     @Test("Tied similarities rank the lower training index first")
     func tieBreak() throws {
         // Rows 0 and 1 are identical with different labels; with k = 1 the lower index wins.
