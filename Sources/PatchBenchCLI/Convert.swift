@@ -93,6 +93,10 @@ struct Convert: ParsableCommand {
             options.classes = try ImageNetConverter.classList(classes)
             options.valLabels = valLabels
             contents = try ImageNetConverter.convert(root: try requireInput(), options: options)
+            if options.classes == nil && contents.classNames.count != 1000 {
+                FileHandle.standardError.write(Data(("warning: train/ holds \(contents.classNames.count) class folders, not "
+                    + "ImageNet-1k's 1000: labels are ranks among these, not the standard index\n").utf8))
+            }
         case .coco:
             var options = COCOConverter.Options()
             options.size = size

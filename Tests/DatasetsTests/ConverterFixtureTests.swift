@@ -154,4 +154,25 @@ import Testing
         #expect(throws: DatasetError.self) { try ImageNetConverter.convert(root: Fixtures.path("imagenet"), options: options) }
         #expect(ImageNetConverter.imageNet100.count == 100 && Set(ImageNetConverter.imageNet100).count == 100)
     }
+
+    /// Parts of an ImageNet tree that are missing are errors naming them, never a class silently
+    /// left out of a split: an empty train class folder, and a class without its val/ folder once
+    /// val/ is sorted into class folders.
+    @Test func imagenetMissingPartsAreNamed() throws {
+        let directory = TestDirectory()
+        let root = try Fixtures.copy("imagenet", into: directory)
+        var options = ImageNetConverter.Options()
+        options.size = 16
+        let empty = root + "/train/n09999999"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let emptyError = #expect(throws: DatasetError.self) { try ImageNetConverter.convert(root: root, options: options) }
+        #expect(emptyError?.file == empty && emptyError?.problem.contains("no images") == true)
+        try FileManager.default.removeItem(atPath: empty)
+
+        let sorted = root + "/val/n01440764"
+        try FileManager.default.createDirectory(atPath: sorted, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: root + "/val/ILSVRC2012_val_00000001.JPEG", toPath: sorted + "/ILSVRC2012_val_00000001.JPEG")
+        let valError = #expect(throws: DatasetError.self) { try ImageNetConverter.convert(root: root, options: options) }
+        #expect(valError?.file == root + "/val/n02102040", "\(String(describing: valError))")
+    }
 }

@@ -17,6 +17,25 @@ import Testing
         #expect(error?.problem.contains("more bytes than can be addressed") == true)
     }
 
+    /// Zero-pixel images, and a split that would not fit in memory, are refused before anything
+    /// is allocated.
+    @Test func idxZeroSizedImagesAndHugeSplitsAreRefused() throws {
+        let directory = TestDirectory()
+        let images = directory.path("train-images-idx3-ubyte")
+        try write(CraftedInputs.idx(sizes: [4, 0, 0], payload: []), to: images)
+        try write([0, 0, 0x08, 1, 0, 0, 0, 4, 0, 1, 2, 3], to: directory.path("train-labels-idx1-ubyte"))
+        var options = IDXConverter.Options()
+        options.classNames = (0..<10).map { "c\($0)" }
+        let zero = #expect(throws: DatasetError.self) { _ = try IDXConverter.convert(input: directory.path(""), options: options) }
+        #expect(zero?.file.hasSuffix("/train-images-idx3-ubyte") == true && zero?.problem.contains("at least one pixel") == true, "\(String(describing: zero))")
+
+        try write(CraftedInputs.idx(sizes: [400, 2, 2], payload: [UInt8](repeating: 9, count: 1600)), to: images)
+        try write([0, 0, 0x08, 1, 0, 0, 1, 144] + [UInt8](repeating: 1, count: 400), to: directory.path("train-labels-idx1-ubyte"))
+        options.padTo = 4096  // 400 images x 4096² x 3 bytes = 20 GB
+        let huge = #expect(throws: DatasetError.self) { _ = try IDXConverter.convert(input: directory.path(""), options: options) }
+        #expect(huge?.file.hasSuffix("/train-images-idx3-ubyte") == true && huge?.problem.contains("above the limit") == true, "\(String(describing: huge))")
+    }
+
     @Test func idxPadToOutsideItsRangeIsRefused() throws {
         for padTo in [0, -3, 1 << 32] {
             var options = IDXConverter.Options()
@@ -26,6 +45,15 @@ import Testing
             #expect(error?.file == input)
             #expect(error?.problem.contains("pad size \(padTo)") == true)
         }
+    }
+
+    /// A valid image of extreme aspect ratio would resize to billions of pixels: refused, naming the file.
+    @Test func resizeBeyondThePixelLimitIsRefused() throws {
+        let thin = DecodedImage(height: 1, width: 5_000_000, channels: 3, pixels: [UInt8](repeating: 7, count: 15_000_000))
+        let error = #expect(throws: DatasetError.self) { _ = try ImageResize.resizeAndCenterCrop(thin, size: 64, file: "thin.png") }
+        #expect(error?.file == "thin.png" && error?.problem.contains("above the limit") == true, "\(String(describing: error))")
+        let fine = DecodedImage(height: 4, width: 8, channels: 3, pixels: [UInt8](repeating: 7, count: 96))
+        #expect(try ImageResize.resizeAndCenterCrop(fine, size: 4, file: "fine.png").image.pixels.count == 48)
     }
 
     @Test func minVisibleFractionOutsideZeroToOneIsRefused() throws {

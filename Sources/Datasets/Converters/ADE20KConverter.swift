@@ -96,8 +96,8 @@ public enum ADE20KConverter {
             if let bad = mask.pixels.first(where: { Int($0) > numClasses }) {
                 throw DatasetError(maskPath, "label \(bad) outside 0..\(numClasses)")
             }
-            pixels.append(contentsOf: ImageResize.resizeAndCenterCrop(image, size: size).image.pixels)
-            let croppedMask = ImageResize.resizeAndCenterCrop(mask, size: size, nearestNeighbour: true).image
+            pixels.append(contentsOf: try ImageResize.resizeAndCenterCrop(image, size: size, file: imagePath).image.pixels)
+            let croppedMask = try ImageResize.resizeAndCenterCrop(mask, size: size, nearestNeighbour: true, file: maskPath).image
             masks.append(contentsOf: croppedMask.pixels.map { UInt8(lookup[Int($0)]) })
         }
         var split = PackSplit(name: name, count: files.count, height: size, width: size, channels: 3, images: pixels)

@@ -193,7 +193,7 @@ public enum COCOConverter {
             guard decoded.width == info.width, decoded.height == info.height else {
                 throw DatasetError(path, "image is \(decoded.width)x\(decoded.height) but \(jsonPath) says \(info.width)x\(info.height)")
             }
-            let cropped = ImageResize.resizeAndCenterCrop(decoded, size: size)
+            let cropped = try ImageResize.resizeAndCenterCrop(decoded, size: size, file: path)
             pixels.append(contentsOf: cropped.image.pixels)
             var kept: [[Float]] = [], classes: [Int32] = [], crowd: [UInt8] = []
             for annotation in perImage[index].sorted(by: { $0.id < $1.id }) {

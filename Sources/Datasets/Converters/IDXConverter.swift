@@ -63,6 +63,9 @@ public enum IDXConverter {
         return (sizes, Array(bytes[headerSize...]))
     }
 
+    /// The largest split the converter builds in memory, in bytes.
+    public static let maximumSplitBytes = 1 << 34
+
     public static func readImages(_ path: String) throws -> Images {
         let (sizes, data) = try readArray(path, expectedRank: 3)
         return Images(count: sizes[0], rows: sizes[1], columns: sizes[2], pixels: data)
@@ -141,12 +144,19 @@ public enum IDXConverter {
             guard labels.count == images.count else {
                 throw DatasetError(labelsPath, "\(labels.count) labels but \(imagesPath) has \(images.count) images")
             }
+            guard images.rows >= 1, images.columns >= 1 else {
+                throw DatasetError(imagesPath, "images are \(images.rows)x\(images.columns): an image needs at least one pixel")
+            }
             guard images.rows <= options.padTo, images.columns <= options.padTo else {
                 throw DatasetError(imagesPath, "images are \(images.rows)x\(images.columns), larger than pad target \(options.padTo)")
             }
             let (outputBytes, overflow) = images.count.multipliedReportingOverflow(by: options.padTo * options.padTo * options.channels)
-            guard !overflow, outputBytes <= 1 << 40 else {
-                throw DatasetError(imagesPath, "\(images.count) images padded to \(options.padTo)x\(options.padTo)x\(options.channels) need more memory than can be addressed")
+            // A split is held in memory before it is written: 16 GiB is far above any IDX dataset
+            // (Fashion-MNIST's train split padded to 32 x 32 x 3 is 184 MB) and below a crash.
+            guard !overflow, outputBytes <= Self.maximumSplitBytes else {
+                throw DatasetError(imagesPath, "\(images.count) images padded to \(options.padTo)x\(options.padTo)x\(options.channels) "
+                                   + "need \(overflow ? "more bytes than can be addressed" : "\(outputBytes >> 30) GiB"), above the limit of "
+                                   + "\(Self.maximumSplitBytes >> 30) GiB for one split")
             }
             if let index = labels.firstIndex(where: { Int($0) >= options.classNames.count }) {
                 throw DatasetError(labelsPath, "label \(labels[index]) at index \(index) is outside 0..<\(options.classNames.count)")

@@ -55,8 +55,13 @@ public enum ImageNetConverter {
         }
     }
 
-    static func listing(_ directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    /// A folder's visible entries, sorted; an unreadable folder is an error naming it, never empty.
+    static func listing(_ directory: String) throws -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.hasPrefix(".") }.sorted()
+        } catch {
+            throw DatasetError(directory, "cannot list the folder (\(error.localizedDescription))")
+        }
     }
 
     static func isDirectory(_ path: String) -> Bool {
@@ -68,7 +73,7 @@ public enum ImageNetConverter {
         try CropSize.validate(options.size, input: root)
         let train = (root as NSString).appendingPathComponent("train")
         guard isDirectory(train) else { throw DatasetError(root, "no train/ folder (expected train/<wnid>/*.JPEG)") }
-        let available = listing(train).filter { isDirectory((train as NSString).appendingPathComponent($0)) }
+        let available = try listing(train).filter { isDirectory((train as NSString).appendingPathComponent($0)) }
         let classes = (options.classes ?? available).sorted()
         guard Set(classes).count == classes.count else { throw DatasetError(root, "class list has duplicates") }
         if let missing = classes.first(where: { !available.contains($0) }) {
@@ -83,17 +88,24 @@ public enum ImageNetConverter {
         var trainFiles: [(String, Int32)] = []
         for wnid in classes {
             let folder = (train as NSString).appendingPathComponent(wnid)
-            trainFiles += listing(folder).map { ((folder as NSString).appendingPathComponent($0), label[wnid]!) }
+            let files = try listing(folder)
+            guard !files.isEmpty else { throw DatasetError(folder, "class folder has no images") }
+            trainFiles += files.map { ((folder as NSString).appendingPathComponent($0), label[wnid]!) }
         }
         contents.add(try makeSplit("train", trainFiles, size: options.size))
         let val = (root as NSString).appendingPathComponent("val")
         if isDirectory(val) {
             var valFiles: [(String, Int32)] = []
-            let entries = listing(val)
+            let entries = try listing(val)
             if entries.contains(where: { isDirectory((val as NSString).appendingPathComponent($0)) }) {
-                for wnid in classes where isDirectory((val as NSString).appendingPathComponent(wnid)) {
+                // Sorted into class folders: every class of the list has one (a missing one would
+                // silently leave that class out of the scored split).
+                for wnid in classes {
                     let folder = (val as NSString).appendingPathComponent(wnid)
-                    valFiles += listing(folder).map { ((folder as NSString).appendingPathComponent($0), label[wnid]!) }
+                    guard isDirectory(folder) else {
+                        throw DatasetError(folder, "missing: val/ is sorted into class folders, but class \(wnid) has none")
+                    }
+                    valFiles += try listing(folder).map { ((folder as NSString).appendingPathComponent($0), label[wnid]!) }
                 }
             } else {
                 let csv = options.valLabels ?? (root as NSString).appendingPathComponent("LOC_val_solution.csv")
@@ -139,7 +151,7 @@ public enum ImageNetConverter {
         var pixels: [UInt8] = []
         pixels.reserveCapacity(files.count * size * size * 3)
         for (path, _) in files {
-            pixels += ImageResize.resizeAndCenterCrop(try ImageCodec.decodeRGB(file: path), size: size).image.pixels
+            pixels += try ImageResize.resizeAndCenterCrop(try ImageCodec.decodeRGB(file: path), size: size, file: path).image.pixels
         }
         var split = PackSplit(name: name, count: files.count, height: size, width: size, channels: 3, images: pixels)
         split.labels = files.map(\.1)

@@ -137,10 +137,17 @@ public enum ImageResize {
 
     /// Shorter-side resize to `size` (bilinear, or nearest for masks) then a centred size x size
     /// crop. Returns the result with the scale factors and crop offsets used.
-    public static func resizeAndCenterCrop(_ image: DecodedImage, size: Int, nearestNeighbour: Bool = false)
+    /// The resized image may hold at most `ImageCodec.maximumPixels`: a valid but extreme aspect
+    /// ratio (a 1 x 16,000,000 PNG at size 64) is an error naming `file`, not a 200 GB allocation.
+    public static func resizeAndCenterCrop(_ image: DecodedImage, size: Int, nearestNeighbour: Bool = false, file: String) throws
         -> (image: DecodedImage, scaleY: Double, scaleX: Double, top: Int, left: Int)
     {
         let target = shorterSideSize(height: image.height, width: image.width, target: size)
+        let (pixels, overflow) = target.height.multipliedReportingOverflow(by: target.width)
+        guard !overflow, pixels <= ImageCodec.maximumPixels else {
+            throw DatasetError(file, "a \(image.width)x\(image.height) image resized to a shorter side of \(size) would be "
+                               + "\(target.width)x\(target.height) pixels, above the limit of \(ImageCodec.maximumPixels)")
+        }
         let resized = nearestNeighbour
             ? nearest(image, height: target.height, width: target.width)
             : bilinear(image, height: target.height, width: target.width)
