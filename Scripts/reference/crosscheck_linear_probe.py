@@ -4,8 +4,9 @@
 Usage: pip install scikit-learn numpy h5py
        python3 Scripts/reference/crosscheck_linear_probe.py runs/tiny/mae/seed0 [--pack PACK]
 
-Reads the run's eval/linear.json (chosen C, top-1), its cached CLS features (features/*-train-cls-*.h5,
-*-test-cls-*.h5, written by the eval) and the labels of the pack (default: the eval's dataset,
+Reads the run's eval/linear.json (chosen C, top-1, feature kind), its cached features of that kind
+(features/*-train-<kind>-*.h5, *-test-<kind>-*.h5, written by the eval; `lastk:4` is cached as
+`lastk4`) and the labels of the pack (default: the eval's dataset,
 datasets/default/fashion-mnist.h5). Refits exactly what the Swift probe refits at the chosen C:
 StandardScaler on all train rows, LogisticRegression(C, L2, lbfgs, multinomial) to a tight
 tolerance, then scores the test split. Prints one JSON line with both top-1 values and sklearn's
@@ -46,8 +47,10 @@ def main():
         record = json.load(f)
     C = record["metrics"]["C"]
     digest = record["protocol"]["encoder_digest"][:12]
-    train = h5py.File(one(os.path.join(args.run, "features", f"*-train-cls-{digest}.h5")), "r")["features"][:]
-    test = h5py.File(one(os.path.join(args.run, "features", f"*-test-cls-{digest}.h5")), "r")["features"][:]
+    # The kind the eval read (the method table's readout: cls, mean, lastk:4, ...), named as the cache names it.
+    kind = record["protocol"].get("feature_kind", "cls").replace(":", "")
+    train = h5py.File(one(os.path.join(args.run, "features", f"*-train-{kind}-{digest}.h5")), "r")["features"][:]
+    test = h5py.File(one(os.path.join(args.run, "features", f"*-test-{kind}-{digest}.h5")), "r")["features"][:]
     with h5py.File(args.pack, "r") as pack:
         y_train, y_test = pack["train/labels"][:], pack["test/labels"][:]
     scaler = StandardScaler().fit(train.astype(np.float64))
