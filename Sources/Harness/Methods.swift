@@ -95,7 +95,7 @@ public struct Method: Sendable, CustomStringConvertible {
 
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
-    public static let all: [Method] = [randomInit, randomInitLoMaR, constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, dino, dinoCA, selfpatch, mocov2,
+    public static let all: [Method] = [randomInit, randomInitLoMaR, constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, lomarOfficialWindows, dino, dinoCA, selfpatch, mocov2,
                                         densecl, relationalReasoning, spatialReasoning, spatialReasoningCodeOverlap,
                                         spatialReasoningStandard] + randsacArms
 
@@ -183,20 +183,29 @@ extension Method {
                                                    tinyImagesPerSecond: nil,
                                                    summary: "LoMaR with a per-head relative-position bias table (variant)")
 
-    static func lomarVariant(name: String, relativePosition: RelativePositionKind, reproduced: Bool,
-                             tinyImagesPerSecond: Int?, summary: String) -> Method {
+    /// LoMaR with the official code's window assignment (`models_lomar.py` repeats the tokens
+    /// window-major but flattens the windows image-major, so each image gets one window location
+    /// n_w times): the arm that says whether the paper-vs-code difference matters
+    /// (Documentation/Objectives/LoMaR.md, "Where the official code differs").
+    public static let lomarOfficialWindows = lomarVariant(
+        name: "lomar-official-windows", relativePosition: .contextualProduct, windowAssignment: .officialCode, reproduced: false,
+        tinyImagesPerSecond: nil, summary: "LoMaR with the official code's window assignment (one window location per image, n_w mask draws)")
+
+    static func lomarVariant(name: String, relativePosition: RelativePositionKind, windowAssignment: LoMaR.WindowAssignment? = nil,
+                             reproduced: Bool, tinyImagesPerSecond: Int?, summary: String) -> Method {
         Method(name: name, base: "lomar", summary: summary, configKey: "lomar", reproduced: reproduced,
                tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean,
                exported: "the encoder and its relative-position tables") { budget in
             var settings = try budget.settings(LoMaR.Config(), key: "lomar")
             settings.relativePosition = relativePosition
+            if let windowAssignment { settings.windowAssignment = windowAssignment }
             let grid = budget.encoder.imageSize / budget.encoder.patchSize
             try require(settings.windowSize >= 1 && settings.windowSize <= grid,
                         "window_size \(settings.windowSize) must be in 1…\(grid) (the \(grid)×\(grid) grid)")
             try require(settings.maskRatio >= 0 && settings.maskRatio < 1, "mask_ratio must be in [0, 1)")
             let encoder = budget.vitConfig(positionEmbedding: .none)
             return try Resolved(encoder: encoder, recipe: budget.recipe, settings: settings) {
-                LoMaR(encoder: encoder, config: settings, rng: &$0)
+                LoMaR(encoder: encoder, config: settings, methodName: name, rng: &$0)
             }
         }
     }

@@ -74,13 +74,15 @@ public final class LoMaR: SingleViewObjective, Module {
     public let head: Linear
 
     /// The encoder must have no absolute position embedding and a CLS token (spec §4.1).
-    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), dtype: DType = .float32,
+    /// `methodName`: the method-table name an arm records in encoder.h5 (default: lomar or
+    /// lomar-rpe-table by the relative-position kind).
+    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), methodName: String? = nil, dtype: DType = .float32,
                 rng: inout RandomStream) {
         precondition(encoderConfig.positionEmbedding == .none && encoderConfig.clsToken,
                      "LoMaR's encoder has a CLS token and no absolute position embedding")
         precondition(config.windowSize <= encoderConfig.grid, "window \(config.windowSize) exceeds the \(encoderConfig.grid)-grid")
         self.config = config
-        methodName = config.relativePosition == .contextualProduct ? "lomar" : "lomar-rpe-table"
+        self.methodName = methodName ?? (config.relativePosition == .contextualProduct ? "lomar" : "lomar-rpe-table")
         encoder = VisionTransformer(encoderConfig, dtype: dtype, rng: &rng)
         maskToken = Initializer.truncatedNormal([1, 1, encoderConfig.dimension], std: 0.02, dtype: dtype, rng: &rng)
         relativePosition = RelativePositionBias(kind: config.relativePosition, bucketing: config.bucketing,

@@ -56,6 +56,26 @@ import Testing
         }
     }
 
+    /// The official-windows arm differs from LoMaR only in its window assignment, and records
+    /// its own name in encoder.h5.
+    @Test func lomarOfficialWindowsIsLoMaRWithTheCodesWindowAssignment() throws {
+        let budget = try HarnessFixtures.budget()
+        let arm = try Method.lomarOfficialWindows.resolve(budget), base = try Method.lomar.resolve(budget)
+        guard case .object(var armSettings)? = arm.settings, case .object(let baseSettings)? = base.settings else {
+            Issue.record("settings are not objects")
+            return
+        }
+        #expect(armSettings["window_assignment"] == .string("official_code"), "\(armSettings)")
+        #expect(baseSettings["window_assignment"] == .string("per_image"), "\(baseSettings)")
+        armSettings["window_assignment"] = baseSettings["window_assignment"]
+        #expect(armSettings == baseSettings)
+        #expect(arm.encoder == base.encoder)
+        let make = try #require(arm.makeObjective)
+        var rng = RandomStream(seed: 0)
+        let objective = make(&rng)
+        #expect(objective.methodName == "lomar-official-windows")
+    }
+
     /// SelfPatch's patch loss needs local crops of at least 3×3 patches: a budget that gives fewer
     /// is refused when it loads, naming the file and the key, instead of trapping at the first
     /// step; the shipped budgets all resolve.
