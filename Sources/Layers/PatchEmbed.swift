@@ -8,9 +8,10 @@ public final class PatchEmbed: Module {
     public let patch: Int
     public let channels: Int
 
-    /// `.xavier`: MAE's Xavier-uniform on the flattened weight, with a zero bias where MAE leaves
-    /// the Conv2d's default U(±1/√fan_in) (Documentation/Objectives/MAE.md). `.truncatedNormal`:
-    /// timm's `_init_weights` leaves the Conv2d at PyTorch's default (`Linear.torchDefault`).
+    /// `.xavier`: MAE's `initialize_weights` re-draws the weight Xavier-uniform on its flattened
+    /// view and leaves the Conv2d's bias at PyTorch's default U(±1/√fan_in), weight drawn first.
+    /// `.truncatedNormal`: timm's `_init_weights` leaves the whole Conv2d at PyTorch's default
+    /// (`Linear.torchDefault`).
     public init(patch: Int, channels: Int = 3, dimension: Int, initialization: WeightInitialization = .xavier,
                 dtype: DType = .float32, rng: inout RandomStream) {
         self.patch = patch
@@ -18,7 +19,11 @@ public final class PatchEmbed: Module {
         let fanIn = channels * patch * patch
         switch initialization {
         case .xavier:
-            proj = Linear(fanIn, dimension, dtype: dtype, rng: &rng)
+            let weight = Initializer.xavierUniform([dimension, fanIn], fanIn: fanIn, fanOut: dimension, dtype: dtype, rng: &rng)
+            let bound = 1 / Double(fanIn).squareRoot()
+            let bias = Tensor((0..<dimension).map { _ in rng.uniform(-bound, bound) }, shape: [dimension], dtype: dtype,
+                              requiresGrad: true)
+            proj = Linear(weight: weight, bias: bias)
         case .truncatedNormal:
             proj = Linear.torchDefault(fanIn, dimension, dtype: dtype, rng: &rng)
         }
