@@ -175,6 +175,12 @@ struct Eval: ParsableCommand {
             do { _ = try TokenHead(parsing: head) } catch { throw ValidationError("--head: \(error)") }
         }
         if let kind { _ = try FeatureKind(parsing: kind) }
+        if fineTune.finetuneHoldout != nil {
+            guard probe == FineTuneProtocol.probe else { throw ValidationError("--finetune-holdout applies to the finetune probe") }
+            guard testSplit == nil, testLimit == nil else {
+                throw ValidationError("--finetune-holdout scores a slice of the train split: drop --test-split and --test-limit")
+            }
+        }
     }
 
     /// The pack, splits, limits and normalisation the command line asks for.

@@ -46,6 +46,28 @@ import Testing
         #expect(collected.probe == "finetune" && collected.metrics == record.metrics)
     }
 
+    /// `--finetune-holdout`: the last N train images are scored instead of the test split and the
+    /// labelled subset comes from the rest, so a recipe can be chosen without the test split.
+    @Test func holdoutScoresTheEndOfTheTrainSplit() throws {
+        let directory = try TemporaryDirectory()
+        let pack = directory.file("toy.h5")
+        try SyntheticData.classificationPack(at: pack)
+        var options = Self.options(pack: pack)
+        options.holdout = 12
+        let record = try FineTuneProtocol.run(options, source: .randomInit(config: SyntheticData.config(), seed: 3),
+                                              checkpoint: nil).record
+        #expect(record.settings["test_split"] == .string("train[48..<60]"))
+        #expect(record.settings["train_count"] == .integer(48) && record.settings["test_count"] == .integer(12))
+        #expect(record.settings["labelled_count"] == .integer(48))
+        #expect(record.settings["holdout"] != nil)
+        #expect(record.metrics["top1"]! >= 75, "held-out top-1 \(record.metrics["top1"]!)")
+        // The whole split cannot be held out: nothing would be left to train on.
+        options.holdout = 60
+        #expect(throws: EvaluationError.self) {
+            try FineTuneProtocol.run(options, source: .randomInit(config: SyntheticData.config(), seed: 3), checkpoint: nil)
+        }
+    }
+
     /// The train labels permuted (the images keep their colours): the same recipe can only
     /// memorise, so the test top-1 cannot rise above chance (33 %; 30 test images, so ±9 points)
     /// by more than noise (a permutation can also push it below: 6.7 % here).
