@@ -79,12 +79,14 @@ public enum ClaimsEvaluator {
                     if let note = claims.notes[name] { evaluation.reason = (evaluation.reason.map { $0 + "; " } ?? "") + "\(name) \(note)" }
                 }
             }
+            // Speed rounds at a grid come from runs/speed, not from a pack or a run's files.
+            let fromSpeedFile = claim.direction.isSpeed && proxy.grid != nil
             return ClaimResult(
                 claim: claim, budget: budget, evaluation: evaluation, methodImplemented: methodImplemented,
                 baselineImplemented: baselineImplemented, measuredOn: measuredOn,
-                measuredPack: claim.direction.isSpeed && proxy.grid != nil ? nil
+                measuredPack: fromSpeedFile ? nil
                     : pack(runs, budget: budget, method: claim.method, seeds: evaluation.pairedSeeds, probe: proxy.probe),
-                uncommittedInputs: claim.direction.isSpeed && proxy.grid != nil ? []
+                uncommittedInputs: fromSpeedFile ? []
                     : uncommittedInputs(runs, budget: budget, arms: [claim.method, claim.baseline], seeds: evaluation.pairedSeeds,
                                         probe: proxy.probe))
         }
@@ -95,9 +97,7 @@ public enum ClaimsEvaluator {
     static func pack(_ runs: RunCollection, budget: String, method: String, seeds: [Int], probe: String) -> String? {
         var packs: [String] = []
         for run in runs.runs(budget: budget, method: method) where seeds.contains(run.seed) {
-            let pack = probe == ProbeMetricRegistry.pretrainProbe ? run.run.dataset.name
-                : run.evaluations.first { $0.probe == probe }?.dataset.name
-            if let pack, !packs.contains(pack) { packs.append(pack) }
+            if let pack = run.pack(probe: probe), !packs.contains(pack) { packs.append(pack) }
         }
         return packs.isEmpty ? nil : packs.sorted().joined(separator: ", ")
     }

@@ -29,13 +29,21 @@ public struct CollectedRun: Equatable, Sendable {
     /// machine, the thread count and the GEMM path instead (claims.md: speed runs on the same
     /// machine and threads). nil when the run has no such value.
     public func conditions(probe: String, metric: String) -> [String]? {
+        guard let pack = pack(probe: probe) else { return nil }
         if probe == ProbeMetricRegistry.pretrainProbe {
-            guard metric == ProbeMetricRegistry.imagesPerSecond else { return ["dataset \(run.dataset.name)"] }
+            guard metric == ProbeMetricRegistry.imagesPerSecond else { return ["dataset \(pack)"] }
             let p = run.provenance
-            return ["dataset \(run.dataset.name)", p.machine, "\(p.threads) thread(s)", "GEMM \(p.gemmPath ?? "unrecorded")"]
+            return ["dataset \(pack)", p.machine, "\(p.threads) thread(s)", "GEMM \(p.gemmPath ?? "unrecorded")"]
         }
         guard let evaluation = evaluations.first(where: { $0.probe == probe }) else { return nil }
-        return ["dataset \(evaluation.dataset.name)", "images \(evaluation.subset)"] + evaluation.comparedSettings
+        return ["dataset \(pack)", "images \(evaluation.subset)"] + evaluation.comparedSettings
+    }
+
+    /// The pack a probe was measured on: the eval file's dataset, run.json's for `pretrain`; nil
+    /// when the probe has no file.
+    public func pack(probe: String) -> String? {
+        probe == ProbeMetricRegistry.pretrainProbe ? run.dataset.name
+            : evaluations.first { $0.probe == probe }?.dataset.name
     }
 
     /// The value of a probe's metric, optionally only when the probe ran on the named dataset.
@@ -101,18 +109,18 @@ public struct RunCollection: Equatable, Sendable {
             }
             return measured
         }
+        // Only what differs, so the reason stays readable.
+        func differing(_ own: [String]?, _ other: [String]?) -> String {
+            guard let own else { return "unrecorded" }
+            let only = own.filter { !(other ?? []).contains($0) }
+            return only.isEmpty ? "(not recorded)" : only.joined(separator: ", ")
+        }
         let methodMeasured = measured(method), baselineMeasured = measured(baseline)
         var baselineValues = baselineMeasured.mapValues(\.value)
         var mismatches: [String] = []
         for (seed, m) in methodMeasured.sorted(by: { $0.key < $1.key }) {
             guard let b = baselineMeasured[seed], m.conditions != b.conditions else { continue }
             baselineValues[seed] = nil
-            // Only what differs, so the reason stays readable.
-            func differing(_ own: [String]?, _ other: [String]?) -> String {
-                guard let own else { return "unrecorded" }
-                let only = own.filter { !(other ?? []).contains($0) }
-                return only.isEmpty ? "(not recorded)" : only.joined(separator: ", ")
-            }
             mismatches.append("seed \(seed) not compared: \(method) \(differing(m.conditions, b.conditions)) vs "
                               + "\(baseline) \(differing(b.conditions, m.conditions))")
         }
