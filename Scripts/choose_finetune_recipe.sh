@@ -5,7 +5,7 @@
 #
 # For every run directory (its encoder.h5) and every blr in BLRS, `patchbench eval finetune`
 # fine-tunes on the default labelled budget drawn from the train images before the last HOLDOUT
-# (default 10,000) and scores those last ones (--finetune-holdout), never the test split. The
+# (default 10,000) and scores those last ones (--holdout), never the test split. The
 # metrics files go to OUT/<method>-seed<S>/blr<B>.json (existing ones are kept) and a table of
 # held-out top-1 is printed. Documentation/evaluation.md "Fine-tuning" records the run that set
 # the default (FineTuning.Configuration.baseLearningRate).
@@ -33,7 +33,7 @@ for run in "$@"; do
     [ -f "$file" ] && continue
     echo "== $name blr $blr" >&2
     "$PATCHBENCH" eval finetune --checkpoint "$run/encoder.h5" --data "$DATA" --out "$file" \
-      --finetune-holdout "$HOLDOUT" --finetune-blr "$blr" --threads "$THREADS" --progress lines >&2
+      --holdout "$HOLDOUT" --finetune-blr "$blr" --threads "$THREADS" --progress lines >&2
   done
 done
 

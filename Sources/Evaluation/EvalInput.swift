@@ -20,6 +20,9 @@ public struct EvalInput: Sendable {
     /// regression); nil = all. Recorded in the protocol.
     public var trainLimit: Int?
     public var testLimit: Int?
+    /// Score the last N images of the (limited) train split instead of the test split and fit
+    /// on the images before them: for choosing a probe's settings without the test split.
+    public var holdout: Int?
     public var encoderDescription = EncoderDescription()
 
     public init(dataPath: String, seed: UInt64) {
@@ -30,19 +33,38 @@ public struct EvalInput: Sendable {
     /// `all` or e.g. `first 6000 train / 2000 test images` (--train-limit / --test-limit): recorded
     /// in the protocol and shown by every table built from such files.
     public var subsetText: String {
-        guard trainLimit != nil || testLimit != nil else { return "all" }
+        let held = holdout.map { "the last \($0) train images held out and scored instead of the test split" }
+        guard trainLimit != nil || testLimit != nil else { return held ?? "all" }
         return "first " + [trainLimit.map { "\($0) train" } ?? "all train", testLimit.map { "\($0) test" } ?? "all test"]
-            .joined(separator: " / ") + " images"
+            .joined(separator: " / ") + " images" + (held.map { "; " + $0 } ?? "")
     }
 
-    /// The pack, the names of the fitting and the scored splits and those splits cut to their limits.
+    /// The pack, the names of the fitting and the scored splits and those splits cut to their
+    /// limits. With `holdout` both are slices of the train split, named `train[0..<k]` and
+    /// `train[k..<n]` (so their feature caches differ).
     public func openSplits() throws -> (pack: Pack, trainName: String, testName: String, train: PackSplit, test: PackSplit) {
         let pack = try EvalProtocol.openPack(dataPath)
-        let trainName = trainSplit ?? "train"
-        let testName = testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
+        var trainName = trainSplit ?? "train"
         var train = try pack.split(trainName)
-        var test = try pack.split(testName)
         if let n = trainLimit { train = train.prefix(n) }
+        if let held = holdout {
+            guard testSplit == nil, testLimit == nil else {
+                throw EvaluationError.invalidInput("a held-out slice of '\(trainName)' replaces the test split: give no test split or test limit with it")
+            }
+            guard held >= 1, held < train.count else {
+                throw EvaluationError.invalidInput("\(dataPath): cannot hold out \(held) of the \(train.count) images of split "
+                                                   + "'\(trainName)'; the held-out slice needs 1 to \(train.count - 1)")
+            }
+            let kept = train.count - held
+            var test = train.rows(Array(kept..<train.count))
+            test.name = "\(trainName)[\(kept)..<\(train.count)]"
+            train = train.prefix(kept)
+            train.name = "\(trainName)[0..<\(kept)]"
+            trainName = train.name
+            return (pack, trainName, test.name, train, test)
+        }
+        let testName = testSplit ?? (pack.splitNames.contains("test") ? "test" : "val")
+        var test = try pack.split(testName)
         if let n = testLimit { test = test.prefix(n) }
         return (pack, trainName, testName, train, test)
     }

@@ -148,7 +148,9 @@ public enum EvalProtocol {
             let splitKey = limit == nil ? split.name : "\(split.name)-first\(split.count)"
             let key = FeatureCacheKey(encoderDigest: encoderDigest, packDigest: pack.storedDigest, split: splitKey,
                                       kind: kindName, normalization: normalization.cacheKey)
-            let name = "\(pack.storedDigest.prefix(12))-\(splitKey)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
+            // A held-out slice's name ("train[0..<k]") becomes "train0-k" in the file name.
+            let fileSplit = splitKey.replacingOccurrences(of: "..<", with: "-").filter { $0 != "[" && $0 != "]" }
+            let name = "\(pack.storedDigest.prefix(12))-\(fileSplit)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
                 + "\(encoderDigest.prefix(12)).h5"
             let (result, wasReused) = try FeatureCache.loadOrCompute(path: (directory as NSString).appendingPathComponent(name),
                                                                      key: key, compute: compute)

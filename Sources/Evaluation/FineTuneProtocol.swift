@@ -14,9 +14,6 @@ public struct FineTuneOptions: Sendable {
     public var configuration = FineTuning.Configuration()
     /// Loader workers (augmentation); BLAS threads are pinned by the caller.
     public var threads = 1
-    /// Choosing the recipe without the test split: the last N images of the (limited) train
-    /// split are scored instead of the test split, and the labelled subset is drawn from the rest.
-    public var holdout: Int?
 
     public init(input: EvalInput) {
         self.input = input
@@ -44,17 +41,7 @@ public enum FineTuneProtocol {
                            clock: () -> Double = { ProcessInfo.processInfo.systemUptime }) throws -> Outcome {
         let start = clock()
         let c = options.configuration
-        var (pack, trainName, testName, train, test) = try options.input.openSplits()
-        if let held = options.holdout {
-            guard held >= 1, held < train.count else {
-                throw EvaluationError.invalidInput("\(options.input.dataPath): cannot hold out \(held) of the \(train.count) images "
-                                                   + "of split '\(trainName)'; the held-out slice needs 1 to \(train.count - 1)")
-            }
-            let kept = train.count - held
-            test = train.rows(Array(kept..<train.count))
-            train = train.prefix(kept)
-            testName = "\(trainName)[\(kept)..<\(kept + held)]"
-        }
+        let (pack, trainName, testName, train, test) = try options.input.openSplits()
         let trainLabels = try EvalProtocol.labels(train, pack: options.input.dataPath)
         _ = try EvalProtocol.labels(test, pack: options.input.dataPath)
         guard let encoder = try source.makeEncoder() else {
@@ -114,10 +101,6 @@ public enum FineTuneProtocol {
                                           ? "trainable, initialised from the fixed sin-cos table (timm pos_embed)"
                                           : encoder.config.positionEmbedding.rawValue),
         ]
-        if let held = options.holdout {
-            settings["holdout"] = .string("the last \(held) images of '\(trainName)' are scored (test_split), "
-                                          + "the labelled subset is drawn from the first \(train.count)")
-        }
         if case .randomInit(_, let initSeed) = source {
             settings["init_seed"] = .integer(Int(initSeed))
             settings["init_stream"] = .string("RandomStreams(init_seed).initialization")

@@ -119,6 +119,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Use only the first N images of the test split (quick runs; recorded as test_count).")
     var testLimit: Int?
 
+    @Option(help: "Score the last N images of the train split (after --train-limit) instead of the test split, fitting on the images before them: for choosing a probe's settings without the test split (Scripts/choose_finetune_recipe.sh). Recorded in train_split, test_split and subset.")
+    var holdout: Int?
+
     @Option(help: "Dense probes (seg, det, patch-knn): read the patch tokens of the last K blocks, concatenated along channels (feature kind grid:lastk:K). Default: 1, the final block.")
     var blocks: Int?
 
@@ -175,10 +178,10 @@ struct Eval: ParsableCommand {
             do { _ = try TokenHead(parsing: head) } catch { throw ValidationError("--head: \(error)") }
         }
         if let kind { _ = try FeatureKind(parsing: kind) }
-        if fineTune.finetuneHoldout != nil {
-            guard probe == FineTuneProtocol.probe else { throw ValidationError("--finetune-holdout applies to the finetune probe") }
+        if let n = holdout {
+            guard n >= 1 else { throw ValidationError("--holdout must be at least 1") }
             guard testSplit == nil, testLimit == nil else {
-                throw ValidationError("--finetune-holdout scores a slice of the train split: drop --test-split and --test-limit")
+                throw ValidationError("--holdout scores a slice of the train split instead of the test split: drop --test-split and --test-limit")
             }
         }
     }
@@ -189,6 +192,7 @@ struct Eval: ParsableCommand {
         input.normalization = encoderOptions.normalization
         (input.trainSplit, input.testSplit) = (trainSplit, testSplit)
         (input.trainLimit, input.testLimit) = (trainLimit, testLimit)
+        input.holdout = holdout
         input.encoderDescription = encoder
         return input
     }

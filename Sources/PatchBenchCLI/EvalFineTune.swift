@@ -33,7 +33,6 @@ extension Eval {
             dataPath: data ?? Checkout.resolve(Self.defaultPacks[.linear]!), seed: evaluationSeed,
             encoder: EncoderDescription(method: method, budget: budget, seed: encoderSeed, configHash: configHash)))
         options.configuration = fineTune.configuration
-        options.holdout = fineTune.finetuneHoldout
         options.threads = threads
         let directory = (outPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }

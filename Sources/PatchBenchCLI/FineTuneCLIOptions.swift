@@ -14,9 +14,6 @@ struct FineTuneCLIOptions: ParsableArguments {
     @Option(help: "finetune only: base learning rate blr; lr = blr * batch / 256 (default \(FineTuning.Configuration().baseLearningRate)).")
     var finetuneBlr: Double?
 
-    @Option(help: "finetune only: score the last N images of the train split instead of the test split, drawing the labelled subset from the rest: for choosing the recipe without looking at the test split (Scripts/choose_finetune_recipe.sh).")
-    var finetuneHoldout: Int?
-
     @Option(help: "finetune only: write the training state every N steps beside --out (<out>.checkpoint.h5; resumed when present, removed at the end).")
     var checkpointEvery: Int = 50
 
@@ -24,7 +21,6 @@ struct FineTuneCLIOptions: ParsableArguments {
         if let n = finetuneSubset, n < 1 { throw ValidationError("--finetune-subset must be at least 1") }
         if let n = finetuneEpochs, n < 1 { throw ValidationError("--finetune-epochs must be at least 1") }
         if let r = finetuneBlr, !(r > 0 && r.isFinite) { throw ValidationError("--finetune-blr must be a positive number") }
-        if let n = finetuneHoldout, n < 1 { throw ValidationError("--finetune-holdout must be at least 1") }
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
     }
 

@@ -95,6 +95,32 @@ import Testing
         #expect(names.count == 2 && names.contains { $0.contains("-train-cls-") } && names.contains { $0.contains("-train-first12-cls-") },
                 "\(names)")
     }
+
+    /// `--holdout`: the two slices of the train split are named by their ranges in the protocol
+    /// and cached apart; bad combinations are refused.
+    @Test func heldOutSlicesAreNamedByRangeAndCachedApart() throws {
+        let directory = try TemporaryDirectory()
+        let pack = directory.file("pack.h5"), checkpoint = directory.file("encoder.h5")
+        try SyntheticData.classificationPack(at: pack)
+        try SyntheticData.encoder(at: checkpoint, seed: 5)
+        var options = EvalOptions(probe: .knn, dataPath: pack, seed: 0)
+        options.cacheDirectory = directory.file("cache")
+        options.input.holdout = 20
+        options.input.encoderDescription = EncoderDescription(method: "test")
+        let held = try EvalProtocol.run(options, source: .checkpoint(path: checkpoint)).record
+        #expect(held.settings["train_split"] == .string("train[0..<40]") && held.settings["test_split"] == .string("train[40..<60]"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.file("cache")).sorted()
+        #expect(names.count == 2 && names.contains { $0.contains("-train0-40-") } && names.contains { $0.contains("-train40-60-") },
+                "\(names)")
+        #expect(held.settings["train_count"] == .integer(40) && held.settings["test_count"] == .integer(20))
+        #expect(try EvalProtocol.run(options, source: .checkpoint(path: checkpoint)).cacheReused == ["train": true, "test": true])
+        // The held-out slice cannot be combined with a test split, nor be the whole train split.
+        options.input.testSplit = "test"
+        #expect(throws: EvaluationError.self) { try EvalProtocol.run(options, source: .checkpoint(path: checkpoint)) }
+        options.input.testSplit = nil
+        options.input.holdout = 60
+        #expect(throws: EvaluationError.self) { try EvalProtocol.run(options, source: .checkpoint(path: checkpoint)) }
+    }
 }
 
 /// LoMaR's encoders compute with their relative-position tables too: two encoders that differ

@@ -46,23 +46,24 @@ import Testing
         #expect(collected.probe == "finetune" && collected.metrics == record.metrics)
     }
 
-    /// `--finetune-holdout`: the last N train images are scored instead of the test split and the
+    /// `--holdout`: the last N train images are scored instead of the test split and the
     /// labelled subset comes from the rest, so a recipe can be chosen without the test split.
     @Test func holdoutScoresTheEndOfTheTrainSplit() throws {
         let directory = try TemporaryDirectory()
         let pack = directory.file("toy.h5")
         try SyntheticData.classificationPack(at: pack)
         var options = Self.options(pack: pack)
-        options.holdout = 12
+        options.input.holdout = 12
         let record = try FineTuneProtocol.run(options, source: .randomInit(config: SyntheticData.config(), seed: 3),
                                               checkpoint: nil).record
         #expect(record.settings["test_split"] == .string("train[48..<60]"))
         #expect(record.settings["train_count"] == .integer(48) && record.settings["test_count"] == .integer(12))
         #expect(record.settings["labelled_count"] == .integer(48))
-        #expect(record.settings["holdout"] != nil)
+        #expect(record.settings["train_split"] == .string("train[0..<48]"))
+        #expect(record.settings["subset"] == .string("the last 12 train images held out and scored instead of the test split"))
         #expect(record.metrics["top1"]! >= 75, "held-out top-1 \(record.metrics["top1"]!)")
         // The whole split cannot be held out: nothing would be left to train on.
-        options.holdout = 60
+        options.input.holdout = 60
         #expect(throws: EvaluationError.self) {
             try FineTuneProtocol.run(options, source: .randomInit(config: SyntheticData.config(), seed: 3), checkpoint: nil)
         }
