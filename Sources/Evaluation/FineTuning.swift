@@ -24,8 +24,9 @@ public enum FineTuning {
         public var subsetSize = 4_000
         public var epochs = 4
         public var batchSize = 64
-        /// lr = blr · batch / 256 (MAE's linear scaling rule).
-        public var baseLearningRate = 1e-2
+        /// lr = blr · batch / 256 (MAE's linear scaling rule); blr chosen on a held-out train
+        /// slice (Scripts/choose_finetune_recipe.sh, Documentation/evaluation.md).
+        public var baseLearningRate = 3e-3
         public var minLearningRate = 1e-6
         public var warmupEpochs = 1
         public var layerDecay = 0.75
