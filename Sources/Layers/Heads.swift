@@ -72,9 +72,7 @@ public final class DINOHead: Module {
             Linear(weight: Initializer.truncatedNormal([fanOut, fanIn], std: 0.02, dtype: dtype, rng: &rng),
                    bias: Initializer.constant(0, [fanOut], dtype: dtype))
         }
-        let bound = 1 / Double(bottleneck).squareRoot()
-        let v = Tensor((0..<(outputs * bottleneck)).map { _ in rng.uniform(-bound, bound) }, shape: [outputs, bottleneck],
-                       dtype: dtype, requiresGrad: true)
+        let v = Initializer.uniform([outputs, bottleneck], bound: 1 / Double(bottleneck).squareRoot(), dtype: dtype, rng: &rng)
         lastLayer = WeightNormLinear(direction: v)
     }
 

@@ -31,11 +31,8 @@ public final class Linear: Module {
     public static func torchDefault(_ inputs: Int, _ outputs: Int, dtype: DType = .float32,
                                     rng: inout RandomStream) -> Linear {
         let bound = 1 / Double(inputs).squareRoot()
-        let weight = Tensor((0..<(inputs * outputs)).map { _ in rng.uniform(-bound, bound) }, shape: [outputs, inputs],
-                            dtype: dtype, requiresGrad: true)
-        let bias = Tensor((0..<outputs).map { _ in rng.uniform(-bound, bound) }, shape: [outputs], dtype: dtype,
-                          requiresGrad: true)
-        return Linear(weight: weight, bias: bias)
+        let weight = Initializer.uniform([outputs, inputs], bound: bound, dtype: dtype, rng: &rng)
+        return Linear(weight: weight, bias: Initializer.uniform([outputs], bound: bound, dtype: dtype, rng: &rng))
     }
 
     /// x [..., in] → [..., out]

@@ -58,9 +58,14 @@ public enum WeightInitialization: String, Codable, Sendable {
 public enum Initializer {
     /// Xavier/Glorot uniform for a [fanOut, fanIn] weight (MAE's choice for every Linear).
     public static func xavierUniform(_ shape: [Int], fanIn: Int, fanOut: Int, dtype: DType, rng: inout RandomStream) -> Tensor {
-        let a = (6.0 / Double(fanIn + fanOut)).squareRoot()
+        uniform(shape, bound: (6.0 / Double(fanIn + fanOut)).squareRoot(), dtype: dtype, rng: &rng)
+    }
+
+    /// U(±bound), element by element in row-major order (PyTorch's default Linear/Conv2d
+    /// weight and bias use bound 1/√fan_in).
+    public static func uniform(_ shape: [Int], bound: Double, dtype: DType, rng: inout RandomStream) -> Tensor {
         let n = shape.reduce(1, *)
-        return Tensor((0..<n).map { _ in rng.uniform(-a, a) }, shape: shape, dtype: dtype, requiresGrad: true)
+        return Tensor((0..<n).map { _ in rng.uniform(-bound, bound) }, shape: shape, dtype: dtype, requiresGrad: true)
     }
 
     /// Normal(0, std) truncated to ±2 (timm's `trunc_normal_`, by rejection).

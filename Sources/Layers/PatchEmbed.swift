@@ -20,9 +20,7 @@ public final class PatchEmbed: Module {
         switch initialization {
         case .xavier:
             let weight = Initializer.xavierUniform([dimension, fanIn], fanIn: fanIn, fanOut: dimension, dtype: dtype, rng: &rng)
-            let bound = 1 / Double(fanIn).squareRoot()
-            let bias = Tensor((0..<dimension).map { _ in rng.uniform(-bound, bound) }, shape: [dimension], dtype: dtype,
-                              requiresGrad: true)
+            let bias = Initializer.uniform([dimension], bound: 1 / Double(fanIn).squareRoot(), dtype: dtype, rng: &rng)
             proj = Linear(weight: weight, bias: bias)
         case .truncatedNormal:
             proj = Linear.torchDefault(fanIn, dimension, dtype: dtype, rng: &rng)

@@ -29,19 +29,10 @@ public final class RelationHead: Module {
 
     public init(inputs: Int, hidden: Int = 256, outputs: Int, slope: Double = 0.01, dtype: DType = .float32,
                 rng: inout RandomStream) {
-        linear1 = Self.torchLinear(inputs, hidden, dtype: dtype, rng: &rng)
+        linear1 = Linear.torchDefault(inputs, hidden, dtype: dtype, rng: &rng)
         bn1 = BatchNorm1d(hidden, dtype: dtype)
-        linear2 = Self.torchLinear(hidden, outputs, dtype: dtype, rng: &rng)
+        linear2 = Linear.torchDefault(hidden, outputs, dtype: dtype, rng: &rng)
         self.slope = slope
-    }
-
-    /// torch.nn.Linear's `reset_parameters`: kaiming_uniform(a = √5) is U(±1/√fan_in), bias the same.
-    static func torchLinear(_ inputs: Int, _ outputs: Int, dtype: DType, rng: inout RandomStream) -> Linear {
-        let bound = 1 / Double(inputs).squareRoot()
-        let w = Tensor((0..<(inputs * outputs)).map { _ in rng.uniform(-bound, bound) }, shape: [outputs, inputs],
-                       dtype: dtype, requiresGrad: true)
-        let b = Tensor((0..<outputs).map { _ in rng.uniform(-bound, bound) }, shape: [outputs], dtype: dtype, requiresGrad: true)
-        return Linear(weight: w, bias: b)
     }
 
     /// Training mode: pairs [M, 2F] → logits [M, outputs] and the BN's next running statistics.

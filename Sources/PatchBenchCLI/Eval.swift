@@ -178,12 +178,7 @@ struct Eval: ParsableCommand {
             do { _ = try TokenHead(parsing: head) } catch { throw ValidationError("--head: \(error)") }
         }
         if let kind { _ = try FeatureKind(parsing: kind) }
-        if let n = holdout {
-            guard n >= 1 else { throw ValidationError("--holdout must be at least 1") }
-            guard testSplit == nil, testLimit == nil else {
-                throw ValidationError("--holdout scores a slice of the train split instead of the test split: drop --test-split and --test-limit")
-            }
-        }
+        if let n = holdout, n < 1 { throw ValidationError("--holdout must be at least 1") }
     }
 
     /// The pack, splits, limits and normalisation the command line asks for.
