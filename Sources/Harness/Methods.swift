@@ -97,7 +97,7 @@ extension Method {
     /// The table, in the order tables and `--help` list the methods.
     public static let all: [Method] = [randomInit, randomInitLoMaR, constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, lomarOfficialWindows, dino, dinoCA, selfpatch, mocov2,
                                         densecl, relationalReasoning, spatialReasoning, spatialReasoningCodeOverlap,
-                                        spatialReasoningStandard] + randsacArms
+                                        spatialReasoningStandard, spatialReasoningStandardCodeOverlap] + randsacArms
 
     /// The untrained floor: MAE's encoder drawn from the seed's init stream, never trained.
     public static let randomInit = Method(
@@ -346,6 +346,13 @@ extension Method {
     public static let spatialReasoningStandard = spatialReasoningVariant(
         name: "spatial-reasoning-standard", overlapRule: .pairwise, mode: .standard, reproduced: false, tinyImagesPerSecond: 24,
         summary: "Spatial Reasoning in the code's standard mode: zoomed full-size crops of the enlarged image (variant)")
+
+    /// The authors' training run as their README gives it: standard mode with the code's overlap
+    /// check (row against column of patches 0 and 1, extent S), which lets most cuts overlap.
+    public static let spatialReasoningStandardCodeOverlap = spatialReasoningVariant(
+        name: "spatial-reasoning-standard-code-overlap", overlapRule: .code, mode: .standard, reproduced: false,
+        tinyImagesPerSecond: nil,
+        summary: "Spatial Reasoning as the authors' README trains it: standard mode with the code's overlap check (variant)")
 
     static func spatialReasoningVariant(name: String, overlapRule: PatchOverlapRule, mode: PatchMode, reproduced: Bool,
                                         tinyImagesPerSecond: Int?, summary: String) -> Method {

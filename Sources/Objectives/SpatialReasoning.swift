@@ -60,7 +60,8 @@ public final class SpatialReasoning: Objective, Module {
         public var views: Int = 4
         /// P, patches per image (`--patchcount`; README run 3).
         public var patches: Int = 3
-        /// ps in view pixels: 24/64 of the side as the README, 12 at 32 px.
+        /// ps in view pixels: 12, 0.375 of a 32-px side as the README's 24 of 64 px. The default
+        /// does not scale: a budget at another side sets it (`small` 24, `paper` 84).
         public var patchSize: Int = 12
         /// α, the MSE weight (`--alpha`).
         public var mseWeight: Double = 1

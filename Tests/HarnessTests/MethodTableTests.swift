@@ -132,6 +132,28 @@ import Testing
         #expect(transform.mean == augmentation.mean && transform.std == augmentation.std && transform.jitterProbability == 0.8)
     }
 
+    /// Every Spatial Reasoning arm keeps the README's patch size to side ratio (24 / 64) on every
+    /// budget, and each arm trains its own mode and overlap rule: the README run is standard mode
+    /// with the code's check.
+    @Test func spatialReasoningArmsKeepTheREADMEPatchRatioAndTheirRules() throws {
+        let arms: [(Method, PatchMode, PatchOverlapRule)] = [
+            (.spatialReasoning, .additive, .pairwise), (.spatialReasoningCodeOverlap, .additive, .code),
+            (.spatialReasoningStandard, .standard, .pairwise), (.spatialReasoningStandardCodeOverlap, .standard, .code)]
+        for name in ["smoke", "tiny", "small", "paper"] {
+            let budget = try Budget.load(path: Budget.path(named: name, root: HarnessFixtures.root))
+            let settings = try budget.settings(SpatialReasoning.Config(), key: "spatial_reasoning")
+            #expect(Double(settings.patchSize) / Double(budget.augmentation.size) == 0.375,
+                    "\(name): patch_size \(settings.patchSize) at \(budget.augmentation.size) px")
+            for (arm, _, _) in arms { #expect(throws: Never.self, "\(name) \(arm.name)") { try arm.resolve(budget) } }
+        }
+        for (arm, mode, rule) in arms {
+            let make = try #require(try arm.resolve(try HarnessFixtures.budget()).makeObjective)
+            var rng = RandomStream(seed: 0)
+            let sr = try #require(make(&rng) as? SpatialReasoning)
+            #expect(sr.config.mode == mode && sr.config.overlapRule == rule, "\(arm.name)")
+        }
+    }
+
     /// A RandSAC arm is its serialization: a budget block naming one would be replaced by the
     /// arm's, so it is refused when the budget loads.
     @Test func randSACRefusesABudgetSerialization() throws {

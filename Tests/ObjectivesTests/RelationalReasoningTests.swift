@@ -88,6 +88,21 @@ import TestSupport
         print("the code's overlap rule: \(codeOverlaps) of 2000 placements overlap")
     }
 
+    /// The README run's placements: standard mode with the code's check lets most cuts overlap.
+    @Test func theCodesCheckInStandardModeLetsMostCutsOverlap() {
+        var rng = RandomStream(seed: 7)
+        var overlapping = 0
+        for _ in 0..<2000 {
+            let placed = SpatialReasoning.samplePlacements(count: 3, side: 32, patchSize: 12, rule: .code, mode: .standard, rng: &rng)
+            let pos = placed.flatMap { [$0.row, $0.column] }
+            #expect(!(abs(pos[0] - pos[1]) < 32 && abs(pos[2] - pos[3]) < 32), "the code's check compares with the cut's extent S")
+            #expect(pos.allSatisfy { (0..<53).contains($0) })
+            if SpatialReasoning.overlaps(pos, patchSize: 32, rule: .pairwise) { overlapping += 1 }
+        }
+        #expect(overlapping > 1600, "\(overlapping) of 2000 placements overlap")
+        print("standard mode, the code's overlap rule: \(overlapping) of 2000 placements overlap")
+    }
+
     @Test func standardModePatchesAreZoomedCutsThatNeverOverlap() {
         // 32 px, ps 12: the image enlarged to ⌊32/12 · 32⌋ = 85, cuts of 32 at positions 0..<53.
         #expect(SpatialReasoning.zoomedSide(side: 32, patchSize: 12) == 85)
