@@ -5,8 +5,9 @@ AUTHORS' OFFICIAL PyTorch modules, with the ResNet replaced by a ViT, on tiny co
 
 Usage:
   python3 Scripts/reference/make_moco_densecl_fixtures.py --densecl PATH [--out DIR]
-Needs torch, numpy, timm 0.4.9 (`pip install --no-deps timm==0.4.9`) and Pillow (timm imports
-it). Tested with torch 2.13.0+cpu, numpy 2.4.6. Writes into DIR (default
+Needs torch, numpy, timm 0.4.9 (`pip install --no-deps timm==0.4.9`), Pillow (timm imports it)
+and packaging (necks.py imports it). Tested with Python 3.11, torch 2.13.0+cpu, numpy 2.4.6,
+Pillow 13.0.0, packaging 26.4. Writes into DIR (default
 Tests/ObjectivesTests/Fixtures/) mocov2_tiny.pbfx and densecl_tiny.pbfx (format: fixture_format.py).
 
 CHECKOUT (nothing official is copied here; the modules are imported from the path given)
@@ -52,30 +53,42 @@ RE-WRITTEN LINES
   spec §5; the authors use SGD on ResNet): torch.optim.AdamW, betas (0.9, 0.95), eps 1e-8, lr 1e-3,
   weight decay 0.05 on tensors of ndim >= 2 and 0 on the rest (the harness's groups), fixed lr.
   The backbone's token maps are captured by forward hooks (official forward unchanged) to export
-  the correspondence: argmax over normalize(q_b)^T normalize(k_b), the official lines re-run; the
+  the correspondence: argmax over normalize(q_b)^T normalize(k_b), the official lines re-run, k_b
+  being what encoder_k (after the step's momentum update) returned inside forward_train; the
   key map is captured in the shuffled batch order, so `_batch_shuffle_ddp` is wrapped to keep the
   permutation's inverse it returns, and the captured map is put back in batch order with it.
+  Self-check (DenseCL): the same argmax on the query encoder's tokens of the key view must differ
+  from the official matches in some location of every step, or the fixture could not tell which
+  encoder's tokens the correspondence used (the script stops otherwise).
 
 CONFIG
   B = 4, views 16x16 drawn from torch.randn (generator seeded per step), K = queue_len 8 (so the
-  pointer wraps to 0 in step 2: 0 -> 4 -> 0), feat_dim 16, neck hidden 24, momentum 0.99,
-  ContrastiveHead(temperature 0.2), DenseCL loss_lambda 0.5. torch.manual_seed(0) before the model
-  is built (weights and the randn queues), then every query tensor + 0.05 * N(0, 1) (generator
-  seed 7: no zero bias, no identity LayerNorm) and the key encoder set equal again; 1 thread.
+  pointer wraps to 0 in step 2: 0 -> 4 -> 0), feat_dim 16, neck hidden 24, momentum 0.5 (a
+  fixture value, PatchBench trains with 0.99: at 0.5 one update moves the key encoder halfway to
+  the query encoder, so the order of update and key forward is visible), ContrastiveHead(
+  temperature 0.2), DenseCL loss_lambda 0.5. torch.manual_seed(0) before the model is built
+  (weights and the randn queues), then every query tensor + 0.05 * N(0, 1) (generator seed 7: no
+  zero bias, no identity LayerNorm), the key encoder set equal (init_weights' copy, re-run), then
+  every key tensor + 0.05 * N(0, 1) of its own (generator seed 8), so that the key encoder differs
+  from the query encoder before step 1 (it would start as a copy, which hides which encoder
+  computed the keys and whether its update ran before or after the key forward); 1 thread.
 
 ENTRIES (float32; PatchBench keys: backbone.<timm key>, neck.mlp.{0,2}.{weight,bias},
   neck.mlp2.{0,2}.{weight,bias} with the 1x1 conv weights [out, in, 1, 1] stored as [out, in])
-  init.<key>                   every query parameter before step 1 (the key encoder starts equal)
+  init.<key>                   every query parameter before step 1
+  init.key.<key>               every key-encoder tensor before step 1 (perturbed apart, see CONFIG)
   init.queue, init.queue2      [K, C] the initial queues as rows (official buffer [C, K] transposed)
   step<s>.view.{0,1}           [B, 3, 16, 16]
   step<s>.loss                 [1] the sum of the returned losses
   step<s>.loss_global          [1] loss_contra_single / (1 - lambda) (MoCo: loss_contra)
   step<s>.loss_dense           [1] loss_contra_dense / lambda (DenseCL only)
-  step<s>.matches              [B, 16] the argmax correspondence (DenseCL only)
+  step<s>.matches              [B, 16] the argmax correspondence, query encoder's tokens of view 0
+                               against the (updated) key encoder's tokens of view 1 (DenseCL only)
   step<s>.match_gap            [1] smallest gap between the best and second-best similarity
   step<s>.grad.<key>           every query gradient after backward
   step<s>.query.<key>          every query parameter after AdamW
-  step<s>.key.<key>            every key-encoder tensor after the step (its update ran first in it)
+  step<s>.key.<key>            every key-encoder tensor after the step: its update ran first in it,
+                               so this is also the encoder that computed step s's keys
   step<s>.queue[2], step<s>.queue[2]_pointer   after the step ([K, C] rows; [1])
 """
 import argparse
@@ -96,7 +109,7 @@ from make_mae_lomar_fixtures import stub_torchvision_if_unavailable  # noqa: E40
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "ObjectivesTests", "Fixtures")
 B, IMG, PATCH, DIM, DEPTH, HEADS = 4, 16, 4, 32, 2, 2
-HIDDEN, FEAT, QUEUE, MOMENTUM, TAU, LAMBDA = 24, 16, 8, 0.99, 0.2, 0.5
+HIDDEN, FEAT, QUEUE, MOMENTUM, TAU, LAMBDA = 24, 16, 8, 0.5, 0.2, 0.5
 LR, WD, BETAS, EPS = 1e-3, 0.05, (0.9, 0.95), 1e-8
 EXPECTED_BLOBS = {
     "openselfsup/models/densecl.py": "5a1f846037f5b57ab56286bcaf93e62981991c31",
@@ -246,13 +259,18 @@ def run(official, name, out):
     # timm's head is Identity (num_classes 0); every query tensor trains.
     assert all(p.requires_grad for _, p in query) and not any(p.requires_grad for p in model.encoder_k.parameters())
     # No zero bias, no identity LayerNorm: every query tensor + 0.05 N(0, 1), then init_weights' copy
-    # of q into k, re-run (its loop, re-written).
+    # of q into k, re-run (its loop, re-written); then the key encoder is moved apart with noise of
+    # its own, so that keys from the query encoder, or from the key encoder before its update,
+    # differ from the official ones already in step 1.
     noise = torch.Generator().manual_seed(7)
+    key_noise = torch.Generator().manual_seed(8)
     with torch.no_grad():
         for _, p in query:
             p.add_(0.05 * torch.randn(p.shape, generator=noise))
         for param_q, param_k in zip(model.encoder_q.parameters(), model.encoder_k.parameters()):
             param_k.data.copy_(param_q.data)
+        for param_k in model.encoder_k.parameters():
+            param_k.add_(0.05 * torch.randn(param_k.shape, generator=key_noise))
     decay = [p for _, p in query if p.ndim >= 2]
     no_decay = [p for _, p in query if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": no_decay, "weight_decay": 0.0}],
@@ -269,7 +287,12 @@ def run(official, name, out):
         return shuffled
     model._batch_shuffle_ddp = lambda x: (recording_shuffle(x), captured["unshuffle"])
 
-    entries = tensors("init.", query) + [("init.queue", queue_rows(model.queue))]
+    def key_tensors(prefix):   # the key encoder under the query's names (same module structure, zip order)
+        return tensors(prefix, [("encoder_q." + k, v) for k, v in model.encoder_k.named_parameters()])
+
+    entries = tensors("init.", query) + key_tensors("init.key.") + [("init.queue", queue_rows(model.queue))]
+    print(f"  {name}: key - query before step 1, largest |difference| "
+          f"{max((k - q).abs().max().item() for q, k in zip(model.encoder_q.parameters(), model.encoder_k.parameters())):.3g}")
     if name == "densecl":
         entries.append(("init.queue2", queue_rows(model.queue2)))
     for s in (1, 2):
@@ -288,17 +311,23 @@ def run(official, name, out):
             k_b = F.normalize(captured["k_b"][captured["unshuffle"]].flatten(2), dim=1)
             sim = torch.matmul(q_b.permute(0, 2, 1), k_b)
             top2 = sim.topk(2, dim=2)[0]
-            entries += [(p + "matches", sim.max(dim=2)[1].float()),
+            matches = sim.max(dim=2)[1]
+            entries += [(p + "matches", matches.float()),
                         (p + "match_gap", [(top2[..., 0] - top2[..., 1]).min().item()])]
             print(f"  {name} step {s}: smallest best-vs-second similarity gap {(top2[..., 0] - top2[..., 1]).min().item():.3g}")
+            with torch.no_grad():   # self-check: the query encoder's tokens of the key view give other matches
+                wrong = F.normalize(model.encoder_q[0](views[:, 1].contiguous())[0].flatten(2), dim=1)
+                differ = (torch.matmul(q_b.permute(0, 2, 1), wrong).max(dim=2)[1] != matches).sum().item()
+            print(f"  {name} step {s}: {differ} of {matches.numel()} matches differ on the query encoder's key-view tokens")
+            if differ == 0:
+                sys.exit(f"{name} step {s}: the correspondence cannot tell the key encoder's tokens from the query encoder's")
         optimizer.zero_grad()
         loss.backward()
         entries += [(p + "grad." + our_key(k), v.grad.detach().clone().reshape(v.shape[0], -1) if v.ndim == 4 and "mlp2" in k
                      else v.grad.detach().clone()) for k, v in query]
         optimizer.step()
         entries += tensors(p + "query.", query)
-        # the key encoder under the query's names (same module structure, zip order)
-        entries += tensors(p + "key.", [("encoder_q." + k, v) for k, v in model.encoder_k.named_parameters()])
+        entries += key_tensors(p + "key.")
         entries += [(p + "queue", queue_rows(model.queue)), (p + "queue_pointer", [float(model.queue_ptr[0])])]
         if name == "densecl":
             entries += [(p + "queue2", queue_rows(model.queue2)), (p + "queue2_pointer", [float(model.queue2_ptr[0])])]

@@ -11,7 +11,7 @@
 //   (4) m(s) = argmax_j ⟨‖F₁,s‖, ‖F₂,j‖⟩                  correspondence on BACKBONE tokens
 //   (5) L_g = CE([q·k, q·Q] / τ, 0)
 //   (6) L_d = mean over the B·S² locations of CE([r_s·t_{m(s)}, r_s·Q₂] / τ, 0)
-//   (7) L = (1 − λ)·L_g + λ·L_d;  λ = 0 before the warm-up's last step (off by default)
+//   (7) L = (1 − λ)·L_g + λ·L_d;  λ = 0 for the first N = denseWarmupSteps steps (N = 0: off)
 //   (8) Q ← enqueue k;  Q₂ ← enqueue k₂                  after the loss
 // Diagnostics per step (spec §5 e): the fraction of matches m(s) = s (same token index), and
 // the fraction whose two patches show a common area of the source image (crop geometry).

@@ -18,7 +18,9 @@ import TensorCore
 public final class MoCoV2: Objective, Module {
     /// Hyperparameters: the authors' loss and neck with the sizes scaled to the tiny ViT (spec §5).
     public struct Config: Codable, Equatable, Sendable {
-        /// The neck's hidden width (2048 on ResNet-50's 2048 channels; spec §5: D…512).
+        /// The neck's hidden width. The official neck is square (hidden = the backbone's width:
+        /// 2048 → 2048 on ResNet-50), which would be D here; 512 widens the ViT's D on purpose
+        /// (spec §5 allows D…512).
         public var hidden: Int = 512
         /// `feat_dim`: the embedding each contrast compares.
         public var outputs: Int = 128

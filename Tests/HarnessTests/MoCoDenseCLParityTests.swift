@@ -15,6 +15,12 @@ import TestSupport
 /// loss and its terms, the correspondence, every gradient, the query encoder after AdamW, the key
 /// encoder after its momentum update, both queues and their pointers (K = 8, B = 4: the pointer
 /// wraps in step 2). Tolerances as the DINO parity test's.
+///
+/// The fixture's key encoder starts apart from the query encoder (`init.key.*`, noise of its own)
+/// and m = 0.5 (PatchBench trains with 0.99), so the loss and every gradient already depend in step
+/// 1 on which encoder computed the keys and on whether its update ran before the key forward;
+/// a key encoder that started as a copy and m = 0.99 would hide both (key = query in step 1,
+/// and a 1e-5 change per weight in step 2).
 @Suite struct MoCoDenseCLParityTests {
     static let folder = HarnessFixtures.root + "/Tests/ObjectivesTests/Fixtures/"
     static let batch = 4
@@ -25,7 +31,7 @@ import TestSupport
 
     static func mocoConfig() -> MoCoV2.Config {
         var c = MoCoV2.Config()
-        (c.hidden, c.outputs, c.queueSize, c.temperature, c.momentum) = (24, 16, 8, 0.2, 0.99)
+        (c.hidden, c.outputs, c.queueSize, c.temperature, c.momentum) = (24, 16, 8, 0.2, 0.5)
         return c
     }
 
@@ -50,6 +56,16 @@ import TestSupport
             let index = try #require(state.tensors.firstIndex { $0.0 == queue })
             state.tensors[index].1 = try fx.tensor("init.\(queue)")
         }
+        // The official key encoder, perturbed apart from the query encoder (it would start as its copy).
+        var keyApart = 0.0
+        for (name, p) in params {
+            let index = try #require(state.tensors.firstIndex { $0.0 == "key.\(name)" })
+            let key = p.detached().copy()   // PatchBench's shape (the fixture keeps the patch weight's [D, C, p, p])
+            try ParityChecks.load([("key.\(name)", key)], from: fx, prefix: "init.")
+            state.tensors[index].1 = key
+            keyApart = max(keyApart, ParityChecks.absoluteError(key.floats, p.floats))
+        }
+        #expect(keyApart > 0.1, "the fixture's key encoder must start apart from the query encoder: \(keyApart)")
         let steps = 4
         let plan = OptimizerPlan(learningRate: [Double](repeating: 1e-3, count: steps), weightDecay: 0.05, batchSize: Self.batch,
                                  context: StepContext(step: 0, stepsPerEpoch: steps, totalSteps: steps))
@@ -75,7 +91,8 @@ import TestSupport
             optimizer = Pretraining.update(params, groups: groups, optimizer: optimizer, adamw: adamw, step: context.step)
             state = out.nextState()
             try ParityChecks.parametersAfterStep(s, fixture: fx, parameters: params, state: state, label: name,
-                                                 names: ("grad", "query", "key"), noiseFloor: noiseFloor)
+                                                 names: ("grad", "query", "key"), noiseFloor: noiseFloor,
+                                                 teacherReadsStudentBeforeStep: true)
             for queue in queues {
                 #expect(ParityChecks.absoluteError(state[queue]!.floats, try fx.values("step\(s).\(queue)")) < 1e-6,
                         "step \(s) \(queue)")
@@ -98,16 +115,28 @@ import TestSupport
         config.moco = Self.mocoConfig()
         var rng = RandomStream(seed: 0)
         let densecl = DenseCL(encoder: Self.encoder(), config: config, rng: &rng)
-        // The correspondence of both steps, from the fixture's weights (a step changes them).
+        // The correspondence of each step, on the encoders that step's forward used: the query
+        // encoder before the step (init, then after step 1's AdamW) on view 0, the key encoder after
+        // the step's momentum update (`step<s>.key.*`: the update runs first) on view 1.
         let fx = try Fixture(path: Self.folder + "densecl_tiny.pbfx")
-        try ParityChecks.loadInitial(densecl.namedParameters(), from: fx)
-        let batch = try Self.views(fx, step: 1)
-        let matches = Tensor.withoutGrad {
-            DenseCL.correspondence(queryTokens: MomentumContrast.patchTokens(densecl.encoder, batch.views[0].images),
-                                   keyTokens: MomentumContrast.patchTokens(densecl.encoder, batch.views[1].images))
+        for s in 1...2 {
+            try ParityChecks.load(densecl.namedParameters(), from: fx, prefix: s == 1 ? "init." : "step\(s - 1).query.")
+            try ParityChecks.load(densecl.keyEncoder.namedParameters(prefix: "backbone"), from: fx, prefix: "step\(s).key.")
+            let batch = try Self.views(fx, step: s)
+            let (matches, queryEncoderMatches) = Tensor.withoutGrad {
+                let queryTokens = MomentumContrast.patchTokens(densecl.encoder, batch.views[0].images)
+                return (DenseCL.correspondence(queryTokens: queryTokens,
+                                               keyTokens: MomentumContrast.patchTokens(densecl.keyEncoder, batch.views[1].images)),
+                        DenseCL.correspondence(queryTokens: queryTokens,
+                                               keyTokens: MomentumContrast.patchTokens(densecl.encoder, batch.views[1].images)))
+            }
+            let official = try fx.values("step\(s).matches")
+            #expect(matches.flatMap { $0 }.map(Float.init) == official, "step \(s) correspondence \(matches) vs \(official)")
+            // The fixture tells the key encoder's tokens from the query encoder's.
+            let differ = zip(queryEncoderMatches.flatMap { $0 }.map(Float.init), official).filter { $0 != $1 }.count
+            print("densecl step \(s): \(differ) of \(official.count) matches differ on the query encoder's key-view tokens")
+            #expect(differ > 0, "step \(s): the query encoder's tokens give the official matches too")
         }
-        let official = try fx.values("step1.matches")
-        #expect(matches.flatMap { $0 }.map(Float.init) == official, "step 1 correspondence \(matches) vs \(official)")
         try twoSteps(densecl, fixture: "densecl_tiny.pbfx", queues: ["queue", "queue2"], noiseFloor: 1e-5)
     }
 }
