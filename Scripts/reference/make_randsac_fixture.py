@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """RandSAC reference fixture: loss and every parameter gradient of a PyTorch RandSAC written
 from the paper's text, NOT the authors' code. RandSAC (Hua et al., ICLR'23) has no public code,
-so this is an INDEPENDENT RE-IMPLEMENTATION of shared/specs/spatialreasoning-randsac-lomar.md
-§2.1 with explicit dense masks: a second opinion, not a reference in the sense of the other
-fixture scripts. PatchBench's correctness rests first on the properties of RandSACTests
-(Tests/ObjectivesTests); this fixture shows that PatchBench's layout computes the paper's
-objective as literally written.
+so this is a SECOND IMPLEMENTATION of shared/specs/spatialreasoning-randsac-lomar.md §2.1 with
+explicit dense masks over gathered sequences, not a reference in the sense of the other fixture
+scripts. Where the paper is silent it makes PatchBench's choices (softmax skip mix, the encoder's
+final LayerNorm on every block output, one decoder_embed shared by all decoder layers,
+unbiased-variance norm-pix targets), so it shows that PatchBench's raster layout with masks
+computes the same objective as the gathered sequences, not that those choices are the paper's.
+PatchBench's correctness rests first on the properties of RandSACTests (Tests/ObjectivesTests).
 
 Usage:
   python3 Scripts/reference/make_randsac_fixture.py [--out DIR]
@@ -38,7 +40,8 @@ FIXED VALUES
   Weights: PyTorch default initialisation (seed 0), then + 0.05 * N(0, 1) on every tensor;
   skip_mix ~ N(0, 1) (zero at PatchBench's init, which would not test the softmax).
   Images: N(0, 1), batch 3. Orders ("rank" [3, 16], the rank of each token's segment):
-  sample 0: 2x2-token squares in a hierarchical order; sample 1: 5 segments of unequal sizes
+  sample 0: the four 2x2-token squares in a fixed non-raster order (flat: a 4 x 4 grid has no
+  16 -> 4 hierarchy); sample 1: 5 segments of unequal sizes
   (3, 5, 1, 4, 3 tokens, not contiguous); sample 2: one token per segment, random order.
 
 ENTRIES (one file per arm: skip, with the skip mix; vanilla, the same weights without it)

@@ -389,37 +389,42 @@ extension Method {
     }
 
     /// RandSAC (Hua et al.) and the arms of its serialization study (Tables 1–6): one builder,
-    /// each arm its serialization (and the pixel arm its token size). Every arm keeps the skip
-    /// mix so that two arms differ in their serialization only; `randsac-vanilla-decoder`
-    /// isolates the decoder. No CLS: both probes read the mean of the patch tokens.
+    /// each arm its serialization (the pixel arm also its token size, the T1 arms their target).
+    /// `randsac` and `randsac-blob`, the final configs of Tables 7–8, decode with the learned skip
+    /// mix (§4.2); the ablation arms use the "vanilla masked transformer" decoder, as the paper's
+    /// §3 ablations did, so `randsac-vanilla-decoder` is both T6's 16 → 4 square arm and the
+    /// skip mix's own ablation. No CLS: both probes read the mean of the patch tokens.
     public static let randsacArms: [Method] = {
         typealias Rule = SerializationRule
-        func blob(_ k: Int, _ p: Int = 1) -> Rule { Rule(segments: .blob, blobCount: k, partitions: p, order: .random) }
-        func shuffled(_ k: Int) -> Rule { Rule(segments: .shuffled, blobCount: k, order: .random) }
-        func square(_ m: Int, _ p: Int = 1, _ order: Rule.Order = .random) -> Rule {
-            Rule(segments: .square, squareSize: m, partitions: p, order: order)
-        }
+        func blob(_ k: Int, _ p: Int = 1) -> ArmSerialization { .fixed(Rule(segments: .blob, blobCount: k, partitions: p, order: .random)) }
+        func shuffled(_ k: Int) -> ArmSerialization { .fixed(Rule(segments: .shuffled, blobCount: k, order: .random)) }
+        let patchRaster = ArmSerialization.fixed(Rule(segments: .square, squareSize: 1, order: .raster))
         var arms: [Method] = [
             // Rates (every arm but the pixel one costs the same: all encode 64 tokens and decode 64
             // queries; only the masks differ): MAE's 320 × the RandSAC/MAE step ratio of `patchbench
             // speed --pair randsac --budget tiny --batch 64 --rounds 6` (0.35 with the skip mix, 0.38
             // without; 174 vs 499 images/s of training steps, quiet Zen 5, 2 threads).
-            randsacArm("randsac", square(2, 4), reproduced: true,
-                       summary: "RandSAC: autoregress 2x2-token squares in a random hierarchical order (16 -> 4), skip-mixed decoder"),
-            randsacArm("randsac-blob", blob(11, 5), reproduced: true,
-                       summary: "RandSAC with 11 Gaussian blobs in 5 partitions (11 -> 5)"),
-            randsacArm("randsac-vanilla-decoder", square(2, 4), skipMix: false, tinyImagesPerSecond: 120,
-                       summary: "RandSAC 16 -> 4 whose decoder reads the encoder output only (no skip mix)"),
+            randsacArm("randsac", .squaresPerSide(4, partitions: 4), skipMix: true, reproduced: true,
+                       summary: "RandSAC: autoregress 16 squares (2x2 tokens at tiny) in a random hierarchical order (16 -> 4), skip-mixed decoder"),
+            randsacArm("randsac-blob", blob(11, 5), skipMix: true, reproduced: true,
+                       summary: "RandSAC with 11 Gaussian blobs in 5 partitions (11 -> 5), skip-mixed decoder"),
+            randsacArm("randsac-vanilla-decoder", .squaresPerSide(4, partitions: 4),
+                       summary: "RandSAC 16 -> 4 whose decoder reads the encoder output only (no skip mix); ablation T6's 16 -> 4 squares"),
             // 1,024 tokens per image: 4.6 images/s of training steps at batch 8 against MAE's 287 in
             // the same run (0.016×; FLOP ratio 0.011), peak RSS 2.9 GB.
-            randsacArm("randsac-pixel-raster", square(1, 1, .raster), tokenPatch: 1, tinyImagesPerSecond: 5,
+            randsacArm("randsac-pixel-raster", patchRaster, tokenPatch: 1, normPixLoss: false, tinyImagesPerSecond: 5,
                        planNote: "does not fit the tiny budget on 2 cores: 1,024 tokens per image run at 1.6% of MAE's step "
                            + "(~13 h per seed); its claims stay not run unless it is trained on a bigger machine",
-                       summary: "RandSAC ablation T1: pixel tokens (patch 1), raster order"),
-            randsacArm("randsac-patch-raster", square(1, 1, .raster), summary: "RandSAC ablation T1/T2: one token per segment, raster order"),
-            randsacArm("randsac-patch-random", square(1), summary: "RandSAC ablation T2/T3: one token per segment, random order"),
-            randsacArm("randsac-square-random", square(2), summary: "RandSAC ablation T3/T4/T6: 16 flat 2x2-token squares, random order"),
-            randsacArm("randsac-square4-random", square(4), summary: "RandSAC ablation T3/T6: 4 flat 4x4-token squares, random order"),
+                       summary: "RandSAC ablation T1: pixel tokens (patch 1), raster order, raw-pixel MSE"),
+            randsacArm("randsac-patch-raster-raw-mse", patchRaster, normPixLoss: false,
+                       summary: "RandSAC ablation T1: one patch token per segment, raster order, raw-pixel MSE"),
+            randsacArm("randsac-patch-raster", patchRaster, summary: "RandSAC ablation T2: one token per segment, raster order"),
+            randsacArm("randsac-patch-random", .fixed(Rule(segments: .square, squareSize: 1, order: .random)),
+                       summary: "RandSAC ablation T2/T3: one token per segment, random order"),
+            randsacArm("randsac-square-random", .squaresPerSide(4, partitions: 1),
+                       summary: "RandSAC ablation T3/T4/T6: 16 flat squares (2x2 tokens at tiny), random order"),
+            randsacArm("randsac-square4-random", .squaresPerSide(2, partitions: 1),
+                       summary: "RandSAC ablation T3/T6: 4 flat squares (4x4 tokens at tiny), random order"),
         ]
         for k in [3, 4, 5, 7, 9, 11, 16] {
             arms.append(randsacArm("randsac-blob\(k)-random", blob(k), summary: "RandSAC ablation T5/T6: \(k) flat blobs, random order"))
@@ -433,24 +438,46 @@ extension Method {
         return arms
     }()
 
+    /// A RandSAC arm's serialization: a fixed rule, or squares counted per side of the token grid
+    /// (M = ⌈g / n⌉), so that an arm named for its segment count keeps that count on every
+    /// budget's grid (16 on tiny's 8 × 8 with M = 2, and on the paper budget's 14 × 14 with M = 4).
+    enum ArmSerialization: Sendable {
+        case fixed(SerializationRule)
+        case squaresPerSide(Int, partitions: Int)
+
+        func rule(grid g: Int) throws -> SerializationRule {
+            switch self {
+            case .fixed(let rule): return rule
+            case .squaresPerSide(let n, let partitions):
+                let m = (g + n - 1) / n
+                try Method.require(m >= 1 && (g + m - 1) / m == n, "\(n) squares per side cannot be cut from the \(g)×\(g) grid")
+                return SerializationRule(segments: .square, squareSize: m, partitions: partitions, order: .random)
+            }
+        }
+    }
+
     /// An arm with a plan note (one that does not fit the tiny budget) is run only by naming it.
-    static func randsacArm(_ name: String, _ rule: SerializationRule, tokenPatch: Int? = nil, skipMix: Bool = true,
-                           reproduced: Bool = false, tinyImagesPerSecond: Int = 110, planNote: String? = nil,
-                           summary: String) -> Method {
+    /// `normPixLoss`, when given, is the arm's target and replaces the budget's.
+    static func randsacArm(_ name: String, _ serialization: ArmSerialization, tokenPatch: Int? = nil, normPixLoss: Bool? = nil,
+                           skipMix: Bool = false, reproduced: Bool = false, tinyImagesPerSecond: Int? = nil,
+                           planNote: String? = nil, summary: String) -> Method {
         Method(name: name, base: "randsac", summary: summary, configKey: "randsac", reproduced: reproduced,
-               tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean, exported: "the encoder",
-               ablation: !reproduced && planNote == nil, planNote: planNote) { budget in
+               tinyImagesPerSecond: tinyImagesPerSecond ?? (skipMix ? 110 : 120), linearReadout: .mean, knnReadout: .mean,
+               exported: "the encoder", ablation: !reproduced && planNote == nil, planNote: planNote) { budget in
             // Each arm is its serialization: a budget's would be silently replaced, so it is refused.
             if case .object(let block)? = budget.methods["randsac"], block["serialization"] != nil {
                 throw HarnessError("methods.randsac.serialization is the arm's, not the budget's: pick the arm "
                                    + "(patchbench methods lists them)")
             }
             var settings = try budget.settings(RandSAC.Config(), key: "randsac")
-            settings.serialization = rule
             settings.skipMix = settings.skipMix && skipMix
+            if let normPixLoss { settings.normPixLoss = normPixLoss }
             var encoder = budget.vitConfig(positionEmbedding: .sinCos)
             encoder.clsToken = false
             if let tokenPatch { encoder.patchSize = tokenPatch }
+            // Counted on the budget's patch grid: the pixel arm's token grid is finer.
+            let rule = try serialization.rule(grid: budget.encoder.imageSize / budget.encoder.patchSize)
+            settings.serialization = rule
             if let problem = rule.problem(grid: encoder.grid) { throw HarnessError("\(name): \(problem)") }
             try requireDecoder(depth: settings.decoderDepth, dimension: settings.decoderDimension, heads: settings.decoderHeads)
             let targetPatch = budget.encoder.patchSize

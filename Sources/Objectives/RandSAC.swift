@@ -11,7 +11,7 @@
 //   (5) q = E_pos,dec                               position-only queries, no content
 //   (6) y = DecoderBlocks(q; Z; block-causal self mask over targets, memory mask rⱼ < rᵢ)
 //   (7) ŷ = Linear(LN(y))                            p²·C values per token
-//   (8) L = mean over tokens of s₂ … s_K of mean((ŷ − t)²)   t: MAE's norm-pix target
+//   (8) L = mean over tokens of s₂ … s_K of mean((ŷ − t)²)   t: MAE's norm-pix target (or raw pixels)
 import Foundation
 import Layers
 import TensorCore
@@ -29,6 +29,7 @@ public final class RandSAC: SingleViewObjective, Module {
         /// encoder's output (the "vanilla masked transformer" of the paper's §3).
         public var skipMix: Bool = true
         /// Normalise targets per patch of the budget's size (Eq. 8); MAE's `norm_pix_loss`.
+        /// false: raw pixels, the target of the paper's tokenisation study (§3.1, the T1 arms).
         public var normPixLoss: Bool = true
         public init() {}
     }
@@ -36,8 +37,8 @@ public final class RandSAC: SingleViewObjective, Module {
     public let methodName: String
     public let config: Config
     public let encoder: VisionTransformer
-    /// The budget's patch size: targets are normalised over patches of this size even when
-    /// the tokens are smaller (the pixel-token arm), so every arm predicts the same values.
+    /// The budget's patch size: norm-pix targets are normalised over patches of this size even
+    /// when the tokens are smaller (the pixel-token arm), so every arm predicts the same values.
     public let targetPatch: Int
     /// [L_dec, L_enc] logits of the skip mix, zero at init (a uniform mix); nil without it.
     public let skipLogits: Tensor?
@@ -103,15 +104,19 @@ public final class RandSAC: SingleViewObjective, Module {
     /// are computed but carry no loss).
     public func predict(images: Tensor, masks: SerializationMasks) -> Tensor {
         let b = images.shape[0], n = encoder.config.patchCount
-        var none: RandomStream? = nil
-        let hidden = encoder.encode(encoder.embed(images), mask: masks.encoder, dropPathRNG: &none,       // Eq. (1), (3)
-                                    keepingLast: encoder.config.depth)
-        let memories = memory(hidden).map(decoderEmbed.callAsFunction)                                    // Eq. (4)
+        let memories = memory(encode(images: images, masks: masks)).map(decoderEmbed.callAsFunction)     // Eq. (4)
         var y = queryPositions + Tensor.zeros([b, n, config.decoderDimension], dtype: images.dtype)      // Eq. (5)
         for (block, z) in zip(decoderBlocks, memories) {
             y = block(y, memory: z, selfMask: masks.decoder, memoryMask: masks.memory)                    // Eq. (6)
         }
         return decoderPrediction(decoderNorm(y))                                                          // Eq. (7)
+    }
+
+    /// The normalised output of every encoder block, [B, N, D] each, under the block-causal
+    /// encoder mask (Eq. 1, 3).
+    public func encode(images: Tensor, masks: SerializationMasks) -> [Tensor] {
+        var none: RandomStream? = nil
+        return encoder.encode(encoder.embed(images), mask: masks.encoder, dropPathRNG: &none, keepingLast: encoder.config.depth)
     }
 
     /// One memory per decoder layer from the normalised outputs of every encoder block [B, N, D]:

@@ -38,11 +38,13 @@ public struct Serialization: Equatable, Sendable {
 /// here is ours (Documentation/Objectives/RandSAC.md): K distinct tokens, drawn uniformly,
 /// are the Gaussians' means; each Gaussian has its own standard deviation per axis, uniform in
 /// [`blobSpread`.0, `blobSpread`.1] × g; every token joins the component of least Mahalanobis
-/// distance (ties to the lower index). A mean's own token is at distance 0 from its
-/// component and above 0 from every other, so no segment is ever empty and K is exact (for
-/// blob partitions, two partition centres may coincide and leave fewer partitions, about 5 in
-/// 10,000 samples at 11 → 5). Segments need not be connected: about 0.9 per sample at K 11 are
-/// not, and 8 % of segments are a single token.
+/// distance (ties to the lower index). Components with different spreads wrap around each
+/// other, so a segment is then made coherent (`coherent`): it keeps its largest 4-connected
+/// piece and every other piece joins the neighbouring segment it shares the most border with.
+/// A mean's own token is at distance 0 from its component and above 0 from every other, so no
+/// segment starts empty, none loses its largest piece, and K is exact. Blob partitions are the
+/// same rule on the segments' centroids, made coherent over the segments' adjacency (two
+/// partition centres may coincide and leave fewer partitions, about 5 in 10,000 samples at 11 → 5).
 public struct SerializationRule: Codable, Equatable, Sendable {
     public enum Segments: String, Codable, Sendable {
         /// M × M tokens each (M = 1: one token per segment; narrower at the edge of a grid M does
@@ -69,7 +71,7 @@ public struct SerializationRule: Codable, Equatable, Sendable {
     public var blobCount: Int
     /// 1: flat. Squares: the grid of segments is cut into this many square partitions, q × q
     /// (4: quadrants, the paper's 16 → 4; equal when q divides the segments per side). Blobs: segments are grouped by the blob rule
-    /// applied to their centroids (the paper's 11 → 5).
+    /// applied to their centroids, made coherent over the segments' adjacency (the paper's 11 → 5).
     public var partitions: Int
     public var order: Order
     /// Blob standard deviations per axis, as fractions of the grid side.
@@ -108,10 +110,10 @@ public struct SerializationRule: Codable, Equatable, Sendable {
         return nil
     }
 
-    /// One sample's serialization, every draw from `rng` (the run's mask stream).
+    /// One sample's serialization, every draw from `rng` (the run's mask stream): its
+    /// `segmentation`, then the order.
     public func sample(grid g: Int, rng: inout RandomStream) -> Serialization {
-        if let problem = problem(grid: g) { preconditionFailure("serialization: \(problem)") }
-        let (segmentOf, partitionOf) = cut(grid: g, rng: &rng)
+        let (segmentOf, partitionOf) = segmentation(grid: g, rng: &rng)
         let k = (segmentOf.max() ?? 0) + 1
         var sequence: [Int] = []
         switch order {
@@ -129,9 +131,10 @@ public struct SerializationRule: Codable, Equatable, Sendable {
         return Serialization(grid: g, rank: segmentOf.map { rankOfSegment[$0] })
     }
 
-    /// Segment id per token (ids in raster order of the segments' first tokens for squares)
-    /// and partition id per segment.
-    private func cut(grid g: Int, rng: inout RandomStream) -> (segmentOf: [Int], partitionOf: [Int]) {
+    /// The first draws of `sample`: segment id per token (ids in raster order of the segments'
+    /// first tokens for squares) and partition id per segment (all 0 when flat).
+    public func segmentation(grid g: Int, rng: inout RandomStream) -> (segmentOf: [Int], partitionOf: [Int]) {
+        if let problem = problem(grid: g) { preconditionFailure("serialization: \(problem)") }
         let tokens = (0..<(g * g)).map { (Double($0 / g) + 0.5, Double($0 % g) + 0.5) }
         switch segments {
         case .square:
@@ -142,7 +145,8 @@ public struct SerializationRule: Codable, Equatable, Sendable {
             let partitionOf = (0..<(side * side)).map { s in (s / side * q / side) * q + (s % side) * q / side }
             return (segmentOf, partitionOf)
         case .blob, .shuffled:
-            var segmentOf = blobs(blobCount, points: tokens, grid: g, rng: &rng)
+            var segmentOf = Self.coherent(blobs(blobCount, points: tokens, grid: g, rng: &rng), count: blobCount,
+                                          neighbours: Self.gridNeighbours(g))
             if segments == .shuffled {
                 let permutation = rng.permutation(g * g)
                 var shuffled = segmentOf
@@ -158,11 +162,74 @@ public struct SerializationRule: Codable, Equatable, Sendable {
                 sizes[s] += 1
             }
             centroids = zip(centroids, sizes).map { ($0.0 / $1, $0.1 / $1) }
-            return (segmentOf, blobs(partitions, points: centroids, grid: g, rng: &rng))
+            // Segments are adjacent by the number of 4-neighbour token pairs they share.
+            var shared = [[Int]](repeating: [Int](repeating: 0, count: blobCount), count: blobCount)
+            for (t, neighbours) in Self.gridNeighbours(g).enumerated() {
+                for (u, _) in neighbours where segmentOf[u] != segmentOf[t] { shared[segmentOf[t]][segmentOf[u]] += 1 }
+            }
+            let segmentNeighbours = shared.map { row in row.indices.filter { row[$0] > 0 }.map { ($0, row[$0]) } }
+            let partitionOf = Self.coherent(blobs(partitions, points: centroids, grid: g, rng: &rng), count: partitions,
+                                            neighbours: segmentNeighbours)
+            return (segmentOf, partitionOf)
         }
     }
 
-    /// The blob rule on `points`: component per point, every one of the `count` components used.
+    /// Per token of a g × g grid (raster index): its 4-neighbours, each with border weight 1.
+    static func gridNeighbours(_ g: Int) -> [[(Int, Int)]] {
+        (0..<(g * g)).map { t in
+            let (r, c) = (t / g, t % g)
+            return [(r > 0, t - g), (c > 0, t - 1), (c < g - 1, t + 1), (r < g - 1, t + g)].filter { $0.0 }.map { ($0.1, 1) }
+        }
+    }
+
+    /// `labels` (0 ..< count per node) with every label's nodes connected in the graph
+    /// `neighbours` (per node: (node, border weight), symmetric and connected). Each label keeps
+    /// its largest connected piece (ties: the piece with the lowest node); every other piece, a
+    /// fragment, joins the label it shares the most border weight with among the nodes placed so
+    /// far (ties: the lower label), in passes until every fragment is placed. A fragment touching
+    /// only other fragments waits for a later pass; it joins a connected region, so each label
+    /// stays connected, and since no label loses its largest piece, the labels used stay the same.
+    /// Arrays in node order only: the result depends on nothing but the inputs.
+    static func coherent(_ labels: [Int], count: Int, neighbours: [[(Int, Int)]]) -> [Int] {
+        var pieceOf = [Int](repeating: -1, count: labels.count), pieces: [[Int]] = []
+        for start in labels.indices where pieceOf[start] < 0 {
+            pieceOf[start] = pieces.count
+            var members = [start], next = 0
+            while next < members.count {
+                for (u, _) in neighbours[members[next]] where pieceOf[u] < 0 && labels[u] == labels[start] {
+                    pieceOf[u] = pieces.count
+                    members.append(u)
+                }
+                next += 1
+            }
+            pieces.append(members)
+        }
+        var largest = [Int?](repeating: nil, count: count)
+        for (i, piece) in pieces.enumerated() {
+            let l = labels[piece[0]]
+            if largest[l].map({ pieces[$0].count < piece.count }) ?? true { largest[l] = i }
+        }
+        var result = [Int](repeating: -1, count: labels.count)
+        for case let i? in largest { for node in pieces[i] { result[node] = labels[pieces[i][0]] } }
+        var fragments = pieces.indices.filter { !largest.contains($0) }
+        while !fragments.isEmpty {
+            let placed = result
+            var waiting: [Int] = []
+            for i in fragments {
+                var border = [Int](repeating: 0, count: count)
+                for node in pieces[i] { for (u, w) in neighbours[node] where placed[u] >= 0 { border[placed[u]] += w } }
+                guard let best = border.indices.max(by: { border[$0] < border[$1] || (border[$0] == border[$1] && $0 > $1) }),
+                      border[best] > 0 else { waiting.append(i); continue }
+                for node in pieces[i] { result[node] = best }
+            }
+            precondition(waiting.count < fragments.count, "coherent: the graph is not connected")
+            fragments = waiting
+        }
+        return result
+    }
+
+    /// The blob rule on `points`: per point, the component of least Mahalanobis distance (not yet
+    /// coherent); each mean's own point is its component's unless two means coincide.
     private func blobs(_ count: Int, points: [(Double, Double)], grid g: Int, rng: inout RandomStream) -> [Int] {
         let means = rng.permutation(points.count).prefix(count).map { points[$0] }
         let spreads = (0..<count).map { _ in

@@ -5,14 +5,16 @@ import TensorCore
 import Testing
 import TestSupport
 
-/// RandSAC against an independent PyTorch re-implementation of the paper's text (no official
-/// code exists): Tests/ObjectivesTests/Fixtures/randsac_{skip,vanilla}_tiny.pbfx, written by
+/// RandSAC against a second, PyTorch implementation of the paper's text (no official code
+/// exists): Tests/ObjectivesTests/Fixtures/randsac_{skip,vanilla}_tiny.pbfx, written by
 /// Scripts/reference/make_randsac_fixture.py. That script gathers each sample's segments in
 /// serialized order, drops the last from the encoder and the first from the decoder and builds
 /// the masks over those shorter sequences, as the paper describes; PatchBench keeps the raster
-/// layout and expresses the order in masks. Equal loss and gradients (three orders: squares in a
-/// hierarchical order, five unequal non-contiguous segments, one token per segment) show the
-/// two are the same objective. Tolerances as the other parity tests'.
+/// layout and expresses the order in masks. Equal loss and gradients (three orders: four squares
+/// in a fixed non-raster order, five unequal non-contiguous segments, one token per segment) show
+/// the two layouts are the same objective; the script shares PatchBench's answers to what the
+/// paper leaves open (skip-mix softmax, norms, decoder_embed), so it does not check those.
+/// Tolerances as the other parity tests'.
 @Suite struct RandSACParityTests {
     static let folder = HarnessFixtures.root + "/Tests/ObjectivesTests/Fixtures/"
 

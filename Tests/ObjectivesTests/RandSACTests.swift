@@ -74,6 +74,47 @@ import Testing
         }
     }
 
+    /// The encoder half of the same property: token i's output at every block changes when
+    /// token j's pixels change iff rⱼ ≤ rᵢ (block-causal, full attention inside a segment). The
+    /// prediction property cannot see this: a query reads every earlier token's memory directly,
+    /// so a strict encoder mask, or the memory mask passed to the encoder, would keep it true.
+    @Test(arguments: [0, 2, 4, 5])
+    func anEncoderTokenSeesExactlyItsOwnAndEarlierSegments(rule index: Int) {
+        let model = Self.model()
+        var rng = RandomStream(seed: UInt64(60 + index))
+        let orders = (0..<2).map { _ in Self.rules[index].sample(grid: 4, rng: &rng) }
+        let images = Self.images(2, seed: UInt64(70 + index))
+        let masks = SerializationMasks(orders, dtype: .float64)
+        let base = Tensor.withoutGrad { model.encode(images: images, masks: masks) }
+        #expect(base.count == 2)
+        for b in 0..<2 {
+            let rank = orders[b].rank
+            for j in 0..<16 {
+                let moved = Tensor.withoutGrad { model.encode(images: Self.perturbed(images, sample: b, token: j), masks: masks) }
+                for (layer, (m, o)) in zip(moved, base).enumerated() { for i in 0..<16 {
+                    let changed = Self.row(m, b, i) != Self.row(o, b, i)
+                    #expect(changed == (rank[j] <= rank[i]),
+                            "rule \(index) sample \(b) block \(layer): token \(i) (rank \(rank[i])) \(changed ? "changed" : "did not change") when token \(j) (rank \(rank[j])) changed")
+                } }
+            }
+        }
+    }
+
+    /// `loss(images:rng:)` draws one order per image from the stream: the same loss as the eight
+    /// orders drawn from a copy of it, and they are pairwise different (a batch sharing one
+    /// order would give another loss, checked last so that the test can fail).
+    @Test func theTrainingLossDrawsAnOrderPerImage() {
+        let model = Self.model(seed: 31)
+        let images = Self.images(8, seed: 32)
+        var rng = RandomStream(seed: 33), copy = rng
+        let drawn = model.loss(images: images, rng: &rng).loss.item
+        let orders = (0..<8).map { _ in model.config.serialization.sample(grid: 4, rng: &copy) }
+        #expect(rng == copy, "one serialization per image and nothing else is drawn")
+        for a in 0..<8 { for b in (a + 1)..<8 { #expect(orders[a] != orders[b], "images \(a) and \(b) share an order") } }
+        #expect(drawn == model.loss(images: images, serializations: orders).loss.item)
+        #expect(drawn != model.loss(images: images, serializations: Array(repeating: orders[0], count: 8)).loss.item)
+    }
+
     @Test func theFirstSegmentIsNeverPredictedAndTheLossAveragesTheRest() {
         let model = Self.model()
         var rng = RandomStream(seed: 5)
@@ -138,22 +179,75 @@ import Testing
         }
     }
 
-    @Test func blobsAreExactlyKAndShuffledSegmentsKeepTheirSizes() {
-        for k in [3, 5, 7, 11, 16] {
-            var a = RandomStream(seed: UInt64(100 + k)), b = a
-            let blob = SerializationRule(segments: .blob, blobCount: k, order: .random).sample(grid: 8, rng: &a)
-            let shuffled = SerializationRule(segments: .shuffled, blobCount: k, order: .random).sample(grid: 8, rng: &b)
-            #expect(blob.segmentCount == k && shuffled.segmentCount == k)
-            #expect(blob.segments.map(\.count).sorted() == shuffled.segments.map(\.count).sorted(), "K = \(k): blob sizes kept")
-            #expect(Set(blob.segments) != Set(shuffled.segments), "K = \(k): shuffled tokens leave the blobs")
-            // A blob is coherent: most of its tokens have a 4-neighbour in the same blob.
-            let neighbours = blob.segments.flatMap { seg in seg.map { t in
-                [t - 8, t + 8, (t % 8 > 0 ? t - 1 : -1), (t % 8 < 7 ? t + 1 : -1)].contains { seg.contains($0) } } }
-            #expect(Double(neighbours.filter { $0 }.count) / 64 > 0.8, "K = \(k): blobs are spatially coherent")
+    /// The 4-connected pieces of `nodes` on a g × g grid.
+    static func pieces(_ nodes: [Int], grid g: Int) -> Int {
+        graphPieces(nodes) { t in [t >= g ? t - g : -1, t + g < g * g ? t + g : -1, t % g > 0 ? t - 1 : -1, t % g < g - 1 ? t + 1 : -1] }
+    }
+
+    /// The connected pieces of `nodes` under `neighbours`.
+    static func graphPieces(_ nodes: [Int], neighbours: (Int) -> [Int]) -> Int {
+        var left = nodes, count = 0
+        while let start = left.first {
+            var stack = [start]
+            left.removeFirst()
+            while let t = stack.popLast() {
+                for u in neighbours(t) { if let k = left.firstIndex(of: u) { left.remove(at: k); stack.append(u) } }
+            }
+            count += 1
         }
-        var rng = RandomStream(seed: 7)
-        let hier = SerializationRule(segments: .blob, blobCount: 11, partitions: 5, order: .random).sample(grid: 8, rng: &rng)
-        #expect(hier.segmentCount == 11)
+        return count
+    }
+
+    @Test func blobsAreExactlyKConnectedAndShuffledSegmentsKeepTheirSizes() {
+        for k in [3, 4, 5, 7, 9, 11, 16] {
+            var a = RandomStream(seed: UInt64(100 + k))
+            for _ in 0..<50 {
+                var b = a
+                let blob = SerializationRule(segments: .blob, blobCount: k, order: .random).sample(grid: 8, rng: &a)
+                let shuffled = SerializationRule(segments: .shuffled, blobCount: k, order: .random).sample(grid: 8, rng: &b)
+                #expect(blob.segmentCount == k && shuffled.segmentCount == k)
+                #expect(blob.segments.map(\.count).sorted() == shuffled.segments.map(\.count).sorted(), "K = \(k): blob sizes kept")
+                #expect(blob.segments.allSatisfy { Self.pieces($0, grid: 8) == 1 }, "K = \(k): every blob is 4-connected")
+                // Shuffling tears the blobs apart (one segment of all 64 tokens aside, never here).
+                #expect(shuffled.segments.contains { Self.pieces($0, grid: 8) > 1 }, "K = \(k): shuffled segments are not blobs")
+            }
+        }
+    }
+
+    /// Blob hierarchies (the paper's 11 → 5, 7 → 3, 16 → 4): the ranks of one partition are
+    /// consecutive, there are P partitions (P − 1 where two centres coincide, rare), each
+    /// connected over the segments' adjacency, and the order is not flat: a random order of the
+    /// same segments breaks the partitions almost always.
+    @Test(arguments: [(11, 5), (7, 3), (16, 4)])
+    func blobHierarchiesVisitOnePartitionAtATime(blobs k: Int, partitions p: Int) {
+        let rule = SerializationRule(segments: .blob, blobCount: k, partitions: p, order: .random)
+        var rng = RandomStream(seed: UInt64(200 + k)), shuffle = RandomStream(seed: 9)
+        var fewer = 0, flatKeepsThem = 0
+        let samples = 200
+        for _ in 0..<samples {
+            var copy = rng
+            let (segmentOf, partitionOf) = rule.segmentation(grid: 8, rng: &copy)
+            let s = rule.sample(grid: 8, rng: &rng)
+            #expect(s.segmentCount == k)
+            // The sample's segments are the segmentation's, renumbered by rank.
+            var segmentOfRank = [Int](repeating: -1, count: k)
+            for (t, r) in s.rank.enumerated() { segmentOfRank[r] = segmentOf[t] }
+            #expect(s.rank.indices.allSatisfy { segmentOfRank[s.rank[$0]] == segmentOf[$0] })
+            let used = Set(partitionOf)
+            #expect(used.count == p || used.count == p - 1, "\(k) → \(p): \(used.count) partitions")
+            if used.count < p { fewer += 1 }
+            func consecutive(_ partitionOfRank: [Int]) -> Bool {
+                (1..<k).filter { partitionOfRank[$0] != partitionOfRank[$0 - 1] }.count == used.count - 1
+            }
+            #expect(consecutive(segmentOfRank.map { partitionOf[$0] }), "\(k) → \(p): a partition's ranks are consecutive")
+            if consecutive(shuffle.permutation(k).map { partitionOf[$0] }) { flatKeepsThem += 1 }
+            for partition in used {
+                let tokens = s.rank.indices.filter { partitionOf[segmentOf[$0]] == partition }
+                #expect(Self.pieces(tokens, grid: 8) == 1, "\(k) → \(p): partition \(partition) is connected")
+            }
+        }
+        #expect(fewer <= samples / 100)
+        #expect(flatKeepsThem <= samples / 5, "a flat order keeps the partitions together \(flatKeepsThem) times in \(samples)")
     }
 
     /// The paper budget's 14 × 14 grid: 4 × 4 squares end in 2-token-wide ones, and 16 → 4 on
