@@ -95,7 +95,7 @@ public struct Method: Sendable, CustomStringConvertible {
 
 extension Method {
     /// The table, in the order tables and `--help` list the methods.
-    public static let all: [Method] = [randomInit, randomInitLoMaR, constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, lomarOfficialWindows, dino, dinoCA, selfpatch, mocov2,
+    public static let all: [Method] = [randomInit, randomInitLoMaR, randomInitRandSAC, constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, lomarOfficialWindows, dino, dinoCA, selfpatch, mocov2,
                                         densecl, relationalReasoning, spatialReasoning, spatialReasoningCodeOverlap,
                                         spatialReasoningStandard, spatialReasoningStandardCodeOverlap] + randsacArms
 
@@ -118,6 +118,18 @@ extension Method {
         exported: "the initial encoder") { budget in
         try Resolved(encoder: budget.vitConfig(positionEmbedding: .none), recipe: budget.recipe, settings: nil as MAE.Config?,
                      makeObjective: nil)
+    }
+
+    /// RandSAC's floor: its encoder variant (no CLS token) from the seed's init stream, read as
+    /// RandSAC is read (the patch mean).
+    public static let randomInitRandSAC = Method(
+        name: "random-init-randsac", base: ResultsSummary.floorMethod,
+        summary: "untrained encoder of RandSAC's variant (no CLS token, sin-cos position): RandSAC's floor",
+        configKey: nil, reproduced: true, tinyImagesPerSecond: nil, linearReadout: .mean, knnReadout: .mean,
+        exported: "the initial encoder") { budget in
+        var encoder = budget.vitConfig(positionEmbedding: .sinCos)
+        encoder.clsToken = false
+        return try Resolved(encoder: encoder, recipe: budget.recipe, settings: nil as MAE.Config?, makeObjective: nil)
     }
 
     /// The raw-pixel reference row: every probe on the normalised pixels (no encoder, no training).

@@ -17,7 +17,7 @@ import Testing
         #expect(Method.dinoCA.configKey == Method.selfpatch.configKey)
         #expect(Method.lomarRPETable.configKey == Method.lomar.configKey)
         #expect { try Method.named("dinov2") } throws: { "\($0)".contains("unknown method 'dinov2'") && "\($0)".contains("selfpatch") }
-        #expect(Method.reproduced.map(\.name) == ["random-init", "random-init-lomar", "constant-class", "raw-pixels", "supervised", "mae", "lomar", "dino", "dino-ca", "selfpatch", "mocov2", "densecl",
+        #expect(Method.reproduced.map(\.name) == ["random-init", "random-init-lomar", "random-init-randsac", "constant-class", "raw-pixels", "supervised", "mae", "lomar", "dino", "dino-ca", "selfpatch", "mocov2", "densecl",
                                                    "relational-reasoning", "spatial-reasoning", "randsac", "randsac-blob"])
         #expect(Method.spatialReasoningCodeOverlap.configKey == Method.spatialReasoning.configKey)
         #expect(Method.all.filter { $0.base == "randsac" }.allSatisfy { $0.configKey == "randsac" })
