@@ -3,11 +3,22 @@
 from the paper's text, NOT the authors' code. RandSAC (Hua et al., ICLR'23) has no public code,
 so this is a SECOND IMPLEMENTATION of shared/specs/spatialreasoning-randsac-lomar.md §2.1 with
 explicit dense masks over gathered sequences, not a reference in the sense of the other fixture
-scripts. Where the paper is silent it makes PatchBench's choices (softmax skip mix, the encoder's
-final LayerNorm on every block output, one decoder_embed shared by all decoder layers,
-unbiased-variance norm-pix targets), so it shows that PatchBench's raster layout with masks
-computes the same objective as the gathered sequences, not that those choices are the paper's.
-PatchBench's correctness rests first on the properties of RandSACTests (Tests/ObjectivesTests).
+scripts, and it is not independent of PatchBench where the paper is silent. It COPIES these
+answers to the spec's unknowns from PatchBench (Documentation/Objectives/RandSAC.md), so the
+parity test cannot catch a wrong one:
+  - the skip-mix weights are a softmax over the encoder layers of each decoder layer's row of
+    skip_mix (the spec: "normalization/softmax of W unknown"), and the embedding layer is not
+    mixed in (the spec: "whether the embedding layer counts" unknown);
+  - the normalisation of the mixed features (unknown): each block output H^k goes through a
+    LayerNorm before the mix, RandSAC's own skip_norms.k for k < L and the encoder's final
+    norm for H^L (the encoder's output, which the vanilla decoder reads for every layer);
+  - one decoder_embed Linear shared by every decoder layer's memory (the paper does not say
+    whether each layer projects its own);
+  - the norm-pix target with the UNBIASED per-patch variance and eps 1e-6, as MAE's code
+    computes it (the spec says "per-patch normalized pixels as in MAE", no estimator or eps).
+What the fixture does check is that PatchBench's raster layout with masks computes the same loss
+and gradients as the paper's gathered-sequence formulation, given those choices. PatchBench's
+correctness rests first on the properties of RandSACTests (Tests/ObjectivesTests).
 
 Usage:
   python3 Scripts/reference/make_randsac_fixture.py [--out DIR]
@@ -23,9 +34,9 @@ THE PAPER'S FORMULATION, LITERALLY (what this script does)
     s_2..s_K in serialized order (the first segment is DROPPED); self-attention mask
     "rank_j <= rank_i" over these queries; cross-attention to the encoder tokens with
     "rank_j < rank_i";
-  - memory of decoder layer l: decoder_embed(sum_k softmax(skip_mix[l])_k * LN(H^k)), H^k the
-    output of encoder block k and LN the encoder's final norm (or LN(H^L) for every layer
-    without the skip mix);
+  - memory of decoder layer l: decoder_embed(sum_k softmax(skip_mix[l])_k * LN_k(H^k)), H^k the
+    output of encoder block k, LN_k = skip_norms.k for k < L and the encoder's final norm for
+    k = L (without the skip mix: norm(H^L) for every layer);
   - loss: MAE's norm-pix MSE per token, averaged over every predicted token of the batch.
   Samples have different sequence lengths (blob segments differ in size), so each sample runs
   alone and the per-token errors are pooled.
@@ -37,8 +48,9 @@ loss. Equal losses and gradients here show the two are the same objective.
 FIXED VALUES
   Config: 16 px images, patch 4 (4 x 4 grid), encoder width 16, depth 2, 2 heads, MLP 4, no CLS;
   decoder width 12, depth 2, 2 heads; LayerNorm eps 1e-6; exact GELU.
-  Weights: PyTorch default initialisation (seed 0), then + 0.05 * N(0, 1) on every tensor;
-  skip_mix ~ N(0, 1) (zero at PatchBench's init, which would not test the softmax).
+  Weights: PyTorch default initialisation (seed 0), then + 0.05 * N(0, 1) on every tensor (so
+  the skip mix's norms and the encoder's final norm differ, and a norm applied to the wrong
+  block shows); skip_mix ~ N(0, 1) (zero at PatchBench's init, which would not test the softmax).
   Images: N(0, 1), batch 3. Orders ("rank" [3, 16], the rank of each token's segment):
   sample 0: the four 2x2-token squares in a fixed non-raster order (flat: a 4 x 4 grid has no
   16 -> 4 hierarchy); sample 1: 5 segments of unequal sizes
@@ -151,6 +163,7 @@ class RandSAC(nn.Module):
         self.blocks = nn.ModuleList(EncoderBlock() for _ in range(DEPTH))
         self.norm = nn.LayerNorm(D, eps=EPS)
         self.skip_mix = nn.Parameter(torch.zeros(DDEPTH, DEPTH)) if skip_mix else None
+        self.skip_norms = nn.ModuleList(nn.LayerNorm(D, eps=EPS) for _ in range(DEPTH - 1)) if skip_mix else None
         self.decoder_embed = nn.Linear(D, DD)
         self.decoder_blocks = nn.ModuleList(DecoderBlock() for _ in range(DDEPTH))
         self.decoder_norm = nn.LayerNorm(DD, eps=EPS)
@@ -171,12 +184,14 @@ class RandSAC(nn.Module):
         hidden = []
         for block in self.blocks:
             x = block(x, enc_allowed)
-            hidden.append(self.norm(x))
+            hidden.append(x)
+        output = self.norm(hidden[-1])                                  # the encoder's output
         if self.skip_mix is None:
-            memories = [hidden[-1]] * DDEPTH
+            memories = [output] * DDEPTH
         else:
+            features = [ln(h) for ln, h in zip(self.skip_norms, hidden[:-1])] + [output]
             weights = self.skip_mix.softmax(-1)
-            memories = [sum(weights[l, k] * hidden[k] for k in range(DEPTH)) for l in range(DDEPTH)]
+            memories = [sum(weights[l, k] * features[k] for k in range(DEPTH)) for l in range(DDEPTH)]
         y = self.dec_pos[dec]
         self_allowed = r_dec[None, :] <= r_dec[:, None]
         memory_allowed = r_enc[None, :] < r_dec[:, None]
@@ -200,6 +215,7 @@ class RandSAC(nn.Module):
         out += [("norm.weight", self.norm.weight), ("norm.bias", self.norm.bias)]
         if self.skip_mix is not None:
             out.append(("skip_mix", self.skip_mix))
+            out += [(f"skip_norms.{k}", v) for k, v in self.skip_norms.named_parameters()]
         out += [(f"decoder_embed.{k}", v) for k, v in self.decoder_embed.named_parameters()]
         out += [(f"decoder_blocks.{k}", v) for k, v in self.decoder_blocks.named_parameters()]
         out += [(f"decoder_norm.{k}", v) for k, v in self.decoder_norm.named_parameters()]
@@ -231,7 +247,7 @@ def main():
             p.add_(0.05 * torch.randn_like(p)) if p is not base.skip_mix else p.copy_(torch.randn_like(p))
     for arm, skip in (("skip", True), ("vanilla", False)):
         model = RandSAC(skip_mix=skip)
-        state = {k: v for k, v in base.state_dict().items() if skip or k != "skip_mix"}
+        state = {k: v for k, v in base.state_dict().items() if skip or not k.startswith("skip_")}
         model.load_state_dict(state)
         loss = model(images, ranks)
         loss.backward()

@@ -136,9 +136,10 @@ public final class VisionTransformer: Module {
     /// the encoder has one), as DINO's `get_intermediate_layers` returns them for its last-blocks
     /// readout; the last element is what `encode` returns. `bias` is added in every block;
     /// `blockBias` instead computes each block's bias from that block's qkv (LoMaR's relative
-    /// position), so one loop serves every method and every readout.
+    /// position), so one loop serves every method and every readout. `normalized` false: the
+    /// blocks' outputs as they leave them (RandSAC normalises its skip mix's with its own norms).
     public func encode(_ tokens: Tensor, bias: Tensor? = nil, blockBias: BlockAttentionBias? = nil, mask: Tensor? = nil,
-                       dropPathRNG: inout RandomStream?, keepingLast count: Int) -> [Tensor] {
+                       dropPathRNG: inout RandomStream?, keepingLast count: Int, normalized: Bool = true) -> [Tensor] {
         precondition(count >= 1 && count <= blocks.count, "keep 1…\(blocks.count) block outputs, not \(count)")
         precondition(bias == nil || blockBias == nil, "give a fixed bias or a per-block bias, not both")
         var x = tokens
@@ -149,7 +150,7 @@ public final class VisionTransformer: Module {
             } else {
                 x = block(x, bias: bias, mask: mask, dropPathRNG: &dropPathRNG)
             }
-            if index >= blocks.count - count { kept.append(config.hasFinalNorm ? norm(x) : x) }
+            if index >= blocks.count - count { kept.append(normalized && config.hasFinalNorm ? norm(x) : x) }
         }
         return kept
     }

@@ -35,7 +35,8 @@ public final class DenseCL: Objective, Module {
         public init() {}
     }
 
-    public let methodName = "densecl"
+    /// The method-table name encoder.h5 records (an arm passes its own).
+    public let methodName: String
     public let config: Config
     public let encoder: VisionTransformer
     /// `DenseCLNeck.mlp` (global, Kaiming as MoCo-v2's) and `mlp2` (dense, PyTorch's default init).
@@ -47,8 +48,9 @@ public final class DenseCL: Objective, Module {
     public let keyDenseNeck: ReLUProjection
     let initialQueues: (global: Tensor, dense: Tensor)
 
-    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), dtype: DType = .float32,
-                rng: inout RandomStream) {
+    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), methodName: String = "densecl",
+                dtype: DType = .float32, rng: inout RandomStream) {
+        self.methodName = methodName
         let m = config.moco
         precondition(m.queueSize > 0 && m.outputs > 0 && m.hidden > 0, "DenseCL needs positive sizes")
         self.config = config

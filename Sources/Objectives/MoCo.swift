@@ -36,7 +36,8 @@ public final class MoCoV2: Objective, Module {
         public init() {}
     }
 
-    public let methodName = "mocov2"
+    /// The method-table name encoder.h5 records (an arm passes its own).
+    public let methodName: String
     public let config: Config
     public let encoder: VisionTransformer
     /// The global projection (`NonLinearNeckV1.mlp`).
@@ -48,8 +49,9 @@ public final class MoCoV2: Objective, Module {
     /// Unit-norm random keys the queue starts from (`torch.randn(feat_dim, K)` normalised).
     let initialQueue: Tensor
 
-    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), dtype: DType = .float32,
-                rng: inout RandomStream) {
+    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), methodName: String = "mocov2",
+                dtype: DType = .float32, rng: inout RandomStream) {
+        self.methodName = methodName
         precondition(config.queueSize > 0 && config.outputs > 0 && config.hidden > 0, "MoCo-v2 needs positive sizes")
         self.config = config
         encoder = VisionTransformer(encoderConfig, dtype: dtype, rng: &rng)

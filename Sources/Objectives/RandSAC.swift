@@ -7,7 +7,8 @@
 //   (1) x = PatchEmbed(img) + E_pos                 fixed 2-D sin-cos PE, no CLS
 //   (2) s₁ … s_K = serialize(segments, partitions)  per sample, from the mask stream
 //   (3) H¹ … H^L = Encoder(x; block-causal mask)    token of rank r sees ranks ≤ r
-//   (4) Z^l = Σ_k softmax(W_l)_k · LN(H^k)          learned L_dec × L_enc skip mix (§4.2)
+//   (4) Z^l = Σ_k softmax(W_l)_k · LN_k(H^k)        learned L_dec × L_enc skip mix (§4.2); LN_L the
+//                                                   encoder's final norm, LN_1 … LN_{L−1} RandSAC's own
 //   (5) q = E_pos,dec                               position-only queries, no content
 //   (6) y = DecoderBlocks(q; Z; block-causal self mask over targets, memory mask rⱼ < rᵢ)
 //   (7) ŷ = Linear(LN(y))                            p²·C values per token
@@ -42,6 +43,10 @@ public final class RandSAC: SingleViewObjective, Module {
     public let targetPatch: Int
     /// [L_dec, L_enc] logits of the skip mix, zero at init (a uniform mix); nil without it.
     public let skipLogits: Tensor?
+    /// LN_1 … LN_{L−1} of the skip mix (Eq. 4), one per encoder block but the last, whose output
+    /// goes through the encoder's own final norm (what the vanilla decoder and the probes read).
+    /// RandSAC's, trained and checkpointed with it but not exported; empty without the skip mix.
+    public let skipNorms: [LayerNorm]
     public let decoderEmbed: Linear
     /// [1, N, D_dec]; fixed, not a parameter: the decoder's only input (Eq. 5).
     public let queryPositions: Tensor
@@ -53,8 +58,8 @@ public final class RandSAC: SingleViewObjective, Module {
     /// would never train one, and a block-causal sequence has no rank for it.
     public init(encoder encoderConfig: ViTConfig, config: Config = Config(), targetPatch: Int, methodName: String = "randsac",
                 dtype: DType = .float32, rng: inout RandomStream) {
-        precondition(encoderConfig.positionEmbedding == .sinCos && !encoderConfig.clsToken,
-                     "RandSAC's encoder uses the fixed sin-cos position embedding and no CLS token")
+        precondition(encoderConfig.positionEmbedding == .sinCos && !encoderConfig.clsToken && encoderConfig.hasFinalNorm,
+                     "RandSAC's encoder uses the fixed sin-cos position embedding, no CLS token and its final norm")
         precondition(targetPatch % encoderConfig.patchSize == 0 && encoderConfig.imageSize % targetPatch == 0,
                      "target patch \(targetPatch) must be a multiple of the token patch \(encoderConfig.patchSize)")
         if let problem = config.serialization.problem(grid: encoderConfig.grid) { preconditionFailure("RandSAC: \(problem)") }
@@ -65,6 +70,8 @@ public final class RandSAC: SingleViewObjective, Module {
         let c = encoderConfig, dd = config.decoderDimension
         skipLogits = config.skipMix
             ? Tensor.zeros([config.decoderDepth, c.depth], dtype: dtype, requiresGrad: true) : nil
+        // Ones and zeros: no draw, so every other tensor starts as it did before they existed.
+        skipNorms = config.skipMix ? (1..<c.depth).map { _ in LayerNorm(c.dimension, eps: c.layerNormEps, dtype: dtype) } : []
         decoderEmbed = Linear(c.dimension, dd, dtype: dtype, rng: &rng)
         queryPositions = SinCosPositionEmbedding.tensor(dimension: dd, grid: c.grid, clsToken: false, dtype: dtype)
         decoderBlocks = (0..<config.decoderDepth).map { _ in
@@ -112,19 +119,23 @@ public final class RandSAC: SingleViewObjective, Module {
         return decoderPrediction(decoderNorm(y))                                                          // Eq. (7)
     }
 
-    /// The normalised output of every encoder block, [B, N, D] each, under the block-causal
-    /// encoder mask (Eq. 1, 3).
+    /// The output of every encoder block H¹ … H^L, [B, N, D] each, as it leaves the block (not
+    /// normalised), under the block-causal encoder mask (Eq. 1, 3).
     public func encode(images: Tensor, masks: SerializationMasks) -> [Tensor] {
         var none: RandomStream? = nil
-        return encoder.encode(encoder.embed(images), mask: masks.encoder, dropPathRNG: &none, keepingLast: encoder.config.depth)
+        return encoder.encode(encoder.embed(images), mask: masks.encoder, dropPathRNG: &none, keepingLast: encoder.config.depth,
+                              normalized: false)
     }
 
-    /// One memory per decoder layer from the normalised outputs of every encoder block [B, N, D]:
-    /// the skip mix (Eq. 4) or, without it, the encoder's output for every layer.
+    /// One memory per decoder layer from the outputs of every encoder block [B, N, D]: the skip
+    /// mix of LN_k(H^k) (Eq. 4) or, without it, the encoder's output norm(H^L) for every layer.
+    /// The encoder's norm sees the last block only, with the mix or without it.
     func memory(_ hidden: [Tensor]) -> [Tensor] {
-        guard let skipLogits else { return [Tensor](repeating: hidden[hidden.count - 1], count: config.decoderDepth) }
-        let shape = hidden[0].shape, size = hidden[0].count
-        let stacked = Tensor.concat(hidden.map { $0.reshaped([1, size]) }, axis: 0)    // [L_enc, B·N·D]
+        let output = encoder.norm(hidden[hidden.count - 1])
+        guard let skipLogits else { return [Tensor](repeating: output, count: config.decoderDepth) }
+        let normalized = zip(skipNorms, hidden).map { norm, h in norm(h) } + [output]
+        let shape = output.shape, size = output.count
+        let stacked = Tensor.concat(normalized.map { $0.reshaped([1, size]) }, axis: 0)  // [L_enc, B·N·D]
         let mixed = Tensor.matmul(skipLogits.softmax(), stacked)                          // [L_dec, B·N·D]
         return (0..<config.decoderDepth).map { mixed.slice(axis: 0, $0..<($0 + 1)).reshaped(shape) }
     }
@@ -133,12 +144,27 @@ public final class RandSAC: SingleViewObjective, Module {
 
     public func namedParameters() -> [(String, Tensor)] {
         var p = encoder.namedParameters()
-        if let skipLogits { p.append(("skip_mix", skipLogits)) }
+        if let skipLogits { p.append((Self.skipMixKey, skipLogits)) }
+        for (k, norm) in skipNorms.enumerated() { p += norm.namedParameters(prefix: "skip_norms.\(k)") }
         p += decoderEmbed.namedParameters(prefix: "decoder_embed")
         for (i, block) in decoderBlocks.enumerated() { p += block.namedParameters(prefix: "decoder_blocks.\(i)") }
         p += decoderNorm.namedParameters(prefix: "decoder_norm")
         p += decoderPrediction.namedParameters(prefix: "decoder_pred")
         return p
+    }
+
+    static let skipMixKey = "skip_mix"
+
+    /// The budget's groups (weight decay on rank ≥ 2) but for `skip_mix`, which joins the
+    /// undecayed tensors: its logits parameterise a softmax over the encoder layers, not a weight,
+    /// and decay would pull every decoder layer's mix towards the uniform one.
+    public func parameterGroups(_ plan: OptimizerPlan) -> [ParameterGroup] {
+        var groups = plan.decayGroups(namedParameters())
+        guard skipLogits != nil else { return groups }
+        precondition(groups.map(\.name) == ["decay", "no_decay"], "decayGroups' groups changed: \(groups.map(\.name))")
+        groups[0].keys.removeAll { $0 == Self.skipMixKey }
+        groups[1].keys = namedParameters().map(\.0).filter { !groups[0].keys.contains($0) }
+        return groups
     }
 
     /// Encoder on all N tokens (masking does not shorten the sequence); per decoder layer the

@@ -118,13 +118,15 @@ public final class RelationalReasoning: Objective, Module {
         public init() {}
     }
 
-    public let methodName = "relational-reasoning"
+    /// The method-table name encoder.h5 records (an arm passes its own).
+    public let methodName: String
     public let config: Config
     public let encoder: VisionTransformer
     public let head: RelationHead
 
-    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), dtype: DType = .float32,
-                rng: inout RandomStream) {
+    public init(encoder encoderConfig: ViTConfig, config: Config = Config(), methodName: String = "relational-reasoning",
+                dtype: DType = .float32, rng: inout RandomStream) {
+        self.methodName = methodName
         precondition(config.views >= 2, "Relational Reasoning needs K ≥ 2 views")
         self.config = config
         encoder = VisionTransformer(encoderConfig, dtype: dtype, rng: &rng)

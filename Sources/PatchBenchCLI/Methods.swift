@@ -5,7 +5,7 @@ import Harness
 /// `patchbench methods`: the method table, for people and for the Makefile.
 struct Methods: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the methods PatchBench can pretrain: base, readout, exported network, measured rate.",
+        abstract: "List the methods PatchBench can pretrain: base, readout, floor, exported network, measured rate.",
         discussion: """
             The method table (Sources/Harness/Methods.swift) is the one place a method
             is defined: `pretrain --method`, eval's default readout, the claims
@@ -19,6 +19,10 @@ struct Methods: ParsableCommand {
             Make target: the default METHODS of `make reproduce-all`, or of `make
             reproduce-ablations` (RandSAC's serialization study), or neither (a
             variant run by naming it: make reproduce-all METHODS=lomar-rpe-table).
+            Floor: the untrained row a method's table rows are marked ▼ against, the
+            floor whose encoder (as --budget resolves both) and readouts equal the
+            method's; '-' for the floors, the reference rows and a method no floor
+            matches.
             A method with a note (one that does not fit the tiny budget) prints it
             here, in `make plan` and in the reason of its claims' not-run verdicts.
             --make prints the table as make variables (TABLE_METHODS,
@@ -29,6 +33,9 @@ struct Methods: ParsableCommand {
 
     @Flag(help: "Print make variables instead of the table.")
     var make = false
+
+    @Option(help: "Budget name or .json path whose encoders decide the floor column.")
+    var budget = "tiny"
 
     func run() throws {
         if make {
@@ -44,10 +51,11 @@ struct Methods: ParsableCommand {
             for method in Method.all { if let note = method.planNote { print("NOTE_\(method.name) := \(note)") } }
             return
         }
-        let header = ["method", "base", "budget block", "linear", "knn", "exports", "tiny img/s", "make target"]
+        let floors = Method.floors(budget: try Budget.load(path: Budget.path(for: budget)))
+        let header = ["method", "base", "budget block", "linear", "knn", "floor", "exports", "tiny img/s", "make target"]
         let rows = Method.all.map { m in
             [m.name, m.base, m.configKey ?? "-", m.readout(for: .linear).description, m.readout(for: .knn).description,
-             m.exported, m.tinyImagesPerSecond.map(String.init) ?? "-",
+             floors[m.name] ?? "-", m.exported, m.tinyImagesPerSecond.map(String.init) ?? "-",
              m.reproduced ? "reproduce-all" : (m.ablation ? "reproduce-ablations" : "-")]
         }
         let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! }

@@ -24,7 +24,11 @@ struct Tables: ParsableCommand {
             1 (v1 if none). --version N only guards that N is the latest. Older
             versions are never touched. Identical inputs give byte-identical
             output. Runs whose run.json is missing or has completed = false are
-            skipped and listed in provenance.md. See Documentation/results.md.
+            skipped and listed in provenance.md. A table marks a method's mean ▼
+            where it is below its untrained floor's (`patchbench methods` lists the
+            floors), as configs/budgets/<budget>.json resolves the methods; without
+            that file nothing is marked and a warning says so. See
+            Documentation/results.md.
 
             Examples:
               patchbench tables --budget tiny --new-version
@@ -65,7 +69,16 @@ struct Tables: ParsableCommand {
         let folder = ResultsVersioning.budgetDirectory(out: out, budget: budget)
         let choice: ResultsVersioning.Choice = newVersion ? .new : (version.map { .specific($0) } ?? .latest)
         let number = try ResultsVersioning.resolve(choice, outDirectory: folder)
-        let files = ResultsBundle.build(collection: collection, claims: claimsFile, version: number)
+        // Each row is marked against its own floor, as the budget resolves the methods' encoders.
+        // A budget trained from a file outside configs/budgets has no file here: no marks then.
+        let floors: [String: String]
+        do {
+            floors = Method.floors(budget: try Budget.load(path: Budget.path(for: budget)))
+        } catch {
+            FileHandle.standardError.write(Data("warning: \(error); the tables mark no row against a floor (▼)\n".utf8))
+            floors = [:]
+        }
+        let files = ResultsBundle.build(collection: collection, claims: claimsFile, version: number, floors: floors)
         try ResultsVersioning.install(files: files, version: number, outDirectory: folder)
         print("wrote \(folder)/v\(number): \(files.count) files from \(collection.runs.count) runs "
             + "(\(collection.skipped.count) skipped)")

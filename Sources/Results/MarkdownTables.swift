@@ -22,7 +22,10 @@ public enum MarkdownTables {
         return "\(mean) ± \(spread)\(count)"
     }
 
-    public static func render(key: TableKey, rows: [TableRow]) -> String {
+    /// `floors`: each method's untrained floor (the method table's `Method.floors(budget:)`, by
+    /// name); a row gets ▼ where its mean is below its own floor's. A method without one (a floor,
+    /// a reference row, an arm no floor matches) is never marked.
+    public static func render(key: TableKey, rows: [TableRow], floors: [String: String]) -> String {
         var metricKeys: [String] = []
         for row in rows {
             for summary in row.metrics where !metricKeys.contains(summary.metric) { metricKeys.append(summary.metric) }
@@ -37,7 +40,8 @@ public enum MarkdownTables {
         text += key.probe == ProbeMetricRegistry.pretrainProbe
             ? "final_loss is the last logged loss, images_per_second = images_seen / wall_seconds of pretraining "
                 + "(the budget's own grid, e.g. 8×8 at tiny; speed at the claims' grids is `patchbench speed`'s).\n\n"
-            : "percentages in 0–100. ▼ = mean below the untrained floor's (`random-init`) on that metric."
+            : "percentages in 0–100. ▼ = mean below the method's untrained floor's on that metric"
+                + floorLegend(rows: rows, floors: floors) + "."
                 + (key.probe == "det" ? " Undefined APs (pycocotools' −1: no object of that area) are left out of "
                     + "means; — = undefined in every seed." : "") + "\n\n"
         let references = rows.map(\.method).filter(ResultsSummary.isReference)
@@ -56,12 +60,12 @@ public enum MarkdownTables {
         }
         text += "| method | " + metricKeys.joined(separator: " | ") + " | seeds |\n"
         text += "|---|" + String(repeating: "---:|", count: metricKeys.count) + "---|\n"
-        let floor = rows.first { $0.method == ResultsSummary.floorMethod }
         for row in rows {
+            let floor = floors[row.method].flatMap { name in rows.first { $0.method == name } }
             let cells = metricKeys.map { metric -> String in
                 guard let summary = row.metrics.first(where: { $0.metric == metric }) else { return "—" }
                 var text = cell(summary, probe: key.probe, rowSeeds: row.seeds.count)
-                if row.method != ResultsSummary.floorMethod, ProbeMetricRegistry.isPercentage(probe: key.probe, metric: metric),
+                if ProbeMetricRegistry.isPercentage(probe: key.probe, metric: metric),
                    let floorMean = floor?.metrics.first(where: { $0.metric == metric })?.mean, summary.mean < floorMean {
                     text += " ▼"
                 }
@@ -71,5 +75,21 @@ public enum MarkdownTables {
             text += "| \(row.method) | " + cells.joined(separator: " | ") + " | \(seeds) |\n"
         }
         return text
+    }
+
+    /// " (its encoder variant read its way, never trained: random-init for mae, supervised; …)"
+    /// for the rows of this table that have a floor, grouped by floor in row order; empty when none has.
+    static func floorLegend(rows: [TableRow], floors: [String: String]) -> String {
+        var groups: [(floor: String, methods: [String])] = []
+        for row in rows {
+            guard let floor = floors[row.method] else { continue }
+            if let index = groups.firstIndex(where: { $0.floor == floor }) {
+                groups[index].methods.append(row.method)
+            } else {
+                groups.append((floor, [row.method]))
+            }
+        }
+        return groups.isEmpty ? "" : " (its encoder variant read its way, never trained: "
+            + groups.map { "`\($0.floor)` for " + $0.methods.joined(separator: ", ") }.joined(separator: "; ") + ")"
     }
 }

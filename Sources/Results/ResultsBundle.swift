@@ -4,7 +4,8 @@
 public enum ResultsBundle {
     public static let schemaName = "patchbench.results/1"
 
-    public static func build(collection: RunCollection, claims: ClaimsFile, version: Int)
+    /// `floors`: each method's untrained floor by name (`MarkdownTables.render`).
+    public static func build(collection: RunCollection, claims: ClaimsFile, version: Int, floors: [String: String])
         -> [(path: String, content: String)]
     {
         var files: [(path: String, content: String)] = []
@@ -16,7 +17,7 @@ public enum ResultsBundle {
         }
         for key in tableKeys {
             let tableRows = rows.filter { $0.budget == key.budget && $0.dataset == key.dataset && $0.probe == key.probe }
-            files.append((MarkdownTables.relativePath(key), MarkdownTables.render(key: key, rows: tableRows)))
+            files.append((MarkdownTables.relativePath(key), MarkdownTables.render(key: key, rows: tableRows, floors: floors)))
         }
         let budgets = collection.budgets
         let claimResults = budgets.map { budget in

@@ -17,7 +17,8 @@ import Testing
         #expect(Method.dinoCA.configKey == Method.selfpatch.configKey)
         #expect(Method.lomarRPETable.configKey == Method.lomar.configKey)
         #expect { try Method.named("dinov2") } throws: { "\($0)".contains("unknown method 'dinov2'") && "\($0)".contains("selfpatch") }
-        #expect(Method.reproduced.map(\.name) == ["random-init", "random-init-lomar", "random-init-randsac", "constant-class", "raw-pixels", "supervised", "mae", "lomar", "dino", "dino-ca", "selfpatch", "mocov2", "densecl",
+        #expect(Method.reproduced.map(\.name) == ["random-init", "random-init-lomar", "random-init-randsac", "random-init-mean",
+                                                   "random-init-dino", "random-init-selfpatch", "constant-class", "raw-pixels", "supervised", "mae", "lomar", "dino", "dino-ca", "selfpatch", "mocov2", "densecl",
                                                    "relational-reasoning", "spatial-reasoning", "randsac", "randsac-blob"])
         #expect(Method.spatialReasoningCodeOverlap.configKey == Method.spatialReasoning.configKey)
         #expect(Method.all.filter { $0.base == "randsac" }.allSatisfy { $0.configKey == "randsac" })
@@ -30,6 +31,34 @@ import Testing
         for method in Method.all { #expect(method.readout(for: .seg) == .grid && method.readout(for: .det) == .grid) }
         #expect(FeatureKind.lastBlocks(4).fitted(depth: 2) == .lastBlocks(2))
         #expect(FeatureKind.lastBlocks(4).fitted(depth: 6) == .lastBlocks(4) && FeatureKind.cls.fitted(depth: 1) == .cls)
+    }
+
+    /// Every method is marked against the untrained floor of its own encoder variant read its own
+    /// way, on every committed budget; each floor is its source method's encoder, never trained.
+    @Test func eachMethodHasTheFloorOfItsEncoderAndReadout() throws {
+        let expected = ["supervised": "random-init", "mae": "random-init", "lomar": "random-init-lomar",
+                        "lomar-rpe-table": "random-init-lomar", "lomar-official-windows": "random-init-lomar",
+                        "dino": "random-init-dino", "dino-ca": "random-init-selfpatch", "selfpatch": "random-init-selfpatch",
+                        "mocov2": "random-init-mean", "densecl": "random-init-mean", "relational-reasoning": "random-init-mean"]
+        for name in ["smoke", "tiny", "small", "paper"] {
+            let budget = try Budget.load(path: Budget.path(named: name, root: HarnessFixtures.root))
+            let floors = Method.floors(budget: budget)
+            for (method, floor) in expected { #expect(floors[method] == floor, "\(name): \(method)") }
+            for method in Method.all where ["mocov2", "densecl", "relational-reasoning", "spatial-reasoning"].contains(method.base) {
+                #expect(floors[method.name] == "random-init-mean", "\(name): \(method.name)")
+            }
+            for method in Method.all where method.base == "randsac" && method.name != "randsac-pixel-raster" {
+                #expect(floors[method.name] == "random-init-randsac", "\(name): \(method.name)")
+            }
+            #expect(floors["randsac-pixel-raster"] == nil, "\(name): pixel tokens are another encoder")
+            #expect(Method.all.filter(\.untrained).allSatisfy { floors[$0.name] == nil }, "\(name)")
+            for floor in Method.all where floor.base == ResultsSummary.floorMethod {
+                let resolved = try floor.resolve(budget)
+                #expect(resolved.makeObjective == nil && resolved.settings == nil, "\(name): \(floor.name) is never trained")
+            }
+        }
+        #expect(try Method.randomInitDINO.resolve(HarnessFixtures.budget()).encoder.initialization == .truncatedNormal)
+        #expect(try !Method.randomInitSelfPatch.resolve(HarnessFixtures.budget()).encoder.clsToken)
     }
 
     /// DINO's and SelfPatch's ViTs start from timm's truncated-normal weights and train with
@@ -161,6 +190,49 @@ import Testing
         #expect { try Budget.load(path: file) } throws: {
             "\($0)".contains(file) && "\($0)".contains("methods.randsac.serialization is the arm's")
         }
+    }
+
+    /// The sensitivity arms differ from their base in the one setting they name (K, the λ
+    /// warm-up, the blur), keep its encoder and block, and record their own names in encoder.h5.
+    @Test func sensitivityArmsChangeOneSetting() throws {
+        let tiny = try Budget.load(path: Budget.path(named: "tiny", root: HarnessFixtures.root))
+        func setting(_ resolved: Method.Resolved, _ key: String) -> JSONValue? {
+            guard case .object(let object)? = resolved.settings else { return nil }
+            return object[key]
+        }
+        let rr = try Method.relationalReasoning.resolve(tiny)
+        let k8 = try Method.relationalReasoningK8.resolve(tiny)
+        #expect(rr.recipe.views.count == 4 && k8.recipe.views.count == 8)
+        #expect(setting(rr, "views") == .integer(4) && setting(k8, "views") == .integer(8))
+        let densecl = try Method.densecl.resolve(tiny)
+        let warmup = try Method.denseCLWarmup.resolve(tiny)
+        #expect(setting(densecl, "dense_warmup_steps") == .integer(0))
+        #expect(setting(warmup, "dense_warmup_steps") == .integer(75), "2 % of tiny's 3,750 steps")
+        #expect(densecl.recipe == warmup.recipe)
+        for (base, arm) in [(Method.mocov2, Method.mocov2NoBlur), (.densecl, .denseCLNoBlur)] {
+            let b = try base.resolve(tiny)
+            let a = try arm.resolve(tiny)
+            #expect(b.recipe.views.map(\.blurProbability) == [0.5, 0.5])
+            #expect(a.recipe.views.map(\.blurProbability) == [0, 0])
+            var blurred = a.recipe
+            for i in blurred.views.indices { blurred.views[i].blurProbability = 0.5 }
+            #expect(blurred == b.recipe, "\(arm.name) differs from \(base.name) in the blur only")
+            #expect(a.settings == b.settings)
+        }
+        for arm in [Method.relationalReasoningK8, .denseCLWarmup, .mocov2NoBlur, .denseCLNoBlur] {
+            let base = try Method.named(arm.base)
+            #expect(arm.configKey == base.configKey && !arm.reproduced && !arm.ablation, "\(arm.name)")
+            let resolved = try arm.resolve(HarnessFixtures.budget())
+            let baseEncoder = try base.resolve(HarnessFixtures.budget()).encoder
+            #expect(resolved.encoder == baseEncoder)
+            let make = try #require(resolved.makeObjective)
+            var rng = RandomStream(seed: 0)
+            let objective = make(&rng)
+            #expect(objective.methodName == arm.name)
+        }
+        let file = try budgetFile(#"{"densecl": {"dense_warmup_steps": 10}}"#, "densecl-warmup")
+        let set = try Budget.load(path: file)
+        #expect(setting(try Method.denseCLWarmup.resolve(set), "dense_warmup_steps") == .integer(10))
     }
 
     /// The Makefile's default METHODS is the table's (through `patchbench methods --make`).

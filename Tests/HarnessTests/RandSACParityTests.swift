@@ -12,8 +12,10 @@ import TestSupport
 /// the masks over those shorter sequences, as the paper describes; PatchBench keeps the raster
 /// layout and expresses the order in masks. Equal loss and gradients (three orders: four squares
 /// in a fixed non-raster order, five unequal non-contiguous segments, one token per segment) show
-/// the two layouts are the same objective; the script shares PatchBench's answers to what the
-/// paper leaves open (skip-mix softmax, norms, decoder_embed), so it does not check those.
+/// the two layouts are the same objective. The script copies PatchBench's answers to what the
+/// paper leaves open (the softmax skip mix without the embedding layer, LN_k(H^k) with the
+/// skip mix's own norms and the encoder's final norm on the last block, one shared
+/// decoder_embed, the unbiased-variance norm-pix target), so it does not check those.
 /// Tolerances as the other parity tests'.
 @Suite struct RandSACParityTests {
     static let folder = HarnessFixtures.root + "/Tests/ObjectivesTests/Fixtures/"

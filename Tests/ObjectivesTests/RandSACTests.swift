@@ -306,21 +306,80 @@ import Testing
         }
     }
 
+    /// Every LayerNorm the memory passes through (the skip mix's own and the encoder's final
+    /// norm) moved off its ones-and-zeros init, so that a norm serving the wrong block shows.
+    static func perturbNorms(_ model: RandSAC, seed: UInt64) {
+        var rng = RandomStream(seed: seed)
+        for (name, p) in model.namedParameters() where name.hasPrefix("skip_norms.") || name.hasPrefix("norm.") {
+            for i in 0..<p.count { p.storage[i] += 0.3 * rng.nextNormal() }
+        }
+    }
+
     @Test func gradientsMatchFiniteDifferences() {
         for skipMix in [true, false] {
             let model = Self.model(skipMix: skipMix, seed: 21)
+            Self.perturbNorms(model, seed: 24)
             var rng = RandomStream(seed: 22)
             let orders = (0..<2).map { _ in Self.rules[4].sample(grid: 4, rng: &rng) }
             let images = Self.images(2, seed: 23)
             let parameters = model.namedParameters().map(\.1)
-            // Skip mix, memory projection, the decoder's cross-attention, the encoder's first block.
+            // Skip mix and its norms, the encoder's final norm, memory projection, the decoder's
+            // cross-attention, the encoder's first block.
             let checked = model.namedParameters().filter { name, _ in
-                ["skip_mix", "decoder_embed.weight", "decoder_blocks.0.cross_attn.k.weight", "decoder_blocks.1.attn.qkv.weight",
+                ["skip_mix", "skip_norms.0.weight", "skip_norms.0.bias", "norm.weight", "norm.bias", "decoder_embed.weight",
+                 "decoder_blocks.0.cross_attn.k.weight", "decoder_blocks.1.attn.qkv.weight",
                  "blocks.0.attn.qkv.weight", "patch_embed.proj.bias"].contains(name) }.map(\.1)
-            #expect(checked.count == (skipMix ? 6 : 5))
+            #expect(checked.count == (skipMix ? 10 : 7))
             let report = gradCheck(checked) { _ in model.loss(images: images, serializations: orders).loss }
             #expect(report.maxError < 1e-6, "skip mix \(skipMix): \(report)")
             for p in parameters { p.zeroGrad() }
+        }
+    }
+
+    /// The skip mix normalises H¹ … H^{L−1} with RandSAC's own norms and H^L with the encoder's
+    /// final norm: a mix that puts all its weight on the last block is the vanilla decoder with the
+    /// same weights, and the skip mix's norms are trained and checkpointed (named parameters) but
+    /// not in the exported encoder.
+    @Test func theSkipMixOwnsItsNormsAndTheEncoderNormSeesTheLastBlock() throws {
+        let mixed = Self.model(skipMix: true, seed: 41), vanilla = Self.model(skipMix: false, seed: 41)
+        let names = mixed.namedParameters().map(\.0)
+        #expect(Array(names[names.firstIndex(of: "skip_mix")!...].prefix(3)) == ["skip_mix", "skip_norms.0.weight", "skip_norms.0.bias"])
+        #expect(!vanilla.namedParameters().contains { $0.0.hasPrefix("skip_") })
+        let exported = mixed.exportedEncoder(state: mixed.initialState())
+        #expect(exported.extras.isEmpty && !exported.encoder.namedParameters().contains { $0.0.hasPrefix("skip_") })
+        #expect(exported.encoder.namedParameters().map(\.0) == vanilla.encoder.namedParameters().map(\.0))
+        // Same draws: adding the norms moved no other tensor's init.
+        for ((a, x), (b, y)) in zip(mixed.namedParameters().filter { !$0.0.hasPrefix("skip_") }, vanilla.namedParameters()) {
+            #expect(a == b && x.doubles == y.doubles, "\(a)")
+        }
+        Self.perturbNorms(mixed, seed: 42)
+        for ((_, x), (_, y)) in zip(mixed.encoder.namedParameters(), vanilla.encoder.namedParameters()) {
+            for i in 0..<x.count { y.storage[i] = x.storage[i] }
+        }
+        let logits = try #require(mixed.skipLogits)
+        for l in 0..<2 { (logits.storage[2 * l], logits.storage[2 * l + 1]) = (-800, 0) }   // softmax → [0, 1]
+        var rng = RandomStream(seed: 43)
+        let orders = (0..<2).map { _ in Self.rules[2].sample(grid: 4, rng: &rng) }
+        let images = Self.images(2, seed: 44)
+        let a = Tensor.withoutGrad { mixed.loss(images: images, serializations: orders).loss.item }
+        let b = Tensor.withoutGrad { vanilla.loss(images: images, serializations: orders).loss.item }
+        #expect(abs(a - b) < 1e-12, "last-block-only mix \(a) vs vanilla \(b)")
+    }
+
+    /// Weight decay on rank ≥ 2 tensors, except the skip mix's logits (a softmax's
+    /// parameterisation, not a weight); without the skip mix the budget's groups as they are.
+    @Test func theSkipMixLogitsAreNotDecayed() {
+        let plan = OptimizerPlan(learningRate: [Double](repeating: 1, count: 4), weightDecay: 0.05, batchSize: 8,
+                                 context: StepContext(step: 0, stepsPerEpoch: 2, totalSteps: 4))
+        for skipMix in [true, false] {
+            let model = Self.model(skipMix: skipMix)
+            let params = model.namedParameters()
+            let groups = model.parameterGroups(plan)
+            #expect(groups.map(\.name) == ["decay", "no_decay"])
+            #expect(groups[0].keys == params.filter { $0.1.rank >= 2 && $0.0 != "skip_mix" }.map(\.0))
+            #expect(groups[1].keys == params.filter { $0.1.rank < 2 || $0.0 == "skip_mix" }.map(\.0))
+            #expect(groups[1].weightDecay.allSatisfy { $0 == 0 } && groups[0].weightDecay.allSatisfy { $0 == 0.05 })
+            #expect(groups[1].keys.contains("skip_mix") == skipMix)
         }
     }
 }

@@ -7,6 +7,9 @@ import Testing
 import Results
 
 @Suite struct TablesTests {
+    /// The method table's floors, as `patchbench tables` passes them (`Method.floors(budget:)`).
+    let floors = ["mae": "random-init", "lomar": "random-init-lomar"]
+
     func claims() throws -> ClaimsFile { try ClaimsLoader.load(path: ClaimsTests.claimsPath, implemented: Method.implemented) }
 
     @Test func tablesAreByteIdenticalWhenRunTwice() throws {
@@ -18,7 +21,7 @@ import Results
         func generate(_ choice: ResultsVersioning.Choice) throws -> Int {
             let collection = try RunCollector.collect(root: tree.runs)
             let version = try ResultsVersioning.resolve(choice, outDirectory: out)
-            let files = ResultsBundle.build(collection: collection, claims: claims, version: version)
+            let files = ResultsBundle.build(collection: collection, claims: claims, version: version, floors: floors)
             try ResultsVersioning.install(files: files, version: version, outDirectory: out)
             return version
         }
@@ -64,7 +67,7 @@ import Results
         #expect(abs(top1.mean - (80.0 + 80.3 + 79.8) / 3) < 1e-12)
         #expect(abs(try #require(top1.standardDeviation) - 0.25166114784235827) < 1e-9)
         let markdown = MarkdownTables.render(
-            key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: rows)
+            key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: rows, floors: floors)
         #expect(markdown.contains("| mae | 80.03 ± 0.25 | 0.1 ± 0 | 3 (0, 1, 2) |"))
     }
 
@@ -167,12 +170,32 @@ import Results
         #expect(!det.metrics.contains { $0.metric == "APm" }, "undefined in every seed")
         #expect(collection.values(budget: "tiny", method: "mae", probe: "det", metric: "APl", dataset: nil) == [1: 5.0])
         let table = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "det"),
-                                          rows: rows.filter { $0.probe == "det" })
+                                          rows: rows.filter { $0.probe == "det" }, floors: floors)
         #expect(table.contains("5.00 ± – (n=1)") && table.contains("left out of means"))
         let linear = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"),
-                                           rows: rows.filter { $0.probe == "linear" })
+                                           rows: rows.filter { $0.probe == "linear" }, floors: floors)
         #expect(linear.contains("| mae | 30.50 ± 0.71 ▼ |"), "\(linear)")
         #expect(!linear.contains("| random-init | 40.00 ± 0.00 ▼"))
+    }
+
+    /// A row is marked against its own floor (LoMaR's against `random-init-lomar`, not
+    /// `random-init`), a floor never, and the legend names which floor is whose.
+    @Test func eachRowIsMarkedAgainstItsOwnFloor() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        for (method, top1) in [("mae", 50.0), ("lomar", 50.0), ("random-init", 60.0), ("random-init-lomar", 40.0)] {
+            try tree.addRun(method: method, seed: 0, top1: top1)
+        }
+        let rows = ResultsSummary.rows(try RunCollector.collect(root: tree.runs)).filter { $0.probe == "linear" }
+        let table = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: rows,
+                                          floors: floors)
+        #expect(table.contains("| mae | 50.00 ± – ▼ |"), "\(table)")
+        #expect(table.contains("| lomar | 50.00 ± – |"), "\(table)")
+        #expect(table.contains("| random-init-lomar | 40.00 ± – |"), "\(table)")
+        #expect(table.contains("`random-init-lomar` for lomar; `random-init` for mae"), "\(table)")
+        let unmapped = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: rows,
+                                             floors: [:])
+        #expect(!unmapped.contains("▼ |") && !unmapped.contains("never trained"))
     }
 
     /// Evaluations limited to part of a split say so in their table and in results.json.
@@ -186,10 +209,10 @@ import Results
         let rows = ResultsSummary.rows(try RunCollector.collect(root: tree.runs))
         let linear = rows.filter { $0.probe == "linear" }
         #expect(linear.first?.subsets == ["first 6000 train / 2000 test images"])
-        let table = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: linear)
+        let table = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: linear, floors: floors)
         #expect(table.contains("**Evaluated on a subset** (--train-limit / --test-limit): first 6000 train / 2000 test images"))
         #expect(!MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "pretrain"),
-                                       rows: rows.filter { $0.probe == "pretrain" }).contains("subset"))
+                                       rows: rows.filter { $0.probe == "pretrain" }, floors: floors).contains("subset"))
     }
 
     /// One budget's tables never touch another budget's versions (make reproduce-all BUDGET=smoke
@@ -204,7 +227,7 @@ import Results
             let folder = ResultsVersioning.budgetDirectory(out: out, budget: budget)
             let version = try ResultsVersioning.resolve(choice, outDirectory: folder)
             let only = try RunCollector.collect(root: tree.runs, budget: budget)
-            try ResultsVersioning.install(files: ResultsBundle.build(collection: only, claims: claims, version: version),
+            try ResultsVersioning.install(files: ResultsBundle.build(collection: only, claims: claims, version: version, floors: floors),
                                           version: version, outDirectory: folder)
             return folder + "/v\(version)"
         }
