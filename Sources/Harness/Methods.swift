@@ -646,16 +646,42 @@ extension Method {
     /// row, for a method no floor matches (the pixel-token RandSAC arm) and for one the budget
     /// cannot resolve.
     public static func floor(of method: Method, budget: Budget) -> Method? {
-        guard !method.untrained, let encoder = try? method.resolve(budget).encoder else { return nil }
-        return all.first { floor in
-            floor.base == ResultsSummary.floorMethod && floor.linearReadout == method.linearReadout
-                && floor.knnReadout == method.knnReadout && (try? floor.resolve(budget).encoder) == encoder
-        }
+        floor(of: method, among: resolvedFloors(budget), budget: budget)
     }
 
     /// Every method's floor at `budget`, by name (what `patchbench tables` marks rows against).
     public static func floors(budget: Budget) -> [String: String] {
-        all.reduce(into: [:]) { floors, method in floors[method.name] = floor(of: method, budget: budget)?.name }
+        let candidates = resolvedFloors(budget)
+        return all.reduce(into: [:]) { floors, method in
+            floors[method.name] = floor(of: method, among: candidates, budget: budget)?.name
+        }
+    }
+
+    /// `floors(budget:)` for a budget named or given by path, as `patchbench tables` reads it: nil
+    /// where there is no such file (a budget trained from a file kept elsewhere); a file that is
+    /// there but does not load throws, naming the file.
+    public static func floors(budgetFile nameOrPath: String) throws -> [String: String]? {
+        let path = Budget.path(for: nameOrPath)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return floors(budget: try Budget.load(path: path))
+    }
+
+    /// The untrained floors with their encoders as `budget` resolves them, in table order (the
+    /// first match wins); resolved once for every method they are matched against.
+    private static func resolvedFloors(_ budget: Budget) -> [(floor: Method, encoder: ViTConfig)] {
+        all.compactMap { floor in
+            guard floor.base == ResultsSummary.floorMethod, let encoder = try? floor.resolve(budget).encoder else { return nil }
+            return (floor, encoder)
+        }
+    }
+
+    private static func floor(of method: Method, among floors: [(floor: Method, encoder: ViTConfig)],
+                              budget: Budget) -> Method? {
+        guard !method.untrained, let encoder = try? method.resolve(budget).encoder else { return nil }
+        return floors.first {
+            $0.floor.linearReadout == method.linearReadout && $0.floor.knnReadout == method.knnReadout
+                && $0.encoder == encoder
+        }?.floor
     }
 
     /// What Results' claims loader checks claims.json against: every method the table can run.

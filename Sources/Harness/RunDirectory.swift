@@ -24,11 +24,13 @@ public struct ResolvedConfig: Codable, Equatable, Sendable {
     public var totalSteps: Int
 
     /// `budget` is recorded without its `methods` blocks: the run's own settings are `settings`,
-    /// so editing another method's block does not change this run's hash.
+    /// so editing another method's block does not change this run's hash. Nor are its `notes`
+    /// recorded: they are prose about the budget, and correcting them changes no run.
     public init(method: Method, resolved: Method.Resolved, budget: Budget, dataPath: String) {
         self.method = method.name
         var ownBudget = budget
         ownBudget.methods = [:]
+        ownBudget.notes = []
         self.budget = ownBudget
         encoder = resolved.encoder
         settings = resolved.settings

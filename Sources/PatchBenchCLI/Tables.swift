@@ -71,11 +71,13 @@ struct Tables: ParsableCommand {
         let number = try ResultsVersioning.resolve(choice, outDirectory: folder)
         // Each row is marked against its own floor, as the budget resolves the methods' encoders.
         // A budget trained from a file outside configs/budgets has no file here: no marks then.
+        // A budget file that is here but does not load is an error, as everywhere else.
         let floors: [String: String]
-        do {
-            floors = Method.floors(budget: try Budget.load(path: Budget.path(for: budget)))
-        } catch {
-            FileHandle.standardError.write(Data("warning: \(error); the tables mark no row against a floor (▼)\n".utf8))
+        if let found = try Method.floors(budgetFile: budget) {
+            floors = found
+        } else {
+            FileHandle.standardError.write(Data(("warning: \(Budget.path(for: budget)): no such budget file; "
+                + "the tables mark no row against a floor (▼)\n").utf8))
             floors = [:]
         }
         let files = ResultsBundle.build(collection: collection, claims: claimsFile, version: number, floors: floors)

@@ -61,6 +61,23 @@ import Testing
         #expect(try !Method.randomInitSelfPatch.resolve(HarnessFixtures.budget()).encoder.clsToken)
     }
 
+    /// `patchbench tables` marks no floor only where the budget file is absent; a file that is
+    /// there but malformed is an error naming it, never silently an unmarked table.
+    @Test func floorsOfABudgetFileAreNilOnlyWhenItIsAbsent() throws {
+        let folder = HarnessFixtures.temporaryDirectory("floors-budget-file")
+        #expect(try Method.floors(budgetFile: folder + "/absent.json") == nil)
+        let malformed = folder + "/malformed.json"
+        try Data("{\"schema\": ".utf8).write(to: URL(fileURLWithPath: malformed))
+        var message = ""
+        do { _ = try Method.floors(budgetFile: malformed) } catch { message = "\(error)" }
+        #expect(message.contains(malformed) && message.contains("malformed budget"), "\(message)")
+        let tiny = Budget.path(named: "tiny", root: HarnessFixtures.root)
+        let floors = try Method.floors(budgetFile: tiny)
+        let loaded = try Budget.load(path: tiny)
+        #expect(floors == Method.floors(budget: loaded))
+        #expect(floors?["mae"] == "random-init")
+    }
+
     /// DINO's and SelfPatch's ViTs start from timm's truncated-normal weights and train with
     /// torch's AdamW constants; the other methods keep MAE's Xavier start and the budget's
     /// constants, and their encoder configs (so their run hashes) do not mention either.
@@ -283,7 +300,8 @@ import Testing
         #expect { try Budget.load(path: window) } throws: { "\($0)".contains(window) && "\($0)".contains("window_size 9") }
     }
 
-    /// Editing one method's block leaves every other method's config hash alone.
+    /// Editing one method's block leaves every other method's config hash alone; the budget's
+    /// notes are in no hash.
     @Test func aRunHashesItsOwnSettingsOnly() throws {
         let budget = try HarnessFixtures.budget()
         var edited = budget
@@ -297,6 +315,9 @@ import Testing
         #expect(try hash(.selfpatch, budget) == (try hash(.selfpatch, edited)))
         #expect(try hash(.dino, budget) != (try hash(.dino, edited)))
         #expect(try hash(.dino, budget) != (try hash(.mae, budget)))
+        var corrected = budget
+        corrected.notes.append("A corrected note.")
+        #expect(try hash(.mae, budget) == (try hash(.mae, corrected)), "notes are prose, not part of a run")
     }
 }
 
