@@ -5,15 +5,21 @@
 /// written without `.clamped()`/`pointwiseMin` (slow in Swift 6.3) and without FMA
 /// contraction, so they give the same bits on every x86-64 CPU and build.
 /// Accuracy (checked in FastMathTests against libm over a dense grid):
-///   exp: relative error < 3e-7 on [-87, 88]; erf: absolute error < 1e-6 (5.3e-7 measured); tanh: < 3e-7.
+///   exp: relative error < 3e-7 on [-87, 88], exactly 0 below ln(FLT_MIN) ≈ −87.34; erf: absolute error < 1e-6 (5.3e-7 measured); tanh: < 3e-7.
 public enum FastMath {
     public typealias V = SIMD16<Float>
 
     @inline(__always)
     public static func exp(_ x: V) -> V {
+        // Below ln(FLT_MIN) the result is 0, not the smallest normal: a masked score (−∞) or a
+        // far-below-max logit must give an exact 0 probability. The clamped value would give
+        // FLT_MIN, which softmax's 1/Σ turns into a subnormal, and subnormal operands make every
+        // later multiply take a microcode assist on Intel cores (RandSAC's block-causal attention
+        // ran 6× slower on a Sapphire Rapids).
+        let underflows = x .< -87.3365447505531
         var x = x
         x.replace(with: 88.3762626647949, where: x .> 88.3762626647949)
-        x.replace(with: -87.3365447505531, where: x .< -87.3365447505531)
+        x.replace(with: -87.3365447505531, where: underflows)
         // x = k·ln2 + r, |r| ≤ ln2/2; ln2 split in two parts so k·ln2_hi is exact. k is
         // rounded by adding 1.5·2²³ (the float's low mantissa bits then hold k), which keeps
         // the whole computation in vector registers (SIMD Float→Int conversion is scalar).
@@ -34,7 +40,9 @@ public enum FastMath {
         // 2^k through the exponent bits.
         let ki = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((ki &+ 127) &<< 23, to: V.self)
-        return p * scale
+        var y = p * scale
+        y.replace(with: 0, where: underflows)
+        return y
     }
 
     /// erf by Abramowitz & Stegun 7.1.26 refined: erf(x) = 1 − t·P(t)·e^{−x²}, t = 1/(1+p|x|),

@@ -42,7 +42,7 @@ enum RowKernels {
     static func softmaxRow<S: KernelScalar>(_ x: UnsafeMutablePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int, log: Bool) {
         var m = -S.infinity
         for j in 0..<n where x[j] > m { m = x[j] }
-        if m == -S.infinity { m = 0 }  // an all-masked row gives NaN-free zeros/uniform
+        if m == -S.infinity { m = 0 }  // an all-masked row: uniform below (softmax), −∞ (log-softmax)
         for j in 0..<n { y[j] = x[j] - m }
         if log {
             let e = UnsafeMutablePointer<S>.allocate(capacity: n)
@@ -56,6 +56,11 @@ enum RowKernels {
             S.vexp(y, y, n)
             var s: S = 0
             for j in 0..<n { s += y[j] }
+            if s == 0 {  // every score −∞ (the max gives e⁰ = 1 otherwise): a uniform row, not 0/0
+                let uniform = 1 / S(n)
+                for j in 0..<n { y[j] = uniform }
+                return
+            }
             let inv = 1 / s
             for j in 0..<n { y[j] *= inv }
         }
