@@ -32,6 +32,9 @@ import TensorCore
         #expect(zip(scores[0..<16], p[0..<16]).allSatisfy { $0.0 > -87 || $0.1 == 0 })
         #expect(abs(p[0..<16].reduce(0, +) - 1) < 1e-6)
         #expect(p[16...].allSatisfy { $0 == 1.0 / 16 }, "a row with every score −∞ is uniform, not NaN")
+        let logp = Tensor(floats: scores, shape: [2, 16]).logSoftmax().floats
+        #expect(logp[16...].allSatisfy { $0 == -.infinity }, "log-softmax of a row with every score −∞ is −∞, not NaN")
+        #expect(zip(p[0..<16], logp[0..<16]).allSatisfy { $0.0 == 0 ? $0.1 < -87 : abs(log($0.0) - $0.1) < 1e-5 })
     }
 
     @Test func erfIsAccurate() {

@@ -15,7 +15,7 @@ public enum FastMath {
         // far-below-max logit must give an exact 0 probability. The clamped value would give
         // FLT_MIN, which softmax's 1/Σ turns into a subnormal, and subnormal operands make every
         // later multiply take a microcode assist on Intel cores (RandSAC's block-causal attention
-        // ran 6× slower on a Sapphire Rapids).
+        // ran 5× slower on a Sapphire Rapids).
         let underflows = x .< -87.3365447505531
         var x = x
         x.replace(with: 88.3762626647949, where: x .> 88.3762626647949)

@@ -50,6 +50,7 @@ enum RowKernels {
             S.vexp(y, e, n)
             var s: S = 0
             for j in 0..<n { s += e[j] }
+            if s == 0 { return }  // every score −∞: y keeps −∞, not −∞ − log 0 = NaN
             let ls = S.scalarLog(s)
             for j in 0..<n { y[j] -= ls }
         } else {
