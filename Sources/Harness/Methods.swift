@@ -139,7 +139,7 @@ extension Method {
 
     /// An untrained floor: `source`'s encoder variant as the budget resolves it, drawn from the
     /// seed's init stream and never trained, read with `source`'s readouts. A method's rows are
-    /// compared with the floor whose encoder and readouts equal its own (`floor(of:budget:)`).
+    /// compared with the floor whose encoder and readouts equal its own (`floors(budget:)`).
     static func untrainedFloor(of source: Method, name: String, summary: String) -> Method {
         Method(name: name, base: ResultsSummary.floorMethod, summary: summary, configKey: nil, reproduced: true,
                tinyImagesPerSecond: nil, linearReadout: source.linearReadout, knnReadout: source.knnReadout,
@@ -641,15 +641,10 @@ extension Method {
         return m
     }
 
-    /// The untrained floor `method`'s rows are compared with: the floor whose encoder, as `budget`
-    /// resolves both, and whose readouts equal the method's. Nil for a floor or an encoderless
-    /// row, for a method no floor matches (the pixel-token RandSAC arm) and for one the budget
-    /// cannot resolve.
-    public static func floor(of method: Method, budget: Budget) -> Method? {
-        floor(of: method, among: resolvedFloors(budget), budget: budget)
-    }
-
-    /// Every method's floor at `budget`, by name (what `patchbench tables` marks rows against).
+    /// Every method's floor at `budget`, by name (what `patchbench tables` marks rows against):
+    /// the untrained floor whose encoder, as `budget` resolves both, and whose readouts equal the
+    /// method's. No entry for a floor or an encoderless row, for a method no floor matches (the
+    /// pixel-token RandSAC arm) and for one the budget cannot resolve.
     public static func floors(budget: Budget) -> [String: String] {
         let candidates = resolvedFloors(budget)
         return all.reduce(into: [:]) { floors, method in
