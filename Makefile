@@ -9,14 +9,26 @@
 SHELL := /bin/bash
 APT_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libturbojpeg0-dev libssl-dev zlib1g-dev pkg-config dataset-fashion-mnist
 SWIFT_CONFIG ?= release
-PATCHBENCH := .build/$(SWIFT_CONFIG)/patchbench
+# BUILD_CPU: the CPU the Swift code is compiled for (`swiftc -target-cpu`). portable, the default:
+# baseline x86-64, one binary for every machine and cluster node. native: this machine's widest
+# vectors (Scripts/native-cpu: skylake-avx512 with AVX-512, haswell with AVX2 and FMA); or a name
+# (BUILD_CPU=haswell for a cluster whose nodes all have AVX2). Every output is bit-identical
+# whichever is chosen: Swift contracts no FMA, reduction orders are fixed, and the float32 GEMM is C
+# that picks its path at run time (`make cpu-check` compares the whole smoke regression). Only the
+# Swift element-wise kernels (GELU, softmax, LayerNorm, the optimizer) get wider vectors;
+# Documentation/gemm.md, "Target CPU", has the speed-ups. Each CPU builds in .build-<cpu>/.
+BUILD_CPU ?= portable
+TARGET_CPU := $(if $(filter native,$(BUILD_CPU)),$(shell Scripts/native-cpu),$(filter-out portable,$(BUILD_CPU)))
+BUILD_DIR := .build$(if $(TARGET_CPU),-$(TARGET_CPU))
+SWIFT_BUILD := swift build -c $(SWIFT_CONFIG) --scratch-path $(BUILD_DIR) $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU))
+PATCHBENCH := $(BUILD_DIR)/$(SWIFT_CONFIG)/patchbench
 THREADS ?= 2
 
 # The method table (Sources/Harness/Methods.swift) is the one list of methods: `patchbench
 # methods --make` writes its default METHODS (TABLE_METHODS) and measured rates (RATE_<name>) to
 # $(METHODS_MK), which is included here. It is rewritten after every build, only when its text
 # changes (make then restarts once); goals that need no method do not build for it.
-METHODS_MK := .build/methods.mk
+METHODS_MK := $(BUILD_DIR)/methods.mk
 ifneq ($(filter-out help setup slurm-setup build unit-test clean,$(or $(MAKECMDGOALS),help)),)
 include $(METHODS_MK)
 endif
@@ -52,16 +64,18 @@ SMOKE_RAW_LINEAR_EVAL_FLAGS := --train-limit 1000
 SMOKE_FINETUNE_FLAGS := --finetune-subset 500 --finetune-epochs 2
 FINETUNE_FLAGS ?= $(if $(filter smoke,$(BUDGET)),$(SMOKE_FINETUNE_FLAGS))
 
-.PHONY: help setup build test unit-test smoke-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
+.PHONY: help setup build test unit-test smoke-check cpu-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
 .PHONY: slurm-setup slurm-test slurm-submit
 
 help:
 	@echo "PatchBench"
 	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, write results/<budget>/v<N>/"
 	@echo "  make -j 2 reproduce-all THREADS=1    the faster way on 2 cores: two 1-thread runs at once (1.21x one 2-thread run)"
+	@echo "  make reproduce-all BUILD_CPU=native  Swift compiled for this CPU's widest vectors: faster, bit-identical results (make cpu-check)"
 	@echo "  make reproduce-all SCHEDULER=slurm   the same as Slurm job arrays; resubmit to resume (Documentation/slurm.md)"
 	@echo "  make status         what is done, running, failed or to do"
 	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) + the Slurm smoke test (what CI runs)"
+	@echo "  make cpu-check BUILD_CPU=native  the smoke regression built portable and for this CPU: every output must be equal"
 	@echo "  make plan           what reproduce-all would run, with a time estimate and what is still to do (NODES=n for a cluster; make -n shows the commands)"
 	@echo "  make reproduce-ablations  RandSAC's serialization arms, ABLATION_SEEDS='$(ABLATION_SEEDS)' (plan-ablations estimates it)"
 	@echo "  make data           build the embedded default packs in datasets/default/"
@@ -70,6 +84,7 @@ help:
 	@echo "  make fuzz           libFuzzer on file parsers (FUZZ_SECONDS, FUZZ_TARGETS)"
 	@echo "Variables: BUDGET=$(BUDGET) SEEDS='$(SEEDS)' METHODS='$(METHODS)' PROBES='$(PROBES)'"
 	@echo "           DATA=$(DATA) (or CLS_PACK/SEG_PACK/DET_PACK) THREADS=$(THREADS) RUNS_DIR=$(RUNS_DIR)"
+	@echo "           BUILD_CPU=$(BUILD_CPU) (portable, native = $(or $(shell Scripts/native-cpu),portable) here, or a swiftc -target-cpu name)"
 	@echo "  Slurm:   SLURM_PARTITION SLURM_ACCOUNT SBATCH_FLAGS SLURM_TIME_FACTOR=$(SLURM_TIME_FACTOR) SLURM_EVAL_MINUTES=$(SLURM_EVAL_MINUTES)"
 	@echo "           SLURM_MEM_PRETRAIN=$(SLURM_MEM_PRETRAIN) SLURM_MEM_EVAL=$(SLURM_MEM_EVAL) (MiB) SLURM_WAIT=$(SLURM_WAIT)"
 
@@ -84,15 +99,15 @@ setup:
 	else echo "setup: all Debian packages present"; fi
 
 build: setup
-	swift build -c $(SWIFT_CONFIG) --product patchbench
+	$(SWIFT_BUILD) --product patchbench
 
 $(METHODS_MK): FORCE | build
 	@$(PATCHBENCH) methods --make > $@.tmp && { cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@; }
 
 # Numeric tests run optimised: debug builds are 16-550x slower (../shared/docs/swift-stack.md).
 unit-test: setup
-	swift build -c $(SWIFT_CONFIG) --build-tests
-	swift test -c $(SWIFT_CONFIG) --skip-build
+	$(SWIFT_BUILD) --build-tests
+	swift test -c $(SWIFT_CONFIG) --scratch-path $(BUILD_DIR) --skip-build
 
 test: unit-test smoke-check slurm-test
 
@@ -255,19 +270,33 @@ plan:
 # add to `make test`, which is close to its 20 min.
 SMOKE_ARMS := randsac-patch-raster
 SMOKE_METHODS = $(METHODS) $(filter-out $(METHODS),$(SMOKE_ARMS))
-SMOKE_SETTINGS = BUDGET=smoke SEEDS=0 RUNS_DIR=.smoke-runs METHODS="$(SMOKE_METHODS)" EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" \
+# A non-portable build's smoke runs and results live apart from the portable build's.
+SMOKE_RUNS := .smoke-runs$(if $(TARGET_CPU),-$(TARGET_CPU))
+SMOKE_RESULTS := .smoke-results$(if $(TARGET_CPU),-$(TARGET_CPU))
+SMOKE_SETTINGS = BUDGET=smoke SEEDS=0 RUNS_DIR=$(SMOKE_RUNS) METHODS="$(SMOKE_METHODS)" EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" \
   DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" RAW_LINEAR_EVAL_FLAGS="$(SMOKE_RAW_LINEAR_EVAL_FLAGS)"
-SMOKE_EVALS = $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),.smoke-runs/smoke/$(m)/seed0/eval/$(p).json))
+SMOKE_EVALS = $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),$(SMOKE_RUNS)/smoke/$(m)/seed0/eval/$(p).json))
 smoke-check: | build
 	$(MAKE) --no-print-directory $(SMOKE_SETTINGS) $(SMOKE_EVALS)
-	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs
+	$(PATCHBENCH) check --golden $(GOLDEN) --runs $(SMOKE_RUNS)
 	@# The reproduction itself, as a user's quick try runs it (on a copy of results/, so that a
 	@# developer's own results/smoke is left alone): results/smoke/v1 appears, results/tiny stays.
-	rm -rf .smoke-results && cp -r $(RESULTS_DIR) .smoke-results && rm -rf .smoke-results/smoke
-	$(MAKE) --no-print-directory reproduce-all $(SMOKE_SETTINGS) RESULTS_DIR=.smoke-results
-	diff -r $(RESULTS_DIR)/tiny .smoke-results/tiny
-	test -f .smoke-results/smoke/v1/README.md
-	@echo "smoke-check: make reproduce-all BUDGET=smoke wrote .smoke-results/smoke/v1 and left results/tiny byte-identical"
+	rm -rf $(SMOKE_RESULTS) && cp -r $(RESULTS_DIR) $(SMOKE_RESULTS) && rm -rf $(SMOKE_RESULTS)/smoke
+	$(MAKE) --no-print-directory reproduce-all $(SMOKE_SETTINGS) RESULTS_DIR=$(SMOKE_RESULTS)
+	diff -r $(RESULTS_DIR)/tiny $(SMOKE_RESULTS)/tiny
+	test -f $(SMOKE_RESULTS)/smoke/v1/README.md
+	@echo "smoke-check: make reproduce-all BUDGET=smoke wrote $(SMOKE_RESULTS)/smoke/v1 and left results/tiny byte-identical"
+
+# A CPU's build against the portable one (BUILD_CPU=native, or a name): the smoke regression of
+# both, afresh; then every evaluation file of the CPU's build must equal the portable build's in all
+# but wall time and threads (encoder_digest, a SHA-256 of the weights, included), and every
+# pretraining log its losses step by step. Not part of `make test`: it builds twice (~35 min).
+cpu-check:
+	@[ -n "$(TARGET_CPU)" ] || { echo "cpu-check: BUILD_CPU=$(BUILD_CPU) builds the portable binary; name another (BUILD_CPU=native, BUILD_CPU=haswell)"; exit 2; }
+	rm -rf .smoke-runs $(SMOKE_RUNS)
+	$(MAKE) --no-print-directory smoke-check BUILD_CPU=portable
+	$(MAKE) --no-print-directory smoke-check BUILD_CPU=$(TARGET_CPU)
+	Scripts/compare-runs.sh .smoke-runs $(SMOKE_RUNS)
 
 # The smoke reproduction through a private single-node Slurm, compared with smoke-check's outputs
 # (Scripts/slurm/test.sh). slurm-setup installs Slurm and munge like `setup` (with sudo when not
@@ -294,12 +323,12 @@ slurm-test: slurm-setup smoke-check
 	  echo "SKIP slurm-test: Slurm is not installed and this user can neither be root nor use sudo to install it"; \
 	else \
 	  MAKE="$(MAKE)" METHODS="$(SLURM_TEST_METHODS)" PROBES="$(SLURM_TEST_PROBES)" SMOKE_EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" \
-	    PATCHBENCH="$(PATCHBENCH)" Scripts/slurm/test.sh; \
+	    PATCHBENCH="$(PATCHBENCH)" SMOKE_RUNS="$(SMOKE_RUNS)" Scripts/slurm/test.sh; \
 	fi
 
 golden: | build
 	$(MAKE) --no-print-directory $(SMOKE_SETTINGS) $(SMOKE_EVALS)
-	$(PATCHBENCH) check --golden $(GOLDEN) --runs .smoke-runs --write-golden
+	$(PATCHBENCH) check --golden $(GOLDEN) --runs $(SMOKE_RUNS) --write-golden
 
 bench-anchor: build
 	@for w in sup-tiny32 mae-tiny32 dino-tiny32 infer-tiny32 sup-small64; do \
@@ -308,7 +337,7 @@ bench-anchor: build
 	done
 
 clean:
-	rm -rf .build .smoke-runs .smoke-results .slurm-test
+	rm -rf .build .build-haswell .build-skylake-avx512 .smoke-runs* .smoke-results* .slurm-test
 
 # Fuzzing (Documentation/fuzzing.md): each parser of untrusted files for FUZZ_SECONDS under
 # libFuzzer, built in .build-fuzz/; crash inputs in .build-fuzz/crashes/<target>/.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make slurm-test`: the smoke reproduction through a private single-node Slurm
-# (local-cluster.sh), checked against the local smoke-check's outputs (.smoke-runs), which
+# (local-cluster.sh), checked against the local smoke-check's outputs ($SMOKE_RUNS), which
 # `make test` has just made, for the methods and probes it is given (a subset, for time).
 #
 #   1. A task made to fail (a stale run directory: another method's run.json) is reported as
@@ -15,27 +15,28 @@
 #      (provenance, pretraining images/s and the speed claims made from them).
 #   3. No Slurm or munge process is left (trap: cancel every job, stop the daemons by pid).
 #
-# Environment (from the Makefile): MAKE METHODS PROBES SMOKE_EVAL_FLAGS PATCHBENCH
+# Environment (from the Makefile): MAKE METHODS PROBES SMOKE_EVAL_FLAGS PATCHBENCH SMOKE_RUNS (.smoke-runs)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${METHODS:?}" "${PROBES:?}" "${SMOKE_EVAL_FLAGS:?}" "${PATCHBENCH:?}"
 make=${MAKE:-make}
+smoke=${SMOKE_RUNS:-.smoke-runs}
 started=$(date +%s)
 say() { echo "slurm-test: $*"; }
 fail() { echo "slurm-test: FAIL: $*" >&2; exit 1; }
 
-[ -d .smoke-runs/smoke ] || fail "no local smoke outputs: run make smoke-check first"
+[ -d "$smoke/smoke" ] || fail "no local smoke outputs: run make smoke-check first"
 work=.slurm-test
 rm -rf "$work"
 mkdir -p "$work"
 # The local reference: smoke-check's runs of these methods (only their probes), tabled alone.
 for m in $METHODS; do
-    [ -e ".smoke-runs/smoke/$m/seed0/encoder.h5" ] || fail "no local smoke run of $m: run make smoke-check first"
+    [ -e "$smoke/smoke/$m/seed0/encoder.h5" ] || fail "no local smoke run of $m: run make smoke-check first"
     mkdir -p "$work/local-runs/smoke/$m/seed0/eval"
     for f in run.json log.jsonl encoder.h5; do   # random-init has no log
-        [ ! -e ".smoke-runs/smoke/$m/seed0/$f" ] || cp ".smoke-runs/smoke/$m/seed0/$f" "$work/local-runs/smoke/$m/seed0/"
+        [ ! -e "$smoke/smoke/$m/seed0/$f" ] || cp "$smoke/smoke/$m/seed0/$f" "$work/local-runs/smoke/$m/seed0/"
     done
-    for p in $PROBES; do cp ".smoke-runs/smoke/$m/seed0/eval/$p.json" "$work/local-runs/smoke/$m/seed0/eval/"; done
+    for p in $PROBES; do cp "$smoke/smoke/$m/seed0/eval/$p.json" "$work/local-runs/smoke/$m/seed0/eval/"; done
 done
 "$PATCHBENCH" tables --budget smoke --runs "$work/local-runs" --claims results/claims.json --out "$work/local-results" \
     --new-version >/dev/null
@@ -74,7 +75,7 @@ say "1. a failing task (random-init's run directory holds mae's unfinished run.j
 fail_runs=$work/fail-runs
 mkdir -p "$fail_runs/smoke/random-init/seed0"
 # mae's run.json, unfinished: the pretraining refuses a directory with another config hash.
-sed -E 's/"completed" *: *true/"completed" : false/' .smoke-runs/smoke/mae/seed0/run.json \
+sed -E 's/"completed" *: *true/"completed" : false/' "$smoke/smoke/mae/seed0/run.json" \
     >"$fail_runs/smoke/random-init/seed0/run.json"
 fail_args=("${common[@]}" METHODS="random-init mae" PROBES=knn RUNS_DIR="$fail_runs" RESULTS_DIR="$work/fail-results"
            EVAL_FLAGS="$SMOKE_EVAL_FLAGS")
@@ -138,7 +139,7 @@ strip() { grep -vE '^ *"(wall_seconds|threads|git_commit|git_dirty)" :' "$1"; }
 compared=0
 for m in $METHODS; do
     for p in $PROBES; do
-        a=.smoke-runs/smoke/$m/seed0/eval/$p.json b=$runs/smoke/$m/seed0/eval/$p.json
+        a=$smoke/smoke/$m/seed0/eval/$p.json b=$runs/smoke/$m/seed0/eval/$p.json
         diff <(strip "$a") <(strip "$b") >/dev/null || { diff <(strip "$a") <(strip "$b") | head -20; fail "$b differs from $a"; }
         compared=$((compared + 1))
     done

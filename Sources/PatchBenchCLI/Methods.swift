@@ -28,7 +28,8 @@ struct Methods: ParsableCommand {
             --make prints the table as make variables (TABLE_METHODS,
             ABLATION_METHODS, RATE_<name>, UNTRAINED_METHODS, SINGLE_SEED_METHODS,
             NOTED_METHODS, NOTE_<name>); the Makefile
-            includes that output from .build/methods.mk.
+            includes that output from its build folder's methods.mk (.build/,
+            or .build-<cpu>/ with make BUILD_CPU=...).
             """)
 
     @Flag(help: "Print make variables instead of the table.")
