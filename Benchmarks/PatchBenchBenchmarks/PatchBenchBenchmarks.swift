@@ -109,6 +109,7 @@ func gemmBenchmarks() {
     let shapes: [(m: Int, k: Int, n: Int, transA: Bool, transB: Bool)] = [
         (4160, 192, 576, false, true), (4160, 768, 192, false, false), (768, 4160, 192, true, false),
         (65, 64, 65, false, true), (1024, 1024, 1024, false, false),
+        (1, 64, 5, false, true),  // SelfPatch's one-query aggregation: the unpacked small-product kernel
     ]
     let paths: [(name: String, path: pb_gemm_path?)] =
         FloatGEMM.Path.allCases.filter { $0 != .reference && $0.isSupported }.map { ($0.rawValue, $0.cPath) } + [("openblas", nil)]

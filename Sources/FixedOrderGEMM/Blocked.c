@@ -92,6 +92,14 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
             for (ptrdiff_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
+    // A few rows of C: a padded 14- (6-) row tile would mostly compute padding, and packing a
+    // transposed B would cost more than the product (SelfPatch's one-query aggregation is 1×64·64×5).
+    // (The gather's lane offsets are 32-bit: transposed B's row stride must keep them in range.)
+    if (blk->small && (m <= blk->smallRows || (transB && m <= blk->smallRowsTransposedB)) &&
+        (!transB || ldb <= (1 << 26))) {
+        blk->small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta == 0.0f, c, ldc);
+        return;
+    }
     const int mr = blk->mr, nr = blk->nr;
     const ptrdiff_t kcMax = min_d(blk->kc, k);
     const ptrdiff_t mcMax = min_d(blk->mc, round_up(m, mr));
@@ -99,9 +107,16 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
     float *packedB = scratch_floats((size_t)(kcMax * ncMax + kcMax * mcMax));
     float *packedA = packedB + kcMax * ncMax;
     // A is read in place when alpha needs no folding and its row stride is not a multiple of
-    // 4 KiB (rows that far apart collide in the cache's sets: packed then, as B below).
-    const int direct = alpha == 1.0f && lda % 1024 != 0 && (transA ? blk->columnsKernel != 0 : blk->rowsKernel != 0);
-    const int directB = blk->directB && !transB;
+    // 4 KiB (rows that far apart collide in the cache's sets: packed then, as B below). A wide
+    // op(A) = Aᵀ (a weight gradient, K = tokens) is packed where the path says so: each packed
+    // block then serves more than two column strips of C, and its columns are 14 scattered
+    // values per p in place.
+    const int wideTransposedA = transA && blk->packWideTransposedA && m > blk->mc && n > 2 * blk->nr;
+    const int direct = alpha == 1.0f && lda % 1024 != 0 && !wideTransposedA &&
+                       (transA ? blk->columnsKernel != 0 : blk->rowsKernel != 0);
+    // B in place saves its packing, but its strip's rows, ldb apart, share few cache sets and
+    // every row tile of C re-reads the strip: past a few tiles the packed panel is faster.
+    const int directB = blk->directB && !transB && m <= blk->directBMaxRows;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += blk->nc) {
         const ptrdiff_t nc = min_d(blk->nc, n - j0);
         for (ptrdiff_t p0 = 0; p0 < k; p0 += blk->kc) {

@@ -22,6 +22,12 @@ typedef void (*pb_micro_kernel)(ptrdiff_t kc, const float *ap, const float *bp, 
 typedef void (*pb_direct_kernel)(ptrdiff_t kc, const float *ap, ptrdiff_t lda, const float *bp, ptrdiff_t bstride,
                                  float *c, ptrdiff_t ldc, int nr, int zeroInit);
 
+/// C = alpha·op(A)·op(B) (+ C unless zeroInit) with nothing packed: for products too small
+/// for the register tile to pay (see pb_sgemm_blocked).
+typedef void (*pb_small_kernel)(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                                const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, int zeroInit,
+                                float *c, ptrdiff_t ldc);
+
 typedef struct {
     int mr, nr;                   ///< register tile
     ptrdiff_t kc, mc, nc;         ///< cache blocks (mc a multiple of mr, nc of nr)
@@ -29,7 +35,12 @@ typedef struct {
     pb_micro_kernel narrow;       ///< tile for a last strip of at most nr/2 columns, or NULL
     pb_direct_kernel rowsKernel, rowsNarrow;        ///< unpacked A, op(A) = A (NULL: always pack)
     pb_direct_kernel columnsKernel, columnsNarrow;  ///< unpacked A, op(A) = Aᵀ (NULL: always pack)
-    int directB;                  ///< full NR-column strips of op(B) = B are read in place
+    int directB;                  ///< full NR-column strips of op(B) = B may be read in place…
+    ptrdiff_t directBMaxRows;     ///< …when M is at most this (more tiles re-read a strip: packed)
+    int packWideTransposedA;      ///< op(A) = Aᵀ is packed when M > MC and N > 2·NR (else in place)
+    pb_small_kernel small;        ///< unpacked kernel for products of a few rows of C…
+    ptrdiff_t smallRows;          ///< …M at most this (0: never)…
+    ptrdiff_t smallRowsTransposedB; ///< …or, for op(B) = Bᵀ, M at most this
 } pb_blocking;
 
 void pb_sgemm_blocked(const pb_blocking *blocking, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,

@@ -2,7 +2,8 @@
 // vector type and operations, then includes this header inside its kernel bodies:
 //   PB_VEC, PB_LANES (floats per vector), PB_MASK (edge-lane mask type), PB_MASK_OF(count),
 //   PB_ZERO(), PB_LOAD(p), PB_MASKLOAD(p, mask), PB_MASKSTORE(p, mask, v), PB_BROADCAST(p),
-//   PB_FMA(a, b, acc), PB_MR (tile rows).
+//   PB_FMA(a, b, acc), PB_MR (tile rows); for the small-product kernel also PB_INDEX (lane
+//   offsets), PB_INDEX_OF(stride) (lane l → l·stride) and PB_GATHER(base, index, mask).
 // PB_TILE(NV, A, NEXT_A) computes one tile of PB_MR rows × NV vectors of columns: every lane
 // runs one output element's fma chain over p, in ascending p; A(r) is row r's value of op(A)
 // at the current p and NEXT_A moves to the next p; B's row p starts at bp and steps by bstride.
@@ -58,6 +59,47 @@
                                                      ptrdiff_t ldc, int nr, int zeroInit) {               \
         const int mr = PB_MR;                                                                     \
         PB_TILE(NV, A, NEXT_A)                                                                    \
+    }
+
+// Small products (PB_SMALL_KERNEL): nothing packed, no padded tile. Each group of up to
+// PB_SMALL_ROWS rows of C runs one vector of PB_LANES columns at a time, one accumulator per
+// row (independent fma chains, so the fma latency overlaps), over ascending p; op(B)'s row p is
+// loaded from B (masked) or, for op(B) = Bᵀ, gathered from its columns. a′ = alpha·op(A) is
+// formed per element (alpha == 1 leaves every value, NaN and −0 included, unchanged), as the
+// packing of A does. zeroInit: the chains start from 0 (beta == 0) or from C.
+#define PB_SMALL_ROWS 4
+#define PB_SMALL_KERNEL(NAME, TARGET)                                                             \
+    __attribute__((target(TARGET))) static void NAME(int transA, int transB, ptrdiff_t m, ptrdiff_t n,      \
+                                                     ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda, \
+                                                     const float *b, ptrdiff_t ldb, int zeroInit, float *c,  \
+                                                     ptrdiff_t ldc) {                                       \
+        const ptrdiff_t aRow = transA ? 1 : lda, aStep = transA ? lda : 1;                        \
+        const PB_INDEX index = PB_INDEX_OF(transB ? ldb : 0);                                     \
+        for (ptrdiff_t j0 = 0; j0 < n; j0 += PB_LANES) {                                          \
+            const int cols = (int)(n - j0 < PB_LANES ? n - j0 : PB_LANES);                        \
+            const PB_MASK mask = PB_MASK_OF(cols);                                                \
+            for (ptrdiff_t i0 = 0; i0 < m; i0 += PB_SMALL_ROWS) {                                 \
+                const int rows = (int)(m - i0 < PB_SMALL_ROWS ? m - i0 : PB_SMALL_ROWS);          \
+                const float *ar[PB_SMALL_ROWS];                                                   \
+                PB_VEC acc[PB_SMALL_ROWS];                                                        \
+                _Pragma("clang loop unroll(full)")                                                \
+                for (int r = 0; r < PB_SMALL_ROWS; r++) {                                         \
+                    /* Rows past m repeat the last row's A and are never stored. */               \
+                    ar[r] = a + (i0 + (r < rows ? r : rows - 1)) * aRow;                          \
+                    acc[r] = (zeroInit || r >= rows) ? PB_ZERO() : PB_MASKLOAD(c + (i0 + r) * ldc + j0, mask); \
+                }                                                                                 \
+                for (ptrdiff_t p = 0; p < k; p++) {                                               \
+                    const PB_VEC bv = transB ? PB_GATHER(b + j0 * ldb + p, index, mask)           \
+                                             : PB_MASKLOAD(b + p * ldb + j0, mask);               \
+                    _Pragma("clang loop unroll(full)")                                            \
+                    for (int r = 0; r < PB_SMALL_ROWS; r++) {                                     \
+                        const float scaled = alpha * ar[r][p * aStep];                            \
+                        acc[r] = PB_FMA(PB_BROADCAST(&scaled), bv, acc[r]);                       \
+                    }                                                                             \
+                }                                                                                 \
+                for (int r = 0; r < rows; r++) PB_MASKSTORE(c + (i0 + r) * ldc + j0, mask, acc[r]); \
+            }                                                                                     \
+        }                                                                                         \
     }
 
 #endif

@@ -129,6 +129,32 @@ import Testing
         }
     }
 
+    /// Each way the vector paths choose to lay out a product (Blocked.c) against the reference:
+    /// the unpacked kernel for a few rows of C (rows loaded, B loaded or gathered, alpha and a
+    /// rounding beta, a last vector of 1–15 columns), B packed instead of read in place once M
+    /// passes a few tiles, and a wide transposed A packed instead of read in place.
+    @Test func everyLayoutChoiceIsIdenticalToTheReference() {
+        let problems = [
+            Problem(transA: false, transB: true, m: 1, n: 5, k: 64, seed: 51),
+            Problem(transA: false, transB: false, m: 1, n: 64, k: 5, seed: 52),
+            Problem(transA: true, transB: true, m: 3, n: 37, k: 50, alpha: 0.5, beta: 0.7, seed: 53),
+            Problem(transA: true, transB: false, m: 4, n: 33, k: 70, beta: 1, seed: 54),
+            Problem(transA: false, transB: true, m: 6, n: 40, k: 30, seed: 55),
+            Problem(transA: false, transB: false, m: 84, n: 70, k: 40, seed: 56),
+            Problem(transA: false, transB: false, m: 85, n: 70, k: 40, seed: 57),
+            Problem(transA: true, transB: false, m: 400, n: 100, k: 300, beta: 1, seed: 58),
+            Problem(transA: true, transB: false, m: 400, n: 64, k: 300, seed: 59),
+        ]
+        for problem in problems {
+            let reference = problem.run(.reference)
+            #expect(problem.errorOverBound(reference) <= 1, "\(problem.m)×\(problem.n)×\(problem.k)")
+            for path in Self.vectorPaths where path.isSupported {
+                #expect(Self.bits(problem.run(path)) == Self.bits(reference),
+                        "\(path.rawValue): op \(problem.transA)\(problem.transB) \(problem.m)×\(problem.n)×\(problem.k)")
+            }
+        }
+    }
+
     @Test(.enabled(if: FloatGEMM.Path.avx512.isSupported, "this CPU has no AVX-512F: the avx512f path is not exercised"))
     func avx512PathRunsHere() {
         let problem = Problem(transA: false, transB: false, m: 31, n: 47, k: 200, seed: 21)
