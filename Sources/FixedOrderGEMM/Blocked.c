@@ -79,16 +79,22 @@ static float *scratch_floats(size_t count) {
 static ptrdiff_t round_up(ptrdiff_t x, ptrdiff_t to) { return (x + to - 1) / to * to; }
 static ptrdiff_t min_d(ptrdiff_t x, ptrdiff_t y) { return x < y ? x : y; }
 
+void pb_fill_rows(const float *rowInit, ptrdiff_t m, ptrdiff_t n, float *c, ptrdiff_t ldc) {
+    for (ptrdiff_t i = 0; i < m; i++) memcpy(c + i * ldc, rowInit, (size_t)n * sizeof(float));
+}
+
 void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                       float alpha, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
-                      float beta, float *c, ptrdiff_t ldc) {
+                      float beta, const float *rowInit, float *c, ptrdiff_t ldc) {
     if (m <= 0 || n <= 0) return;
+    if (rowInit) beta = 1.0f;  // C's rows are rowInit, written just before the first K block reads them
     // acc₀ = beta·C is formed here once, so every K block below starts from 0 or from C.
     if (beta != 0.0f && beta != 1.0f)
         for (ptrdiff_t i = 0; i < m; i++)
             for (ptrdiff_t j = 0; j < n; j++) c[i * ldc + j] = beta * c[i * ldc + j];
     if (k <= 0 || alpha == 0.0f) {
-        if (beta == 0.0f)
+        if (rowInit) pb_fill_rows(rowInit, m, n, c, ldc);
+        else if (beta == 0.0f)
             for (ptrdiff_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
@@ -97,6 +103,7 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
     // (The gather's lane offsets are 32-bit: transposed B's row stride must keep them in range.)
     if (blk->small && (m <= blk->smallRows || (transB && m <= blk->smallRowsTransposedB)) &&
         (!transB || ldb <= (1 << 26))) {
+        if (rowInit) pb_fill_rows(rowInit, m, n, c, ldc);
         blk->small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta == 0.0f, c, ldc);
         return;
     }
@@ -153,6 +160,11 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
                             }
                         }
                         float *tile = c + (i0 + ir) * ldc + j0 + jr;
+                        // The tile's start, written while it is about to be read (from L1), not in
+                        // a pass over the whole of C beforehand.
+                        if (rowInit && p0 == 0)
+                            for (int r = 0; r < rows; r++)
+                                memcpy(tile + r * ldc, rowInit + j0 + jr, (size_t)cols * sizeof(float));
                         if (ir < unpacked) {
                             const float *at = transA ? a + p0 * lda + i0 + ir : a + (i0 + ir) * lda + p0;
                             directKernel(kc, at, lda, bPanel, bStride, tile, ldc, cols, zeroInit);

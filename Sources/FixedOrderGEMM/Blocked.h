@@ -43,9 +43,14 @@ typedef struct {
     ptrdiff_t smallRowsTransposedB; ///< …or, for op(B) = Bᵀ, M at most this
 } pb_blocking;
 
+/// rowInit: NULL, or N values that every row of C starts from (beta is then 1 and C is not read
+/// before it is written; see pb_sgemm_from_rows).
 void pb_sgemm_blocked(const pb_blocking *blocking, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                       float alpha, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
-                      float beta, float *c, ptrdiff_t ldc);
+                      float beta, const float *rowInit, float *c, ptrdiff_t ldc);
+
+/// Every row of C [m, n] set to rowInit [n].
+void pb_fill_rows(const float *rowInit, ptrdiff_t m, ptrdiff_t n, float *c, ptrdiff_t ldc);
 
 void pb_sgemm_reference(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                         const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta,

@@ -94,6 +94,25 @@ extension KernelScalar {
         }
     }
 
+    /// C = R + alpha·op(A)·op(B) with every row of R equal to `rowInit` [N] (a linear layer's
+    /// bias). Float: `FloatGEMM`, which writes each tile's rows just before computing it; the bits
+    /// are those of filling C's rows and multiplying with beta = 1, which Double does.
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+                            a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                            rowInit: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        if Self.self == Float.self {
+            FloatGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha as! Float,
+                               a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda,
+                               b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb,
+                               rowInit: UnsafeRawPointer(rowInit).assumingMemoryBound(to: Float.self),
+                               c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc)
+            return
+        }
+        for i in 0..<m { (c + i * ldc).update(from: rowInit, count: n) }
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+             beta: 1, c: c, ldc: ldc)
+    }
+
     /// One float64 OpenBLAS call (the Float case never reaches here).
     @inline(__always)
     static func gemmCall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,

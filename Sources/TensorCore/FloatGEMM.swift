@@ -71,6 +71,26 @@ public enum FloatGEMM {
     public static func multiply(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                beta: beta, rowInit: nil, c: c, ldc: ldc)
+    }
+
+    /// C = R + alpha·op(A)·op(B) with every row of R equal to `rowInit` [N] (a linear layer's
+    /// bias): the bits of filling C's rows with it and multiplying with beta = 1, without a pass
+    /// over the whole of C first (`pb_sgemm_from_rows`). C is not read before it is written and
+    /// must not overlap A, B or rowInit.
+    public static func multiply(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                rowInit: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(!overlaps(c, rows: m, columns: n, stride: ldc, rowInit, rows: 1, columns: n, stride: n),
+                     "gemm: the output overlaps the row it starts from")
+        product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                beta: 1, rowInit: rowInit, c: c, ldc: ldc)
+    }
+
+    private static func product(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                beta: Float, rowInit: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
         precondition(lda >= (transA ? m : k) && ldb >= (transB ? k : n) && ldc >= n,
                      "gemm: leading dimensions lda \(lda), ldb \(ldb), ldc \(ldc) too small for m \(m), n \(n), k \(k)")
@@ -78,9 +98,19 @@ public enum FloatGEMM {
                      && !overlaps(c, rows: m, columns: n, stride: ldc, b, rows: transB ? n : k, columns: transB ? k : n, stride: ldb),
                      "gemm: the output overlaps an input")
         let path = self.path.c
+        // One block of C (its top-left corner at c), whose first column is column c0 of the whole.
+        func block(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                   rows: Int, columns: Int, firstColumn c0: Int) {
+            if let rowInit {
+                pb_sgemm_from_rows(path, transA ? 1 : 0, transB ? 1 : 0, rows, columns, k, alpha, a, lda, b, ldb,
+                                   rowInit + c0, c, ldc)
+            } else {
+                pb_sgemm(path, transA ? 1 : 0, transB ? 1 : 0, rows, columns, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            }
+        }
         let splits = min(Parallel.workers, max(m, n))
         if splits <= 1 || m * n * k < splitThreshold {
-            pb_sgemm(path, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            block(a, b, c, rows: m, columns: n, firstColumn: 0)
             return
         }
         let byRows = m >= n
@@ -89,18 +119,16 @@ public enum FloatGEMM {
         DispatchQueue.concurrentPerform(iterations: splits) { s in
             if byRows {
                 let r0 = m * s / splits, r1 = m * (s + 1) / splits
-                pb_sgemm(path, transA ? 1 : 0, transB ? 1 : 0, r1 - r0, n, k, alpha, pa.pointer + (transA ? r0 : r0 * lda),
-                         lda, pb.pointer, ldb, beta, pc.pointer + r0 * ldc, ldc)
+                block(pa.pointer + (transA ? r0 : r0 * lda), pb.pointer, pc.pointer + r0 * ldc,
+                      rows: r1 - r0, columns: n, firstColumn: 0)
             } else {
                 let c0 = n * s / splits, c1 = n * (s + 1) / splits
-                pb_sgemm(path, transA ? 1 : 0, transB ? 1 : 0, m, c1 - c0, k, alpha, pa.pointer, lda,
-                         pb.pointer + (transB ? c0 * ldb : c0), ldb, beta, pc.pointer + c0, ldc)
+                block(pa.pointer, pb.pointer + (transB ? c0 * ldb : c0), pc.pointer + c0,
+                      rows: m, columns: c1 - c0, firstColumn: c0)
             }
         }
     }
 
-    /// Whether the address spans of two strided matrices intersect (a conservative test: the
-    /// spans from first to last element).
     static func overlaps(_ x: UnsafePointer<Float>, rows xr: Int, columns xc: Int, stride xs: Int,
                          _ y: UnsafePointer<Float>, rows yr: Int, columns yc: Int, stride ys: Int) -> Bool {
         guard xr > 0, xc > 0, yr > 0, yc > 0 else { return false }

@@ -32,13 +32,39 @@ import Testing
         func run(_ path: FloatGEMM.Path) -> [Float] {
             var out = c
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
-                let cPath: pb_gemm_path = switch path {
-                case .reference: PB_GEMM_REFERENCE
-                case .avx2: PB_GEMM_AVX2
-                case .avx512: PB_GEMM_AVX512
-                }
-                pb_sgemm(cPath, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, pa.baseAddress!, lda,
+                pb_sgemm(Self.cPath(path), transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, pa.baseAddress!, lda,
                          pb.baseAddress!, ldb, beta, pc.baseAddress!, ldc)
+            } } }
+            return out
+        }
+
+        static func cPath(_ path: FloatGEMM.Path) -> pb_gemm_path {
+            switch path {
+            case .reference: PB_GEMM_REFERENCE
+            case .avx2: PB_GEMM_AVX2
+            case .avx512: PB_GEMM_AVX512
+            }
+        }
+
+        /// C = rows of `rowInit` + alpha·op(A)·op(B) on one path (`pb_sgemm_from_rows`).
+        func runFromRows(_ path: FloatGEMM.Path, _ rowInit: [Float]) -> [Float] {
+            var out = c
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
+                pb_sgemm_from_rows(Self.cPath(path), transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, pa.baseAddress!, lda,
+                                   pb.baseAddress!, ldb, rowInit, pc.baseAddress!, ldc)
+            } } }
+            return out
+        }
+
+        /// The same through the engine's entry point, split over `workers` blocks.
+        func runFromRowsSplit(workers: Int, _ rowInit: [Float]) -> [Float] {
+            let saved = Parallel.workers
+            Parallel.workers = workers
+            defer { Parallel.workers = saved }
+            var out = c
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
+                FloatGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: pa.baseAddress!,
+                                   lda: lda, b: pb.baseAddress!, ldb: ldb, rowInit: rowInit, c: pc.baseAddress!, ldc: ldc)
             } } }
             return out
         }
@@ -81,6 +107,14 @@ import Testing
     static let vectorPaths = FloatGEMM.Path.allCases.filter { $0 != .reference }
 
     static func bits(_ x: [Float]) -> [UInt32] { x.map(\.bitPattern) }
+
+    /// The first element whose bits differ (nil: identical); a failure names one index instead of
+    /// printing two arrays of ~300,000 values.
+    static func firstMismatch(_ x: [Float], _ expected: [UInt32]) -> Int? {
+        let actual = bits(x)
+        return actual.indices.first { $0 >= expected.count || actual[$0] != expected[$0] }
+            ?? (actual.count == expected.count ? nil : actual.count)
+    }
 
     @Test func everyTransposeCaseAndOddSizeIsWithinTheBoundAndIdenticalOnEveryPath() {
         let sizes = [1, 3, 17, 65]
@@ -151,6 +185,34 @@ import Testing
             for path in Self.vectorPaths where path.isSupported {
                 #expect(Self.bits(problem.run(path)) == Self.bits(reference),
                         "\(path.rawValue): op \(problem.transA)\(problem.transB) \(problem.m)×\(problem.n)×\(problem.k)")
+            }
+        }
+    }
+
+    /// Starting from a row (a linear layer's bias) gives the bits of filling C's rows with it and
+    /// multiplying with beta = 1, on every path and split, whatever C held (NaN is never read),
+    /// for a few rows (the unpacked kernel), many, several K blocks, more columns than one column
+    /// block (4096), and K = 0.
+    @Test func startingFromARowIsFillingTheRowsThenAddingTheProduct() {
+        for (index, shape) in [(m: 3, n: 37, k: 50), (m: 4160, n: 70, k: 192), (m: 100, n: 300, k: 700),
+                               (m: 16, n: 4200, k: 10), (m: 20, n: 40, k: 0)].enumerated() {
+            for transB in [false, true] {
+                var problem = Problem(transA: false, transB: transB, m: shape.m, n: shape.n, k: shape.k, alpha: 1,
+                                      beta: 1, seed: 60 + UInt64(index))
+                var rng = RandomStream(seed: 70 + UInt64(index))
+                let rowInit = (0..<shape.n).map { _ in Float(rng.nextNormal()) }
+                var filled = problem
+                for i in 0..<shape.m { for j in 0..<shape.n { filled.c[i * filled.ldc + j] = rowInit[j] } }
+                let expected = Self.bits(filled.run(.reference))
+                problem.c = problem.c.enumerated().map { $0.offset % problem.ldc < problem.n ? .nan : $0.element }
+                for path in FloatGEMM.Path.allCases where path.isSupported {
+                    #expect(Self.firstMismatch(problem.runFromRows(path, rowInit), expected) == nil,
+                            "\(path.rawValue): \(shape) transB \(transB)")
+                }
+                for workers in [1, 2, 3] {
+                    #expect(Self.firstMismatch(problem.runFromRowsSplit(workers: workers, rowInit), expected) == nil,
+                            "workers \(workers): \(shape) transB \(transB)")
+                }
             }
         }
     }

@@ -53,6 +53,14 @@ void pb_sgemm(pb_gemm_path path, int transA, int transB, ptrdiff_t m, ptrdiff_t 
               float alpha, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
               float beta, float *c, ptrdiff_t ldc);
 
+/// C = R + alpha·op(A)·op(B) where every row of R is rowInit [N] (a linear layer's bias): the
+/// same bits as filling each row of C with rowInit and calling pb_sgemm with beta = 1, without
+/// a pass over the whole of C first (each tile's rows are written just before it is computed).
+/// C is not read before it is written; rowInit must not overlap C.
+void pb_sgemm_from_rows(pb_gemm_path path, int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                        float alpha, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                        const float *rowInit, float *c, ptrdiff_t ldc);
+
 /// Runs `iterations` rounds of independent fmas at the path's vector width on the calling
 /// thread and returns the FLOPs done (time it to get the core's peak); 0 for the reference path.
 double pb_fma_peak_flops(pb_gemm_path path, long iterations);

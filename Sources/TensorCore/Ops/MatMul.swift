@@ -19,11 +19,12 @@ extension Tensor {
         let out = Storage(uninitializedCount: m * n, dtype: dtype)
         let x = storage.ptr(S.self), w = weight.storage.ptr(S.self), y = out.ptr(S.self)
         if let bias {
-            let b = bias.storage.ptr(S.self)
-            for i in 0..<m { (y + i * n).update(from: b, count: n) }
+            S.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: x, lda: k, b: w, ldb: k,
+                   rowInit: bias.storage.ptr(S.self), c: y, ldc: n)
+        } else {
+            S.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: x, lda: k, b: w, ldb: k,
+                   beta: 0, c: y, ldc: n)
         }
-        S.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: x, lda: k, b: w, ldb: k,
-               beta: bias == nil ? 0 : 1, c: y, ldc: n)
         var inputs = [self, weight]
         if let bias { inputs.append(bias) }
         return Tensor.result(outShape, out, inputs: inputs) { [self] g in

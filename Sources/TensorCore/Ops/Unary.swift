@@ -79,9 +79,11 @@ enum UnaryKernels {
         case .log: for i in 0..<n { y[i] = S.scalarLog(x[i]) }
         case .tanh: S.vtanh(x, y, n)
         case .sigmoid:
-            for i in 0..<n { y[i] = -x[i] }
-            S.vexp(y, y, n)
-            for i in 0..<n { y[i] = 1 / (1 + y[i]) }
+            inL1Chunks(x, y, n) { x, y, n in
+                for i in 0..<n { y[i] = -x[i] }
+                S.vexp(y, y, n)
+                for i in 0..<n { y[i] = 1 / (1 + y[i]) }
+            }
         case .relu: for i in 0..<n { y[i] = x[i] > 0 ? x[i] : 0 }
         case .sqrt: for i in 0..<n { y[i] = x[i].squareRoot() }
         case .square: for i in 0..<n { y[i] = x[i] * x[i] }
@@ -90,14 +92,32 @@ enum UnaryKernels {
             for i in 0..<n { y[i] = x[i] > 0 ? x[i] : s * x[i] }
         case .gelu:
             let c = S(invSqrt2)
-            for i in 0..<n { y[i] = x[i] * c }
-            S.verf(y, y, n)
-            for i in 0..<n { y[i] = S(0.5) * x[i] * (1 + y[i]) }
+            inL1Chunks(x, y, n) { x, y, n in
+                for i in 0..<n { y[i] = x[i] * c }
+                S.verf(y, y, n)
+                for i in 0..<n { y[i] = S(0.5) * x[i] * (1 + y[i]) }
+            }
         case .geluTanh:
             let c = S(sqrt2OverPi)
-            for i in 0..<n { y[i] = c * (x[i] + S(0.044715) * x[i] * x[i] * x[i]) }
-            S.vtanh(y, y, n)
-            for i in 0..<n { y[i] = S(0.5) * x[i] * (1 + y[i]) }
+            inL1Chunks(x, y, n) { x, y, n in
+                for i in 0..<n { y[i] = c * (x[i] + S(0.044715) * x[i] * x[i] * x[i]) }
+                S.vtanh(y, y, n)
+                for i in 0..<n { y[i] = S(0.5) * x[i] * (1 + y[i]) }
+            }
+        }
+    }
+
+    /// Runs an elementwise kernel of several passes over 1,024-element chunks, so its
+    /// intermediate stays in L1 instead of streaming the whole tensor through memory once per
+    /// pass (each element's operations, and so its bits, are the same).
+    @inline(__always)
+    private static func inL1Chunks<S>(_ x: UnsafeMutablePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int,
+                                      _ kernel: (UnsafeMutablePointer<S>, UnsafeMutablePointer<S>, Int) -> Void) {
+        var start = 0
+        while start < n {
+            let count = min(1024, n - start)
+            kernel(x + start, y + start, count)
+            start += count
         }
     }
 
