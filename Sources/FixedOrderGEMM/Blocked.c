@@ -7,7 +7,8 @@
 #pragma STDC FP_CONTRACT OFF
 
 /// op(A)[i0 ..< i0+mc][p0 ..< p0+kc] into MR-row panels, p-major inside a panel, alpha applied;
-/// rows past mc are zero.
+/// rows past mc are zero. Element by element: for a path without vector packing (packA) or a row
+/// stride too long for its gather.
 static void pack_a(int mr, int transA, const float *a, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t mc, ptrdiff_t p0,
                    ptrdiff_t kc, float alpha, float *out) {
     for (ptrdiff_t ir = 0; ir < mc; ir += mr) {
@@ -35,7 +36,7 @@ static void pack_a(int mr, int transA, const float *a, ptrdiff_t lda, ptrdiff_t 
 }
 
 /// op(B)[p0 ..< p0+kc][j0 ..< j0+nc] into NR-column panels, p-major inside a panel; columns
-/// past nc are zero.
+/// past nc are zero. Element by element, as pack_a.
 static void pack_b(int nr, int transB, const float *b, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t kc, ptrdiff_t j0,
                    ptrdiff_t nc, float *out) {
     for (ptrdiff_t jr = 0; jr < nc; jr += nr) {
@@ -124,6 +125,9 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
     // B in place saves its packing, but its strip's rows, ldb apart, share few cache sets and
     // every row tile of C re-reads the strip: past a few tiles the packed panel is faster.
     const int directB = blk->directB && !transB && m <= blk->directBMaxRows;
+    // The path's vector packing, where it has one and a gather's 32-bit offsets reach every row.
+    const int vectorPackA = blk->packA && (transA || lda < ((ptrdiff_t)1 << 26));
+    const int vectorPackB = blk->packB && (!transB || ldb < ((ptrdiff_t)1 << 26));
     for (ptrdiff_t j0 = 0; j0 < n; j0 += blk->nc) {
         const ptrdiff_t nc = min_d(blk->nc, n - j0);
         for (ptrdiff_t p0 = 0; p0 < k; p0 += blk->kc) {
@@ -132,13 +136,19 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
             // Full strips of op(B) = B are read in place (a 4 KiB-multiple row stride would make
             // a strip's rows collide in the cache: packed then); the rest is packed.
             const ptrdiff_t inPlace = (directB && ldb % 1024 != 0) ? nc / nr * nr : 0;
-            if (inPlace < nc) pack_b(nr, transB, b, ldb, p0, kc, j0 + inPlace, nc - inPlace, packedB + inPlace * kc);
+            if (inPlace < nc) {
+                if (vectorPackB) blk->packB(transB, b, ldb, p0, kc, j0 + inPlace, nc - inPlace, packedB + inPlace * kc);
+                else pack_b(nr, transB, b, ldb, p0, kc, j0 + inPlace, nc - inPlace, packedB + inPlace * kc);
+            }
             for (ptrdiff_t i0 = 0; i0 < m; i0 += blk->mc) {
                 const ptrdiff_t mc = min_d(blk->mc, m - i0);
                 // Full tiles read A in place when they can; the rest is packed.
                 const ptrdiff_t unpacked = direct ? mc / mr * mr : 0;
-                if (unpacked < mc) pack_a(mr, transA, a, lda, i0 + unpacked, mc - unpacked, p0, kc, alpha,
-                                          packedA + unpacked * kc);
+                if (unpacked < mc) {
+                    if (vectorPackA) blk->packA(transA, a, lda, i0 + unpacked, mc - unpacked, p0, kc, alpha,
+                                                packedA + unpacked * kc);
+                    else pack_a(mr, transA, a, lda, i0 + unpacked, mc - unpacked, p0, kc, alpha, packedA + unpacked * kc);
+                }
                 for (ptrdiff_t jr = 0; jr < nc; jr += nr) {
                     const int cols = (int)min_d(nr, nc - jr);
                     const float *bPanel = jr < inPlace ? b + p0 * ldb + j0 + jr : packedB + jr * kc;

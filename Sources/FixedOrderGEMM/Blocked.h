@@ -28,9 +28,21 @@ typedef void (*pb_small_kernel)(int transA, int transB, ptrdiff_t m, ptrdiff_t n
                                 const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, int zeroInit,
                                 float *c, ptrdiff_t ldc);
 
+/// op(A)[i0 ..< i0+mc][p0 ..< p0+kc] into MR-row panels (p-major inside a panel, alpha applied,
+/// rows past mc zero) at out, mc·kc values rounded up to whole panels.
+typedef void (*pb_pack_a)(int transA, const float *a, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t mc, ptrdiff_t p0,
+                          ptrdiff_t kc, float alpha, float *out);
+
+/// op(B)[p0 ..< p0+kc][j0 ..< j0+nc] into NR-column panels (p-major inside a panel, columns past
+/// nc zero) at out.
+typedef void (*pb_pack_b)(int transB, const float *b, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t kc, ptrdiff_t j0,
+                          ptrdiff_t nc, float *out);
+
 typedef struct {
     int mr, nr;                   ///< register tile
     ptrdiff_t kc, mc, nc;         ///< cache blocks (mc a multiple of mr, nc of nr)
+    pb_pack_a packA;              ///< op(A) into mr-row panels with vectors (NULL: element by element)
+    pb_pack_b packB;              ///< op(B) into nr-column panels with vectors (NULL: element by element)
     pb_micro_kernel kernel;       ///< full-width tile (nr columns)
     pb_micro_kernel narrow;       ///< tile for a last strip of at most nr/2 columns, or NULL
     pb_direct_kernel rowsKernel, rowsNarrow;        ///< unpacked A, op(A) = A (NULL: always pack)

@@ -35,6 +35,9 @@ PB_SMALL_KERNEL(small_8, "avx2,fma")
 // kc·NR·4 B panel (16 KiB) in a 32 KiB L1; the mc×kc A block (144 KiB) in a 512 KiB L2 (Zen 1–3).
 const pb_blocking pb_blocking_avx2 = {
     .mr = PB_MR, .nr = PB_NR, .kc = 256, .mc = 6 * 24, .nc = 4096,
+    // Element-by-element packing: AMD's masked stores and gathers before Zen 3 are slow, and on
+    // an Intel core the vector packing measured no better on this path.
+    .packA = 0, .packB = 0,
     .kernel = packed_6x16, .narrow = packed_6x8,
     .rowsKernel = rows_6x16, .rowsNarrow = rows_6x8,
     .columnsKernel = 0, .columnsNarrow = 0,

@@ -13,6 +13,7 @@
 #define PB_MASK __mmask16
 #define PB_ZERO() _mm512_setzero_ps()
 #define PB_LOAD(p) _mm512_loadu_ps(p)
+#define PB_STORE(p, v) _mm512_storeu_ps(p, v)
 #define PB_MASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
 #define PB_MASKSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define PB_BROADCAST(p) _mm512_set1_ps(*(p))
@@ -32,12 +33,14 @@ PB_DIRECT_KERNEL(rows_14x32, 2, "avx512f", PB_ROWS_A, PB_ROWS_NEXT)
 PB_DIRECT_KERNEL(rows_14x16, 1, "avx512f", PB_ROWS_A, PB_ROWS_NEXT)
 PB_DIRECT_KERNEL(columns_14x32, 2, "avx512f", PB_COLUMNS_A, PB_COLUMNS_NEXT)
 PB_DIRECT_KERNEL(columns_14x16, 1, "avx512f", PB_COLUMNS_A, PB_COLUMNS_NEXT)
+PB_PACKERS(pack_a_14, pack_b_32, "avx512f")
 PB_SMALL_KERNEL(small_16, "avx512f")
 
 // kc·NR·4 B panel (24 KiB) stays in the 48 KiB L1 with A beside it; the mc×kc A block
 // (252 KiB) in the 1 MiB L2 (Zen 4/5; Intel's server cores have the same or more).
 const pb_blocking pb_blocking_avx512 = {
     .mr = PB_MR, .nr = PB_NR, .kc = 192, .mc = 14 * 24, .nc = 4096,
+    .packA = pack_a_14, .packB = pack_b_32,
     .kernel = packed_14x32, .narrow = packed_14x16,
     .rowsKernel = rows_14x32, .rowsNarrow = rows_14x16,
     .columnsKernel = columns_14x32, .columnsNarrow = columns_14x16,

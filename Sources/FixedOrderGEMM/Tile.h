@@ -3,7 +3,8 @@
 //   PB_VEC, PB_LANES (floats per vector), PB_MASK (edge-lane mask type), PB_MASK_OF(count),
 //   PB_ZERO(), PB_LOAD(p), PB_MASKLOAD(p, mask), PB_MASKSTORE(p, mask, v), PB_BROADCAST(p),
 //   PB_FMA(a, b, acc), PB_MR (tile rows); for the small-product kernel also PB_INDEX (lane
-//   offsets), PB_INDEX_OF(stride) (lane l → l·stride) and PB_GATHER(base, index, mask).
+//   offsets), PB_INDEX_OF(stride) (lane l → l·stride) and PB_GATHER(base, index, mask); for
+//   the packing also PB_NR and PB_STORE(p, v).
 // PB_TILE(NV, A, NEXT_A) computes one tile of PB_MR rows × NV vectors of columns: every lane
 // runs one output element's fma chain over p, in ascending p; A(r) is row r's value of op(A)
 // at the current p and NEXT_A moves to the next p; B's row p starts at bp and steps by bstride.
@@ -98,6 +99,56 @@
                     }                                                                             \
                 }                                                                                 \
                 for (int r = 0; r < rows; r++) PB_MASKSTORE(c + (i0 + r) * ldc + j0, mask, acc[r]); \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+// Packing (PB_PACKERS): op(A) into PB_MR-row panels and op(B) into PB_NR-column panels, p-major
+// inside a panel, with the signatures of Blocked.h. Each p's row of a panel is one vector at a
+// time: a masked load of the values there are (zero past them) where they are contiguous in
+// memory, else a gather of one value from each of A's or B's rows (32-bit lane offsets: the
+// caller keeps the row stride below 2²⁶). Values are only moved, except for A's alpha (a′ =
+// alpha·a, as the element-wise packing forms it), so packing cannot change a bit.
+#define PB_PACK_VECTORS(COUNT) (((COUNT) + PB_LANES - 1) / PB_LANES)
+#define PB_PACKERS(PACK_A, PACK_B, TARGET)                                                        \
+    __attribute__((target(TARGET))) static void PACK_A(int transA, const float *a, ptrdiff_t lda, ptrdiff_t i0, \
+                                                       ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc, float alpha, \
+                                                       float *out) {                                       \
+        const PB_INDEX index = PB_INDEX_OF(transA ? 0 : lda);                                     \
+        for (ptrdiff_t ir = 0; ir < mc; ir += PB_MR) {                                            \
+            const int rows = (int)(mc - ir < PB_MR ? mc - ir : PB_MR);                            \
+            /* op(A)[i][p] = a[p][i]: `rows` contiguous values per p; op(A) = A: one per row. */   \
+            const float *src = transA ? a + p0 * lda + i0 + ir : a + (i0 + ir) * lda + p0;        \
+            float *panel = out + ir * kc;                                                         \
+            _Pragma("clang loop unroll(full)")                                                    \
+            for (int v = 0; v < PB_PACK_VECTORS(PB_MR); v++) {                                    \
+                const PB_MASK have = PB_MASK_OF(rows - PB_LANES * v), fill = PB_MASK_OF(PB_MR - PB_LANES * v); \
+                for (ptrdiff_t p = 0; p < kc; p++) {                                              \
+                    const PB_VEC x = transA ? PB_MASKLOAD(src + p * lda + PB_LANES * v, have)     \
+                                            : PB_GATHER(src + PB_LANES * v * lda + p, index, have); \
+                    PB_MASKSTORE(panel + p * PB_MR + PB_LANES * v, fill, x);                      \
+                }                                                                                 \
+            }                                                                                     \
+            if (alpha != 1.0f)                                                                    \
+                for (ptrdiff_t q = 0; q < kc * PB_MR; q++) panel[q] = alpha * panel[q];           \
+        }                                                                                         \
+    }                                                                                             \
+    __attribute__((target(TARGET))) static void PACK_B(int transB, const float *b, ptrdiff_t ldb, ptrdiff_t p0, \
+                                                       ptrdiff_t kc, ptrdiff_t j0, ptrdiff_t nc, float *out) { \
+        const PB_INDEX index = PB_INDEX_OF(transB ? ldb : 0);                                     \
+        for (ptrdiff_t jr = 0; jr < nc; jr += PB_NR) {                                            \
+            const int cols = (int)(nc - jr < PB_NR ? nc - jr : PB_NR);                            \
+            /* op(B) = B: `cols` contiguous values per p; op(B)[p][j] = b[j][p]: one per row. */   \
+            const float *src = transB ? b + (j0 + jr) * ldb + p0 : b + p0 * ldb + j0 + jr;        \
+            float *panel = out + jr * kc;                                                         \
+            _Pragma("clang loop unroll(full)")                                                    \
+            for (int v = 0; v < PB_PACK_VECTORS(PB_NR); v++) {                                    \
+                const PB_MASK have = PB_MASK_OF(cols - PB_LANES * v);                             \
+                for (ptrdiff_t p = 0; p < kc; p++) {                                              \
+                    const PB_VEC x = transB ? PB_GATHER(src + PB_LANES * v * ldb + p, index, have) \
+                                            : PB_MASKLOAD(src + p * ldb + PB_LANES * v, have);    \
+                    PB_STORE(panel + p * PB_NR + PB_LANES * v, x);                                \
+                }                                                                                 \
             }                                                                                     \
         }                                                                                         \
     }

@@ -166,7 +166,9 @@ import Testing
     /// Each way the vector paths choose to lay out a product (Blocked.c) against the reference:
     /// the unpacked kernel for a few rows of C (rows loaded, B loaded or gathered, alpha and a
     /// rounding beta, a last vector of 1–15 columns), B packed instead of read in place once M
-    /// passes a few tiles, and a wide transposed A packed instead of read in place.
+    /// passes a few tiles, a wide transposed A packed instead of read in place, and the vector
+    /// packing (AVX-512) of every operand: rows of a panel loaded or gathered across rows, alpha,
+    /// and part-filled panels of A (40 = 2·14 + 12 rows) and of B (45 = 32 + 13 columns).
     @Test func everyLayoutChoiceIsIdenticalToTheReference() {
         let problems = [
             Problem(transA: false, transB: true, m: 1, n: 5, k: 64, seed: 51),
@@ -178,6 +180,8 @@ import Testing
             Problem(transA: false, transB: false, m: 85, n: 70, k: 40, seed: 57),
             Problem(transA: true, transB: false, m: 400, n: 100, k: 300, beta: 1, seed: 58),
             Problem(transA: true, transB: false, m: 400, n: 64, k: 300, seed: 59),
+            Problem(transA: false, transB: true, m: 40, n: 45, k: 70, alpha: -1.5, seed: 60),
+            Problem(transA: true, transB: false, m: 40, n: 45, k: 70, alpha: -1.5, seed: 61),
         ]
         for problem in problems {
             let reference = problem.run(.reference)
