@@ -110,6 +110,7 @@ func gemmBenchmarks() {
         (4160, 192, 576, false, true), (4160, 768, 192, false, false), (768, 4160, 192, true, false),
         (65, 64, 65, false, true), (1024, 1024, 1024, false, false),
         (1, 64, 5, false, true),  // SelfPatch's one-query aggregation: the unpacked small-product kernel
+        (768, 29120, 192, true, false),  // Spatial Reasoning's weight gradient (448 views × 65 tokens): A and B packed
     ]
     let paths: [(name: String, path: pb_gemm_path?)] =
         FloatGEMM.Path.allCases.filter { $0 != .reference && $0.isSupported }.map { ($0.rawValue, $0.cPath) } + [("openblas", nil)]
