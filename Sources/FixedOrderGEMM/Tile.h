@@ -114,40 +114,63 @@
     __attribute__((target(TARGET))) static void PACK_A(int transA, const float *a, ptrdiff_t lda, ptrdiff_t i0, \
                                                        ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc, float alpha, \
                                                        float *out) {                                       \
-        const PB_INDEX index = PB_INDEX_OF(transA ? 0 : lda);                                     \
-        for (ptrdiff_t ir = 0; ir < mc; ir += PB_MR) {                                            \
-            const int rows = (int)(mc - ir < PB_MR ? mc - ir : PB_MR);                            \
-            /* op(A)[i][p] = a[p][i]: `rows` contiguous values per p; op(A) = A: one per row. */   \
-            const float *src = transA ? a + p0 * lda + i0 + ir : a + (i0 + ir) * lda + p0;        \
-            float *panel = out + ir * kc;                                                         \
-            _Pragma("clang loop unroll(full)")                                                    \
-            for (int v = 0; v < PB_PACK_VECTORS(PB_MR); v++) {                                    \
-                const PB_MASK have = PB_MASK_OF(rows - PB_LANES * v), fill = PB_MASK_OF(PB_MR - PB_LANES * v); \
-                for (ptrdiff_t p = 0; p < kc; p++) {                                              \
-                    const PB_VEC x = transA ? PB_MASKLOAD(src + p * lda + PB_LANES * v, have)     \
-                                            : PB_GATHER(src + PB_LANES * v * lda + p, index, have); \
-                    PB_MASKSTORE(panel + p * PB_MR + PB_LANES * v, fill, x);                      \
+        if (transA) {                                                                             \
+            /* op(A)[i][p] = a[p][i]: each p's mc values are contiguous, read once in order and   \
+               dealt out MR to a panel (a panel at a time would re-read each line per panel). */  \
+            for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
+                const float *src = a + (p0 + p) * lda + i0;                                       \
+                for (ptrdiff_t ir = 0; ir < mc; ir += PB_MR) {                                    \
+                    const int rows = (int)(mc - ir < PB_MR ? mc - ir : PB_MR);                    \
+                    _Pragma("clang loop unroll(full)")                                            \
+                    for (int v = 0; v < PB_PACK_VECTORS(PB_MR); v++)                              \
+                        PB_MASKSTORE(out + ir * kc + p * PB_MR + PB_LANES * v, PB_MASK_OF(PB_MR - PB_LANES * v), \
+                                     PB_MASKLOAD(src + ir + PB_LANES * v, PB_MASK_OF(rows - PB_LANES * v))); \
                 }                                                                                 \
             }                                                                                     \
-            if (alpha != 1.0f)                                                                    \
-                for (ptrdiff_t q = 0; q < kc * PB_MR; q++) panel[q] = alpha * panel[q];           \
+        } else {                                                                                  \
+            /* op(A) = A: one value from each of a panel's rows per p, gathered. */               \
+            const PB_INDEX index = PB_INDEX_OF(lda);                                              \
+            for (ptrdiff_t ir = 0; ir < mc; ir += PB_MR) {                                        \
+                const int rows = (int)(mc - ir < PB_MR ? mc - ir : PB_MR);                        \
+                const float *src = a + (i0 + ir) * lda + p0;                                      \
+                _Pragma("clang loop unroll(full)")                                                \
+                for (int v = 0; v < PB_PACK_VECTORS(PB_MR); v++) {                                \
+                    const PB_MASK have = PB_MASK_OF(rows - PB_LANES * v), fill = PB_MASK_OF(PB_MR - PB_LANES * v); \
+                    for (ptrdiff_t p = 0; p < kc; p++)                                            \
+                        PB_MASKSTORE(out + ir * kc + p * PB_MR + PB_LANES * v, fill,              \
+                                     PB_GATHER(src + PB_LANES * v * lda + p, index, have));       \
+                }                                                                                 \
+            }                                                                                     \
         }                                                                                         \
+        if (alpha != 1.0f)                                                                        \
+            for (ptrdiff_t q = 0; q < (mc + PB_MR - 1) / PB_MR * PB_MR * kc; q++) out[q] = alpha * out[q]; \
     }                                                                                             \
     __attribute__((target(TARGET))) static void PACK_B(int transB, const float *b, ptrdiff_t ldb, ptrdiff_t p0, \
                                                        ptrdiff_t kc, ptrdiff_t j0, ptrdiff_t nc, float *out) { \
-        const PB_INDEX index = PB_INDEX_OF(transB ? ldb : 0);                                     \
-        for (ptrdiff_t jr = 0; jr < nc; jr += PB_NR) {                                            \
-            const int cols = (int)(nc - jr < PB_NR ? nc - jr : PB_NR);                            \
-            /* op(B) = B: `cols` contiguous values per p; op(B)[p][j] = b[j][p]: one per row. */   \
-            const float *src = transB ? b + (j0 + jr) * ldb + p0 : b + p0 * ldb + j0 + jr;        \
-            float *panel = out + jr * kc;                                                         \
-            _Pragma("clang loop unroll(full)")                                                    \
-            for (int v = 0; v < PB_PACK_VECTORS(PB_NR); v++) {                                    \
-                const PB_MASK have = PB_MASK_OF(cols - PB_LANES * v);                             \
-                for (ptrdiff_t p = 0; p < kc; p++) {                                              \
-                    const PB_VEC x = transB ? PB_GATHER(src + PB_LANES * v * ldb + p, index, have) \
-                                            : PB_MASKLOAD(src + p * ldb + PB_LANES * v, have);    \
-                    PB_STORE(panel + p * PB_NR + PB_LANES * v, x);                                \
+        if (!transB) {                                                                            \
+            /* op(B) = B: each p's nc values are contiguous, read once in order, NR to a panel. */ \
+            for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
+                const float *src = b + (p0 + p) * ldb + j0;                                       \
+                for (ptrdiff_t jr = 0; jr < nc; jr += PB_NR) {                                    \
+                    const int cols = (int)(nc - jr < PB_NR ? nc - jr : PB_NR);                    \
+                    _Pragma("clang loop unroll(full)")                                            \
+                    for (int v = 0; v < PB_PACK_VECTORS(PB_NR); v++)                              \
+                        PB_STORE(out + jr * kc + p * PB_NR + PB_LANES * v,                        \
+                                 PB_MASKLOAD(src + jr + PB_LANES * v, PB_MASK_OF(cols - PB_LANES * v))); \
+                }                                                                                 \
+            }                                                                                     \
+        } else {                                                                                  \
+            /* op(B)[p][j] = b[j][p]: one value from each of a panel's rows of B per p, gathered. */ \
+            const PB_INDEX index = PB_INDEX_OF(ldb);                                              \
+            for (ptrdiff_t jr = 0; jr < nc; jr += PB_NR) {                                        \
+                const int cols = (int)(nc - jr < PB_NR ? nc - jr : PB_NR);                        \
+                const float *src = b + (j0 + jr) * ldb + p0;                                      \
+                _Pragma("clang loop unroll(full)")                                                \
+                for (int v = 0; v < PB_PACK_VECTORS(PB_NR); v++) {                                \
+                    const PB_MASK have = PB_MASK_OF(cols - PB_LANES * v);                         \
+                    for (ptrdiff_t p = 0; p < kc; p++)                                            \
+                        PB_STORE(out + jr * kc + p * PB_NR + PB_LANES * v,                        \
+                                 PB_GATHER(src + PB_LANES * v * ldb + p, index, have));           \
                 }                                                                                 \
             }                                                                                     \
         }                                                                                         \
