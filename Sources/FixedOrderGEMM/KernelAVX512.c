@@ -13,7 +13,6 @@
 #define PB_MASK __mmask16
 #define PB_ZERO() _mm512_setzero_ps()
 #define PB_LOAD(p) _mm512_loadu_ps(p)
-#define PB_STORE(p, v) _mm512_storeu_ps(p, v)
 #define PB_MASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
 #define PB_MASKSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define PB_BROADCAST(p) _mm512_set1_ps(*(p))

@@ -4,7 +4,7 @@
 //   PB_ZERO(), PB_LOAD(p), PB_MASKLOAD(p, mask), PB_MASKSTORE(p, mask, v), PB_BROADCAST(p),
 //   PB_FMA(a, b, acc), PB_MR (tile rows); for the small-product kernel also PB_INDEX (lane
 //   offsets), PB_INDEX_OF(stride) (lane l → l·stride) and PB_GATHER(base, index, mask); for
-//   the packing also PB_NR and PB_STORE(p, v).
+//   the packing also PB_NR.
 // PB_TILE(NV, A, NEXT_A) computes one tile of PB_MR rows × NV vectors of columns: every lane
 // runs one output element's fma chain over p, in ascending p; A(r) is row r's value of op(A)
 // at the current p and NEXT_A moves to the next p; B's row p starts at bp and steps by bstride.
@@ -104,75 +104,56 @@
     }
 
 // Packing (PB_PACKERS): op(A) into PB_MR-row panels and op(B) into PB_NR-column panels, p-major
-// inside a panel, with the signatures of Blocked.h. Each p's row of a panel is one vector at a
-// time: a masked load of the values there are (zero past them) where they are contiguous in
-// memory, else a gather of one value from each of A's or B's rows (32-bit lane offsets: the
-// caller keeps the row stride below 2²⁶). Values are only moved, except for A's alpha (a′ =
-// alpha·a, as the element-wise packing forms it), so packing cannot change a bit.
+// inside a panel, with the signatures of Blocked.h. Values are only moved, never computed on,
+// except for A's alpha (a′ = alpha·a, as the element-wise packing forms it): packing cannot
+// change a bit. One K block of an operand becomes panels of WIDTH values per p, zero past
+// `extent`, in one of two ways:
+// - PB_PACK_ROWS: p's values lie along one row of memory (at src + p·ld): that row is read once,
+//   in order, and dealt out WIDTH values to each panel (masked loads).
+// - PB_PACK_GATHERED: they lie across rows (value j at src + j·ld + p): each panel's row is a
+//   gather, whose 32-bit lane offsets need ld < 2²⁶ (Blocked.c keeps element copies otherwise).
 #define PB_PACK_VECTORS(COUNT) (((COUNT) + PB_LANES - 1) / PB_LANES)
+#define PB_PACK_ROWS(WIDTH, src, ld, kc, extent, out)                                             \
+    for (ptrdiff_t p = 0; p < kc; p++)                                                            \
+        for (ptrdiff_t j = 0; j < extent; j += WIDTH) {                                           \
+            const int have = (int)(extent - j < WIDTH ? extent - j : WIDTH);                      \
+            _Pragma("clang loop unroll(full)")                                                    \
+            for (int v = 0; v < PB_PACK_VECTORS(WIDTH); v++)                                      \
+                PB_MASKSTORE(out + j * kc + p * WIDTH + PB_LANES * v, PB_MASK_OF(WIDTH - PB_LANES * v), \
+                             PB_MASKLOAD(src + p * ld + j + PB_LANES * v, PB_MASK_OF(have - PB_LANES * v))); \
+        }
+#define PB_PACK_GATHERED(WIDTH, src, ld, kc, extent, out)                                         \
+    for (ptrdiff_t j = 0; j < extent; j += WIDTH) {                                               \
+        const int have = (int)(extent - j < WIDTH ? extent - j : WIDTH);                          \
+        const PB_INDEX index = PB_INDEX_OF(ld);                                                   \
+        _Pragma("clang loop unroll(full)")                                                        \
+        for (int v = 0; v < PB_PACK_VECTORS(WIDTH); v++) {                                        \
+            const PB_MASK mask = PB_MASK_OF(have - PB_LANES * v), fill = PB_MASK_OF(WIDTH - PB_LANES * v); \
+            for (ptrdiff_t p = 0; p < kc; p++)                                                    \
+                PB_MASKSTORE(out + j * kc + p * WIDTH + PB_LANES * v, fill,                       \
+                             PB_GATHER(src + (j + PB_LANES * v) * ld + p, index, mask));          \
+        }                                                                                         \
+    }
 #define PB_PACKERS(PACK_A, PACK_B, TARGET)                                                        \
     __attribute__((target(TARGET))) static void PACK_A(int transA, const float *a, ptrdiff_t lda, ptrdiff_t i0, \
                                                        ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc, float alpha, \
                                                        float *out) {                                       \
+        /* op(A)[i][p] = a[p][i] lies along A's rows; op(A) = A across them. */                   \
         if (transA) {                                                                             \
-            /* op(A)[i][p] = a[p][i]: each p's mc values are contiguous, read once in order and   \
-               dealt out MR to a panel (a panel at a time would re-read each line per panel). */  \
-            for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
-                const float *src = a + (p0 + p) * lda + i0;                                       \
-                for (ptrdiff_t ir = 0; ir < mc; ir += PB_MR) {                                    \
-                    const int rows = (int)(mc - ir < PB_MR ? mc - ir : PB_MR);                    \
-                    _Pragma("clang loop unroll(full)")                                            \
-                    for (int v = 0; v < PB_PACK_VECTORS(PB_MR); v++)                              \
-                        PB_MASKSTORE(out + ir * kc + p * PB_MR + PB_LANES * v, PB_MASK_OF(PB_MR - PB_LANES * v), \
-                                     PB_MASKLOAD(src + ir + PB_LANES * v, PB_MASK_OF(rows - PB_LANES * v))); \
-                }                                                                                 \
-            }                                                                                     \
+            PB_PACK_ROWS(PB_MR, (a + p0 * lda + i0), lda, kc, mc, out)                            \
         } else {                                                                                  \
-            /* op(A) = A: one value from each of a panel's rows per p, gathered. */               \
-            const PB_INDEX index = PB_INDEX_OF(lda);                                              \
-            for (ptrdiff_t ir = 0; ir < mc; ir += PB_MR) {                                        \
-                const int rows = (int)(mc - ir < PB_MR ? mc - ir : PB_MR);                        \
-                const float *src = a + (i0 + ir) * lda + p0;                                      \
-                _Pragma("clang loop unroll(full)")                                                \
-                for (int v = 0; v < PB_PACK_VECTORS(PB_MR); v++) {                                \
-                    const PB_MASK have = PB_MASK_OF(rows - PB_LANES * v), fill = PB_MASK_OF(PB_MR - PB_LANES * v); \
-                    for (ptrdiff_t p = 0; p < kc; p++)                                            \
-                        PB_MASKSTORE(out + ir * kc + p * PB_MR + PB_LANES * v, fill,              \
-                                     PB_GATHER(src + PB_LANES * v * lda + p, index, have));       \
-                }                                                                                 \
-            }                                                                                     \
+            PB_PACK_GATHERED(PB_MR, (a + i0 * lda + p0), lda, kc, mc, out)                        \
         }                                                                                         \
         if (alpha != 1.0f)                                                                        \
             for (ptrdiff_t q = 0; q < (mc + PB_MR - 1) / PB_MR * PB_MR * kc; q++) out[q] = alpha * out[q]; \
     }                                                                                             \
     __attribute__((target(TARGET))) static void PACK_B(int transB, const float *b, ptrdiff_t ldb, ptrdiff_t p0, \
                                                        ptrdiff_t kc, ptrdiff_t j0, ptrdiff_t nc, float *out) { \
+        /* op(B) = B lies along B's rows; op(B)[p][j] = b[j][p] across them. */                   \
         if (!transB) {                                                                            \
-            /* op(B) = B: each p's nc values are contiguous, read once in order, NR to a panel. */ \
-            for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
-                const float *src = b + (p0 + p) * ldb + j0;                                       \
-                for (ptrdiff_t jr = 0; jr < nc; jr += PB_NR) {                                    \
-                    const int cols = (int)(nc - jr < PB_NR ? nc - jr : PB_NR);                    \
-                    _Pragma("clang loop unroll(full)")                                            \
-                    for (int v = 0; v < PB_PACK_VECTORS(PB_NR); v++)                              \
-                        PB_STORE(out + jr * kc + p * PB_NR + PB_LANES * v,                        \
-                                 PB_MASKLOAD(src + jr + PB_LANES * v, PB_MASK_OF(cols - PB_LANES * v))); \
-                }                                                                                 \
-            }                                                                                     \
+            PB_PACK_ROWS(PB_NR, (b + p0 * ldb + j0), ldb, kc, nc, out)                            \
         } else {                                                                                  \
-            /* op(B)[p][j] = b[j][p]: one value from each of a panel's rows of B per p, gathered. */ \
-            const PB_INDEX index = PB_INDEX_OF(ldb);                                              \
-            for (ptrdiff_t jr = 0; jr < nc; jr += PB_NR) {                                        \
-                const int cols = (int)(nc - jr < PB_NR ? nc - jr : PB_NR);                        \
-                const float *src = b + (j0 + jr) * ldb + p0;                                      \
-                _Pragma("clang loop unroll(full)")                                                \
-                for (int v = 0; v < PB_PACK_VECTORS(PB_NR); v++) {                                \
-                    const PB_MASK have = PB_MASK_OF(cols - PB_LANES * v);                         \
-                    for (ptrdiff_t p = 0; p < kc; p++)                                            \
-                        PB_STORE(out + jr * kc + p * PB_NR + PB_LANES * v,                        \
-                                 PB_GATHER(src + PB_LANES * v * ldb + p, index, have));           \
-                }                                                                                 \
-            }                                                                                     \
+            PB_PACK_GATHERED(PB_NR, (b + j0 * ldb + p0), ldb, kc, nc, out)                        \
         }                                                                                         \
     }
 
