@@ -77,6 +77,10 @@ static float *scratch_floats(size_t count) {
     return scratch;
 }
 
+/// A gather's lane offsets are 32-bit element counts: 16 rows `ld` apart stay in range up to
+/// ld = 2²⁶ (15·2²⁶ < 2³¹).
+static int gather_offsets_fit(ptrdiff_t ld) { return ld <= ((ptrdiff_t)1 << 26); }
+
 static ptrdiff_t round_up(ptrdiff_t x, ptrdiff_t to) { return (x + to - 1) / to * to; }
 static ptrdiff_t min_d(ptrdiff_t x, ptrdiff_t y) { return x < y ? x : y; }
 
@@ -101,9 +105,9 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
     }
     // A few rows of C: a padded 14- (6-) row tile would mostly compute padding, and packing a
     // transposed B would cost more than the product (SelfPatch's one-query aggregation is 1×64·64×5).
-    // (The gather's lane offsets are 32-bit: transposed B's row stride must keep them in range.)
+    // (It gathers a transposed B's columns.)
     if (blk->small && (m <= blk->smallRows || (transB && m <= blk->smallRowsTransposedB)) &&
-        (!transB || ldb <= (1 << 26))) {
+        (!transB || gather_offsets_fit(ldb))) {
         if (rowInit) pb_fill_rows(rowInit, m, n, c, ldc);
         blk->small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta == 0.0f, c, ldc);
         return;
@@ -125,9 +129,9 @@ void pb_sgemm_blocked(const pb_blocking *blk, int transA, int transB, ptrdiff_t 
     // B in place saves its packing, but its strip's rows, ldb apart, share few cache sets and
     // every row tile of C re-reads the strip: past a few tiles the packed panel is faster.
     const int directB = blk->directB && !transB && m <= blk->directBMaxRows;
-    // The path's vector packing, where it has one and a gather's 32-bit offsets reach every row.
-    const int vectorPackA = blk->packA && (transA || lda < ((ptrdiff_t)1 << 26));
-    const int vectorPackB = blk->packB && (!transB || ldb < ((ptrdiff_t)1 << 26));
+    // The path's vector packing, where it has one and its gathers reach every row.
+    const int vectorPackA = blk->packA && (transA || gather_offsets_fit(lda));
+    const int vectorPackB = blk->packB && (!transB || gather_offsets_fit(ldb));
     for (ptrdiff_t j0 = 0; j0 < n; j0 += blk->nc) {
         const ptrdiff_t nc = min_d(blk->nc, n - j0);
         for (ptrdiff_t p0 = 0; p0 < k; p0 += blk->kc) {

@@ -111,7 +111,7 @@
 // - PB_PACK_ROWS: p's values lie along one row of memory (at src + p·ld): that row is read once,
 //   in order, and dealt out WIDTH values to each panel (masked loads).
 // - PB_PACK_GATHERED: they lie across rows (value j at src + j·ld + p): each panel's row is a
-//   gather, whose 32-bit lane offsets need ld < 2²⁶ (Blocked.c keeps element copies otherwise).
+//   gather, whose 32-bit lane offsets need ld ≤ 2²⁶ (Blocked.c, gather_offsets_fit; element copies otherwise).
 #define PB_PACK_VECTORS(COUNT) (((COUNT) + PB_LANES - 1) / PB_LANES)
 #define PB_PACK_ROWS(WIDTH, src, ld, kc, extent, out)                                             \
     for (ptrdiff_t p = 0; p < kc; p++)                                                            \
