@@ -59,6 +59,9 @@ SMOKE_DENSE_EVAL_FLAGS := --train-limit 1000 --test-limit 250
 # images (1,024 grey pixels, preconditioned: 41 s at 2 threads on Zen 4; Documentation/evaluation.md).
 RAW_LINEAR_EVAL_FLAGS ?=
 SMOKE_RAW_LINEAR_EVAL_FLAGS := --train-limit 1000
+# 1 keeps each run's dense feature caches (~2 GB a run at tiny); by default the eval that writes a
+# run's last probe removes them (Scripts/prune-grid-cache.sh) and keeps the small pooled ones.
+KEEP_GRID_CACHE ?= 0
 # Extra flags for `patchbench eval finetune` only: its labelled subset and epochs (the smoke budget
 # shrinks them so the smoke regression's fine-tuning takes seconds; Documentation/evaluation.md).
 SMOKE_FINETUNE_FLAGS := --finetune-subset 500 --finetune-epochs 2
@@ -84,6 +87,7 @@ help:
 	@echo "  make fuzz           libFuzzer on file parsers (FUZZ_SECONDS, FUZZ_TARGETS)"
 	@echo "Variables: BUDGET=$(BUDGET) SEEDS='$(SEEDS)' METHODS='$(METHODS)' PROBES='$(PROBES)'"
 	@echo "           DATA=$(DATA) (or CLS_PACK/SEG_PACK/DET_PACK) THREADS=$(THREADS) RUNS_DIR=$(RUNS_DIR)"
+	@echo "           KEEP_GRID_CACHE=$(KEEP_GRID_CACHE) (1: keep each run's ~2 GB of dense feature caches after its last probe)"
 	@echo "           BUILD_CPU=$(BUILD_CPU) (portable, native = $(or $(shell Scripts/native-cpu),portable) here, or a swiftc -target-cpu name)"
 	@echo "  Slurm:   SLURM_PARTITION SLURM_ACCOUNT SBATCH_FLAGS SLURM_TIME_FACTOR=$(SLURM_TIME_FACTOR) SLURM_EVAL_MINUTES=$(SLURM_EVAL_MINUTES)"
 	@echo "           SLURM_MEM_PRETRAIN=$(SLURM_MEM_PRETRAIN) SLURM_MEM_EVAL=$(SLURM_MEM_EVAL) (MiB) SLURM_WAIT=$(SLURM_WAIT)"
@@ -130,7 +134,8 @@ pretrain_command = $(PATCHBENCH) pretrain --method $(1) --budget $(BUDGET) --see
 eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/encoder.h5 --data $(call pack_for,$(3)) \
   --out $(call run_dir,$(1),$(2))/eval/$(3).json --threads $(THREADS) --cache-dir $(call run_dir,$(1),$(2))/features $(EVAL_FLAGS) \
   $(if $(filter seg det patch-knn,$(3)),$(DENSE_EVAL_FLAGS)) $(if $(filter finetune,$(3)),$(FINETUNE_FLAGS)) \
-  $(if $(and $(filter raw-pixels,$(1)),$(filter linear,$(3))),$(RAW_LINEAR_EVAL_FLAGS))
+  $(if $(and $(filter raw-pixels,$(1)),$(filter linear,$(3))),$(RAW_LINEAR_EVAL_FLAGS)) \
+  $(if $(filter 1,$(KEEP_GRID_CACHE)),,&& Scripts/prune-grid-cache.sh $(call run_dir,$(1),$(2)) $(PROBES))
 # Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
 # first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
 # versioned per budget, so a run of one budget never rewrites another budget's results.
@@ -279,6 +284,10 @@ SMOKE_EVALS = $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),$(SMOKE_RUNS)/s
 smoke-check: | build
 	$(MAKE) --no-print-directory $(SMOKE_SETTINGS) $(SMOKE_EVALS)
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs $(SMOKE_RUNS)
+	@# Every smoke run has all its probes: its dense feature caches are gone, its pooled ones kept.
+	@left=$$(ls $(SMOKE_RUNS)/smoke/*/seed0/features/*-grid*.h5 2>/dev/null); \
+	  [ -z "$$left" ] || { echo "smoke-check: dense feature caches left after the last probe:"; echo "$$left"; exit 1; }; \
+	  ls $(SMOKE_RUNS)/smoke/mae/seed0/features/*.h5 >/dev/null || { echo "smoke-check: mae's pooled feature cache is gone"; exit 1; }
 	@# The reproduction itself, as a user's quick try runs it (on a copy of results/, so that a
 	@# developer's own results/smoke is left alone): results/smoke/v1 appears, results/tiny stays.
 	rm -rf $(SMOKE_RESULTS) && cp -r $(RESULTS_DIR) $(SMOKE_RESULTS) && rm -rf $(SMOKE_RESULTS)/smoke
