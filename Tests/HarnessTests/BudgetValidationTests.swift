@@ -49,7 +49,9 @@ import Testing
         ("methods.relational_reasoning", ["crop_scale": [1.0, 0.2]] as [String: Any], "crop_scale is [1.0, 0.2]"),
     ] as [(String, Any, String)])
     func aCraftedValueIsRefusedNamingTheFileAndTheRule(path: String, value: Any, message: String) throws {
-        let name = String((path + message).map { $0.isLetter || $0.isNumber ? $0 : "-" })
+        // Named by the crafted value, not the message: two cases share "decoder needs depth", and
+        // cases run in parallel, each clearing its directory first.
+        let name = String((path + "\(value)").map { $0.isLetter || $0.isNumber ? $0 : "-" })
         let file = try crafted(path, value, name)
         #expect { try Budget.load(path: file) } throws: { "\($0)".contains(file) && "\($0)".contains(message) }
     }
