@@ -14,7 +14,8 @@ import TensorCore
 /// of g × g patches (the claims' 28 × 28 and 24 × 24 included), MAE with the budget's decoder and
 /// with the papers' (512-d, 8 blocks, 16 heads), the baseline both papers time. DenseCL's
 /// ("< 1 % slower" than MoCo-v2): both arms at the budget's settings, two views each. RandSAC's
-/// arms (no speed claim; what each costs): against MAE's step, one view each.
+/// arms (no speed claim; what each costs): against MAE's step, one view each. SelfPatch and
+/// dino-ca (no speed claim): against DINO's step on the multi-crop views.
 public enum SpeedComparison {
     /// MAE's decoder in a comparison.
     public enum Decoder: String, Codable, CaseIterable, Sendable {
@@ -78,9 +79,12 @@ public enum SpeedComparison {
     }
 
     /// `method` against `baseline`, both from the method table at the budget's settings, on
-    /// `grids` (default: the budget's grid), each step on `views` views of one synthetic batch:
-    /// DenseCL against MoCo-v2 (two views), a RandSAC arm against MAE (one view).
-    public static func measurePair(method: Method, baseline: Method, views viewCount: Int, budget: Budget, grids: [Int],
+    /// `grids` (default: the budget's grid; the images and the recipe's global size are g × patch),
+    /// each step on one synthetic batch with the views of the method's recipe, which the
+    /// baseline's must equal in number and sizes: DenseCL against MoCo-v2 (two views), a RandSAC
+    /// arm against MAE (one), SelfPatch or dino-ca against DINO (the multi-crop views: globals and
+    /// locals).
+    public static func measurePair(method: Method, baseline: Method, budget: Budget, grids: [Int],
                                    batch: Int, warmup: Int, rounds: Int, threads: Int,
                                    log: (String) -> Void = { _ in }) throws -> [Row] {
         BLAS.setThreads(threads)
@@ -88,19 +92,24 @@ public enum SpeedComparison {
         for g in grids {
             var b = budget
             b.encoder.imageSize = g * budget.encoder.patchSize
+            b.augmentation.size = b.encoder.imageSize
             b.batchSize = batch
-            guard case let (makeBaseline?, makeMethod?) = (try baseline.resolve(b).makeObjective,
-                                                           try method.resolve(b).makeObjective) else {
+            let (resolvedBaseline, resolvedMethod) = (try baseline.resolve(b), try method.resolve(b))
+            guard case let (makeBaseline?, makeMethod?) = (resolvedBaseline.makeObjective, resolvedMethod.makeObjective) else {
                 throw HarnessError("\(baseline) and \(method) must be trained methods")
+            }
+            let sizes = resolvedMethod.recipe.views.map(\.size)
+            guard resolvedBaseline.recipe.views.map(\.size) == sizes else {
+                throw HarnessError("\(method)'s views (\(sizes) px) differ from \(baseline)'s "
+                                   + "(\(resolvedBaseline.recipe.views.map(\.size)) px): one batch cannot feed both")
             }
             var rng = RandomStream(seed: UInt64(g))
             let first = makeBaseline(&rng), second = makeMethod(&rng)
-            let size = b.encoder.imageSize
-            let views = TrainingBatch(views: (0..<viewCount).map { _ in
+            let views = TrainingBatch(views: sizes.map { size in
                 view(Tensor((0..<(batch * 3 * size * size)).map { _ in rng.nextNormal() }, shape: [batch, 3, size, size]))
             })
             let (baselineRates, methodRates) = alternate(StepTimer(first), StepTimer(second), views, warmup: warmup, rounds: rounds)
-            let row = Row(grid: g, imageSize: size, batch: batch, baselineImagesPerSecond: baselineRates,
+            let row = Row(grid: g, imageSize: b.encoder.imageSize, batch: batch, baselineImagesPerSecond: baselineRates,
                           methodImagesPerSecond: methodRates, speedup: round(median(methodRates) / median(baselineRates)),
                           flopRatio: round(first.flopsPerImage.total / second.flopsPerImage.total), threads: threads)
             log("grid \(g): \(baseline) \(String(format: "%.1f", median(baselineRates))) img/s, \(method) "

@@ -97,6 +97,14 @@ public enum FlopCount {
             + matmul(t, hidden, d) + matmul(t, d, hidden)
     }
 
+    /// One class-attention block (`ClassAttentionBlock`): a query from cls alone, keys and values
+    /// from [cls; x] (`tokens` + 1 rows), then projection and MLP on cls.
+    public static func classAttention(tokens t: Int, width d: Int, heads h: Int, mlpRatio r: Double = 4) -> Double {
+        let u = t + 1, hd = d / h, hidden = Int(Double(d) * r)
+        return matmul(1, d, d) + 2 * matmul(u, d, d) + Double(h) * (matmul(1, u, hd) + matmul(1, hd, u)) + matmul(1, d, d)
+            + matmul(1, hidden, d) + matmul(1, d, hidden)
+    }
+
     /// The encoder's forward: patch embedding of `patches` patches, then `depth` blocks on `tokens`.
     public static func encoder(_ c: ViTConfig, patches: Int, tokens: Int) -> Double {
         matmul(patches, c.dimension, c.patchSize * c.patchSize * c.channels)

@@ -288,6 +288,12 @@ public final class SelfPatch: Objective, Module {
         let crops = Double(2 + c.localCrops)
         let clsHeads = crops * (head + FlopCount.matmul(1, c.outputs, c.bottleneck))
         let patchHeads = patchHead == nil ? 0 : tokens * (head + FlopCount.matmul(1, config.patchOutputs, c.bottleneck))
-        return (encoderShare, encoderShare + 4 * (clsHeads + patchHeads))
+        // The aggregation module's two class-attention blocks: over each crop's tokens for the
+        // CLS (student and teacher), and in the teacher over each patch's k neighbours (Eq. 3).
+        func aggregate(_ t: Int) -> Double { 2 * FlopCount.classAttention(tokens: t, width: e.dimension, heads: e.heads) }
+        let clsAggregation = 2 * aggregate(global) + Double(c.localCrops) * aggregate(local)
+        let patchAggregation = patchHead == nil ? 0 : tokens * aggregate(config.neighbours)
+        let aggregation = 3 * clsAggregation + clsAggregation + patchAggregation  // student forward + backward, teacher forward
+        return (encoderShare, encoderShare + aggregation + 4 * (clsHeads + patchHeads))
     }
 }

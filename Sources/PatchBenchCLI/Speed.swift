@@ -27,17 +27,22 @@ struct Speed: ParsableCommand {
             runs/speed/<budget>-densecl.json, where DenseCL's "< 1 % slower" claim reads
             it. --pair randsac: each of --arms against MAE at the budget's settings
             (one view), one file per arm, runs/speed/<budget>-<arm>.json: what each
-            arm costs (RandSAC makes no speed claim). Schema patchbench.speed/3. Run on
-            a quiet machine; only ratios within one run are comparable.
+            arm costs (RandSAC makes no speed claim). --pair selfpatch: each of --arms
+            (default selfpatch,dino-ca) against DINO on the multi-crop views of the
+            budget's DINO recipe (globals and locals), one file per arm: what
+            SelfPatch's patch loss and its class-attention head cost. Schema
+            patchbench.speed/3. Run on a quiet machine; only ratios within one run are
+            comparable.
             Examples: patchbench speed --budget tiny --grids 8,14,24,28
                       patchbench speed --pair densecl --budget tiny --rounds 20
                       patchbench speed --pair randsac --arms randsac,randsac-blob --budget tiny
+                      patchbench speed --pair selfpatch --budget tiny --batch 64
             """)
 
-    @Option(help: "The pair: lomar (against mae), densecl (against mocov2) or randsac (its arms against mae).")
+    @Option(help: "The pair: lomar (against mae), densecl (against mocov2), randsac (its arms against mae) or selfpatch (its arms against dino).")
     var pair: String = "lomar"
-    @Option(help: "With --pair randsac: comma-separated RandSAC arms (patchbench methods lists them).")
-    var arms: String = "randsac,randsac-blob"
+    @Option(help: "With --pair randsac or selfpatch: comma-separated arms of that method (patchbench methods lists them; default randsac,randsac-blob or selfpatch,dino-ca).")
+    var arms: String?
     @Option(help: "Budget name or budget .json path (encoder and method settings).") var budget: String = "tiny"
     @Option(help: "Comma-separated grid sizes (patches per side); lomar default 8,14,24,28, densecl the budget's.")
     var grids: String?
@@ -52,13 +57,16 @@ struct Speed: ParsableCommand {
         guard batch >= 1, rounds >= 2, warmup >= 0, threads >= 1 else {
             throw ValidationError("--batch and --threads must be ≥ 1, --rounds ≥ 2, --warmup ≥ 0")
         }
-        guard ["lomar", "densecl", "randsac"].contains(pair) else {
-            throw ValidationError("--pair must be lomar, densecl or randsac, got '\(pair)'")
+        guard Self.pairs.keys.contains(pair) else {
+            throw ValidationError("--pair must be lomar, densecl, randsac or selfpatch, got '\(pair)'")
         }
-        if pair == "randsac" {
-            for arm in parsedArms where (try? Method.named(arm))?.base != "randsac" {
-                throw ValidationError("--arms: '\(arm)' is not a RandSAC arm (patchbench methods lists them)")
+        if let pairing = Self.pairs[pair], let defaultArms = pairing.defaultArms {
+            for arm in parsedArms where (try? Method.named(arm))?.base != pair {
+                throw ValidationError("--arms: '\(arm)' is not an arm of \(pair) (\(defaultArms.joined(separator: ", ")), ...; "
+                                      + "patchbench methods lists them)")
             }
+        } else if arms != nil {
+            throw ValidationError("--arms goes with --pair randsac or selfpatch, not \(pair)")
         }
         if let grids, parsedGrids(grids).isEmpty || !parsedGrids(grids).allSatisfy({ $0 >= 4 }) {
             throw ValidationError("--grids must be comma-separated integers ≥ 4, got '\(grids)'")
@@ -66,7 +74,17 @@ struct Speed: ParsableCommand {
         guard parsedDecoders != nil else { throw ValidationError("--decoders must list budget and/or paper, got '\(decoders)'") }
     }
 
-    var parsedArms: [String] { arms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    /// Each pair's baseline, and the arms it times by default where --arms applies (lomar has
+    /// its own measurement, below).
+    static let pairs: [String: (baseline: Method, defaultArms: [String]?)] = [
+        "lomar": (.mae, nil), "densecl": (.mocov2, nil),
+        "randsac": (.mae, ["randsac", "randsac-blob"]), "selfpatch": (.dino, ["selfpatch", "dino-ca"]),
+    ]
+
+    var parsedArms: [String] {
+        arms.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            ?? Self.pairs[pair]?.defaultArms ?? [pair]
+    }
 
     func parsedGrids(_ text: String) -> [Int] {
         text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -81,15 +99,13 @@ struct Speed: ParsableCommand {
         let b = try Budget.load(path: Budget.path(for: budget))
         let path = out ?? "runs/speed/\(SpeedFile.fileName(budget: b.name, method: pair))"
         if pair != "lomar" {
-            let arms = pair == "densecl" ? ["densecl"] : parsedArms
-            let baseline = pair == "densecl" ? Method.mocov2 : Method.mae
+            let arms = parsedArms, baseline = Self.pairs[pair]!.baseline
             let grid = parsedGrids(grids ?? "\(b.encoder.imageSize / b.encoder.patchSize)")
             var table: [(String, SpeedComparison.Row)] = []
             for name in arms {
                 let method = try Method.named(name)
-                let rows = try SpeedComparison.measurePair(method: method, baseline: baseline, views: pair == "densecl" ? 2 : 1,
-                                                           budget: b, grids: grid, batch: batch, warmup: warmup, rounds: rounds,
-                                                           threads: threads) { print($0) }
+                let rows = try SpeedComparison.measurePair(method: method, baseline: baseline, budget: b, grids: grid, batch: batch,
+                                                           warmup: warmup, rounds: rounds, threads: threads) { print($0) }
                 // Named for the arm it times (for densecl the pair's name): --out only for a single arm.
                 let file = (arms.count == 1 ? out : nil) ?? "runs/speed/\(SpeedFile.fileName(budget: b.name, method: name))"
                 try SpeedComparison.write(rows, budget: b.name, methods: SpeedFile.Methods(method: name, baseline: baseline.name),

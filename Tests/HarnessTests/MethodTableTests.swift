@@ -340,7 +340,7 @@ import Testing
     }
 
     @Test func denseCLAgainstMoCoEveryRound() throws {
-        let rows = try SpeedComparison.measurePair(method: .densecl, baseline: .mocov2, views: 2, budget: try HarnessFixtures.budget(),
+        let rows = try SpeedComparison.measurePair(method: .densecl, baseline: .mocov2, budget: try HarnessFixtures.budget(),
                                                    grids: [8], batch: 4, warmup: 1, rounds: 3, threads: 1)
         #expect(rows.count == 1 && rows[0].grid == 8 && rows[0].decoder == nil && rows[0].windowSize == nil)
         #expect(rows[0].baselineImagesPerSecond.count == 3 && rows[0].methodImagesPerSecond.allSatisfy { $0 > 0 })
@@ -352,11 +352,32 @@ import Testing
         let pixel = try Method.named("randsac-pixel-raster"), square = try Method.named("randsac")
         let budget = try HarnessFixtures.budget()
         let rows = try [square, pixel].map {
-            try SpeedComparison.measurePair(method: $0, baseline: .mae, views: 1, budget: budget, grids: [4], batch: 2, warmup: 0,
-                                            rounds: 2, threads: 1)[0]
+            try SpeedComparison.measurePair(method: $0, baseline: .mae, budget: budget, grids: [4], batch: 2, warmup: 0, rounds: 2,
+                                            threads: 1)[0]
         }
         #expect(rows.allSatisfy { $0.methodImagesPerSecond.count == 2 && $0.methodImagesPerSecond.allSatisfy { $0 > 0 } })
         // Pixel tokens: 16× the tokens of the patch arm, far more FLOPs against the same MAE step.
         #expect(rows[1].flopRatio < rows[0].flopRatio / 10)
+    }
+
+    @Test func selfPatchArmsAgainstDINOOnTheMultiCropViews() throws {
+        var budget = try HarnessFixtures.budget()
+        var selfpatch = try budget.settings(SelfPatch.Config(), key: "selfpatch")
+        selfpatch.dino = try budget.settings(DINO.Config(), key: "dino")
+        selfpatch.patchOutputs = 16
+        try budget.setSettings(selfpatch, key: "selfpatch")
+        let rows = try [Method.selfpatch, Method.dinoCA].map {
+            try SpeedComparison.measurePair(method: $0, baseline: .dino, budget: budget, grids: [8], batch: 2, warmup: 1, rounds: 2,
+                                            threads: 1)[0]
+        }
+        #expect(rows.allSatisfy { $0.grid == 8 && $0.methodImagesPerSecond.count == 2 && $0.baselineImagesPerSecond.allSatisfy { $0 > 0 } })
+        // The teacher runs on every crop and the patch tokens get a head: SelfPatch costs more
+        // FLOPs than DINO, and more than its λ = 0 arm.
+        #expect(rows[0].flopRatio < 1 && rows[0].flopRatio < rows[1].flopRatio)
+        // One batch feeds both: a pair whose recipes differ is refused, naming both.
+        #expect(throws: HarnessError.self) {
+            try SpeedComparison.measurePair(method: .selfpatch, baseline: .mae, budget: budget, grids: [8], batch: 2, warmup: 0,
+                                            rounds: 2, threads: 1)
+        }
     }
 }
