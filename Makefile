@@ -66,13 +66,18 @@ KEEP_GRID_CACHE ?= 0
 # shrinks them so the smoke regression's fine-tuning takes seconds; Documentation/evaluation.md).
 SMOKE_FINETUNE_FLAGS := --finetune-subset 500 --finetune-epochs 2
 FINETUNE_FLAGS ?= $(if $(filter smoke,$(BUDGET)),$(SMOKE_FINETUNE_FLAGS))
+# `patchbench speed`'s alternating rounds per pair; its MAE decoders for LoMaR (the verdicts read
+# the budget's: Documentation/Objectives/LoMaR.md, "Speed claims"; the papers' 512-d 8-block one
+# adds ~5 min and ~13 GiB of peak memory at tiny: `SPEED_DECODERS=budget,paper`).
+SPEED_ROUNDS ?= 10
+SPEED_DECODERS ?= budget
 
 .PHONY: help setup build test unit-test smoke-check cpu-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
 .PHONY: slurm-setup slurm-test slurm-submit
 
 help:
 	@echo "PatchBench"
-	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, write results/<budget>/v<N>/"
+	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, time the speed claims' pairs, write results/<budget>/v<N>/"
 	@echo "  make -j 2 reproduce-all THREADS=1    the faster way on 2 cores: two 1-thread runs at once (1.21x one 2-thread run)"
 	@echo "  make reproduce-all BUILD_CPU=native  Swift for this CPU's widest vectors: DINO-style steps ~1.13x faster, MAE's not; bit-identical (make cpu-check)"
 	@echo "  make reproduce-all SCHEDULER=slurm   the same as Slurm job arrays; resubmit to resume (Documentation/slurm.md)"
@@ -88,9 +93,10 @@ help:
 	@echo "Variables: BUDGET=$(BUDGET) SEEDS='$(SEEDS)' METHODS='$(METHODS)' PROBES='$(PROBES)'"
 	@echo "           DATA=$(DATA) (or CLS_PACK/SEG_PACK/DET_PACK) THREADS=$(THREADS) RUNS_DIR=$(RUNS_DIR)"
 	@echo "           KEEP_GRID_CACHE=$(KEEP_GRID_CACHE) (1: keep each run's ~2 GB of dense feature caches after its last probe)"
+	@echo "           SPEED_ROUNDS=$(SPEED_ROUNDS) SPEED_DECODERS=$(SPEED_DECODERS) (patchbench speed, after the evaluations: runs/speed/<budget>[-densecl].json)"
 	@echo "           BUILD_CPU=$(BUILD_CPU) (portable, native = $(or $(shell Scripts/native-cpu),portable) here, or a swiftc -target-cpu name)"
 	@echo "  Slurm:   SLURM_PARTITION SLURM_ACCOUNT SBATCH_FLAGS SLURM_TIME_FACTOR=$(SLURM_TIME_FACTOR) SLURM_EVAL_MINUTES=$(SLURM_EVAL_MINUTES)"
-	@echo "           SLURM_MEM_PRETRAIN=$(SLURM_MEM_PRETRAIN) SLURM_MEM_EVAL=$(SLURM_MEM_EVAL) (MiB) SLURM_WAIT=$(SLURM_WAIT)"
+	@echo "           SLURM_MEM_PRETRAIN=$(SLURM_MEM_PRETRAIN) SLURM_MEM_EVAL=$(SLURM_MEM_EVAL) SLURM_MEM_TABLES=$(SLURM_MEM_TABLES) (MiB) SLURM_WAIT=$(SLURM_WAIT)"
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -139,6 +145,17 @@ eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/en
 # Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
 # first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
 # versioned per budget, so a run of one budget never rewrites another budget's results.
+# The speed claims that `patchbench speed` measures at their resolution (LoMaR's at grids 24 and 28,
+# DenseCL's "< 1 % slower"), for each pair whose two methods are in METHODS. Local runs measure
+# after every evaluation (nothing else runs beside them), one pair after the other; on Slurm the
+# tables job measures first. A file that exists is not measured again.
+SPEED_DIR = $(RUNS_DIR)/speed
+speed_pairs = $(if $(and $(filter lomar,$(METHODS)),$(filter mae,$(METHODS))),lomar) \
+  $(if $(and $(filter densecl,$(METHODS)),$(filter mocov2,$(METHODS))),densecl)
+speed_file = $(SPEED_DIR)/$(BUDGET)$(if $(filter-out lomar,$(1)),-$(1)).json
+SPEED_FILES = $(foreach p,$(speed_pairs),$(call speed_file,$(p)))
+speed_command = $(PATCHBENCH) speed --pair $(1) --budget $(BUDGET) --threads $(THREADS) --rounds $(SPEED_ROUNDS) \
+  $(if $(filter lomar,$(1)),--decoders $(SPEED_DECODERS)) --out $(call speed_file,$(1))
 tables_command = $(PATCHBENCH) tables --budget $(BUDGET) --runs $(RUNS_DIR) --claims $(CLAIMS) --out $(RESULTS_DIR) \
   $$(ls -d $(RESULTS_DIR)/$(BUDGET)/v[0-9]* >/dev/null 2>&1 || echo --new-version)
 
@@ -161,7 +178,12 @@ $(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),$(foreach p,$(PROBES),$
 EVALS := $(foreach s,$(SEEDS),$(foreach m,$(METHODS),$(if $(filter $(s),$(call seeds_of,$(m))),\
   $(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json))))
 
-tables: $(EVALS) | build
+$(call speed_file,lomar): | $(EVALS) build
+	$(call speed_command,lomar)
+$(call speed_file,densecl): | $(EVALS) $(filter $(call speed_file,lomar),$(SPEED_FILES)) build
+	$(call speed_command,densecl)
+
+tables: $(EVALS) $(SPEED_FILES) | build
 	$(tables_command)
 
 # SCHEDULER=local (default): make runs the work itself, `make -j` in parallel. SCHEDULER=slurm:
@@ -185,6 +207,8 @@ SLURM_TIME_FACTOR ?= 3
 SLURM_EVAL_MINUTES ?= 30
 SLURM_MEM_PRETRAIN ?= 3072
 SLURM_MEM_EVAL ?= 3072
+# The tables job first runs the missing `patchbench speed` measurements (~3 GiB at tiny).
+SLURM_MEM_TABLES ?= 4096
 SLURM_DIR = $(RUNS_DIR)/.slurm/$(BUDGET)
 SLURM_WAIT ?= 0
 budget_images = $$(grep -o '"images_seen": *[0-9]*' configs/budgets/$(BUDGET).json | grep -o '[0-9]*$$')
@@ -198,14 +222,16 @@ slurm_plan = $(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),\
   pretrain $(m)/seed$(s) $(call run_dir,$(m),$(s)) $(call run_dir,$(m),$(s))/encoder.h5 $(or $(RATE_$(m)),0) \
   $(call pretrain_command,$(m),$(s))$(newline)$(foreach p,$(PROBES),\
   eval $(m)/seed$(s)/$(p) $(call run_dir,$(m),$(s)) $(call run_dir,$(m),$(s))/eval/$(p).json - \
-  $(call eval_command,$(m),$(s),$(p))$(newline))))tables $(BUDGET) - - - $(tables_command)
+  $(call eval_command,$(m),$(s),$(p))$(newline))))tables $(BUDGET) - - - \
+  $(foreach p,$(speed_pairs),{ [ -s $(call speed_file,$(p)) ] || $(call speed_command,$(p)); } &&) $(tables_command)
 
 slurm-submit: | $(sort $(CLS_PACK) $(foreach p,$(PROBES),$(call pack_for,$(p)))) build
 	$(shell mkdir -p $(SLURM_DIR))$(file >$(SLURM_DIR)/plan.txt,$(slurm_plan))
 	SLURM_DIR=$(SLURM_DIR) BUDGET=$(BUDGET) IMAGES=$(budget_images) THREADS=$(THREADS) \
 	  SLURM_PARTITION="$(SLURM_PARTITION)" SLURM_ACCOUNT="$(SLURM_ACCOUNT)" SBATCH_FLAGS="$(SBATCH_FLAGS)" \
 	  SLURM_TIME_FACTOR=$(SLURM_TIME_FACTOR) SLURM_EVAL_MINUTES=$(SLURM_EVAL_MINUTES) \
-	  SLURM_MEM_PRETRAIN=$(SLURM_MEM_PRETRAIN) SLURM_MEM_EVAL=$(SLURM_MEM_EVAL) SLURM_WAIT=$(SLURM_WAIT) \
+	  SLURM_MEM_PRETRAIN=$(SLURM_MEM_PRETRAIN) SLURM_MEM_EVAL=$(SLURM_MEM_EVAL) SLURM_MEM_TABLES=$(SLURM_MEM_TABLES) \
+	  SLURM_WAIT=$(SLURM_WAIT) \
 	  Scripts/slurm/submit.sh $(SLURM_DIR)/plan.txt
 
 # What is done, running, failed or to do (files first; Slurm's job states where it knows them).
@@ -265,7 +291,7 @@ plan:
 	echo "  still to do in $(RUNS_DIR)/$(BUDGET): $$left_runs of $$n_runs pretraining runs and $$left_evals of" \
 	  "$$(( n_runs * $(words $(PROBES)) )) evaluations, ~$$left_pre min of pretraining (from the last checkpoints)" \
 	  "+ ~$$left_eval min of probes: ~$$(( wall / 60 )) h $$(( wall % 60 )) min on the same slots"; \
-	echo "Commands (make -n):"; $(MAKE) -s -n reproduce-all | grep -E "patchbench (make-default|pretrain|eval|tables)" | sed 's/^/  /'
+	echo "Commands (make -n):"; $(MAKE) -s -n reproduce-all | grep -E "patchbench (make-default|pretrain|eval|speed|tables)" | sed 's/^/  /'
 
 # --- the smoke regression CI runs -----------------------------------------------------------
 # Smoke runs live in their own folder so they never mix with a reproduction's runs. Besides

@@ -30,7 +30,7 @@ time_factor=${SLURM_TIME_FACTOR:-3}
 eval_minutes=${SLURM_EVAL_MINUTES:-30}
 mem_pretrain=${SLURM_MEM_PRETRAIN:-3072}
 mem_eval=${SLURM_MEM_EVAL:-3072}
-mem_tables=${SLURM_MEM_TABLES:-1024}
+mem_tables=${SLURM_MEM_TABLES:-4096}  # the tables job runs the missing `patchbench speed` first
 
 command -v sbatch >/dev/null || { echo "submit: sbatch not found: is this a Slurm submit host?" >&2; exit 1; }
 

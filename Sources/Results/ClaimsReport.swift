@@ -32,7 +32,8 @@ public enum ClaimsReport {
             text += accuracySection(accuracy)
             if !speed.isEmpty {
                 text += "\nSpeed claims with a grid are measured by `patchbench speed` at that grid (n = alternating "
-                    + "rounds, MAE with the papers' 512-d 8-block decoder); the others by the budget's own pretraining "
+                    + "rounds, MAE with the budget's decoder, whose cost against the budget's encoder is near the papers' "
+                    + "512-d 8-block decoder's against ViT-B); the others by the budget's own pretraining "
                     + "throughput (images seen / wall time, on the budget's grid).\n"
                 text += "\n| speed claim | method vs baseline | measured at | direction | reported factor | measured ratio "
                     + "| 95% CI | n | measured/reported | reaches factor | verdict |\n"

@@ -377,7 +377,7 @@ import Results
         #expect(provenance.contains("| tiny/mae/seed2 | 0123456789ab (binary built from beefbeefbeef) | yes |"), "\(provenance)")
     }
 
-    /// Speed claims with a grid read `patchbench speed` rows at that grid (the papers' decoder),
+    /// Speed claims with a grid read `patchbench speed` rows at that grid (the budget's decoder),
     /// rounds paired; other grids, decoders and budgets are not mixed in.
     @Test func speedClaimsWithAGridReadTheSpeedFile() throws {
         let tree = try FakeRunTree()
@@ -393,9 +393,9 @@ import Results
         }
         let file = """
             {"schema": "patchbench.speed/3", "budget": "tiny", "methods": {"method": "lomar", "baseline": "mae"},
-             "provenance": {}, "rows": [\(row(28, "budget", mae: [1, 1], lomar: [9, 9])),
-                                        \(row(28, "paper", mae: [10, 20, 10], lomar: [30, 60, 31])),
-                                        \(row(24, "paper", mae: [10, 10, 10], lomar: [5, 6, 5.5]))]}
+             "provenance": {}, "rows": [\(row(28, "paper", mae: [1, 1], lomar: [9, 9])),
+                                        \(row(28, "budget", mae: [10, 20, 10], lomar: [30, 60, 31])),
+                                        \(row(24, "budget", mae: [10, 10, 10], lomar: [5, 6, 5.5]))]}
             """
         try file.write(toFile: tree.runs + "/speed/tiny.json", atomically: true, encoding: .utf8)
         let collection = try RunCollector.collect(root: tree.runs)
