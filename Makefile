@@ -142,9 +142,6 @@ eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/en
   $(if $(filter seg det patch-knn,$(3)),$(DENSE_EVAL_FLAGS)) $(if $(filter finetune,$(3)),$(FINETUNE_FLAGS)) \
   $(if $(and $(filter raw-pixels,$(1)),$(filter linear,$(3))),$(RAW_LINEAR_EVAL_FLAGS)) \
   $(if $(filter 1,$(KEEP_GRID_CACHE)),,&& Scripts/prune-grid-cache.sh $(call run_dir,$(1),$(2)) $(PROBES))
-# Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
-# first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
-# versioned per budget, so a run of one budget never rewrites another budget's results.
 # The speed claims that `patchbench speed` measures at their resolution (LoMaR's at grids 24 and 28,
 # DenseCL's "< 1 % slower"), for each pair whose two methods are in METHODS. Local runs measure
 # after every evaluation (nothing else runs beside them), one pair after the other; on Slurm the
@@ -156,6 +153,9 @@ speed_file = $(SPEED_DIR)/$(BUDGET)$(if $(filter-out lomar,$(1)),-$(1)).json
 SPEED_FILES = $(foreach p,$(speed_pairs),$(call speed_file,$(p)))
 speed_command = $(PATCHBENCH) speed --pair $(1) --budget $(BUDGET) --threads $(THREADS) --rounds $(SPEED_ROUNDS) \
   $(if $(filter lomar,$(1)),--decoders $(SPEED_DECODERS)) --out $(call speed_file,$(1))
+# Tables go into the budget's latest results version, results/<budget>/v<N>/ (v1 is created the
+# first time); a new version is made explicitly with `patchbench tables --new-version`. Results are
+# versioned per budget, so a run of one budget never rewrites another budget's results.
 tables_command = $(PATCHBENCH) tables --budget $(BUDGET) --runs $(RUNS_DIR) --claims $(CLAIMS) --out $(RESULTS_DIR) \
   $$(ls -d $(RESULTS_DIR)/$(BUDGET)/v[0-9]* >/dev/null 2>&1 || echo --new-version)
 

@@ -21,8 +21,9 @@ struct Speed: ParsableCommand {
             runs/speed/<budget>.json by default, where `patchbench tables` reads it:
             LoMaR's speed claims get their verdict from the rows at the claim's grid
             with the budget's decoder (448 px = grid 28, 384 px = grid 24 at patch 16;
-            behind the budget's small encoder the papers' decoder would dominate MAE's
-            cost as it does not in the papers), rounds paired as seeds are.
+            behind the budget's small encoder the papers' decoder would take a far
+            larger share of MAE's cost than it does in the papers), rounds paired as
+            seeds are.
             --pair densecl: DenseCL against MoCo-v2 at the budget's settings (two views,
             both queues), on the budget's grid unless --grids is given; written to
             runs/speed/<budget>-densecl.json, where DenseCL's "< 1 % slower" claim reads
