@@ -67,7 +67,10 @@ public enum ClaimsEvaluator {
             let methodImplemented = claims.implemented.contains(claim.method)
             let baselineImplemented = claims.implemented.contains(claim.baseline)
             if evaluation.verdict == .notRun, claim.direction.isSpeed, let grid = proxy.grid {
-                evaluation.reason = "no patchbench speed rounds at grid \(grid) (runs/speed/\(SpeedFile.fileName(budget: budget, method: claim.method)))"
+                // MAE's rows are read with one decoder only: a file of the other's rows is named as such.
+                let decoder = claim.baseline == "mae" ? " with MAE's \(SpeedFile.claimDecoder) decoder" : ""
+                evaluation.reason = "no patchbench speed rounds at grid \(grid)\(decoder) "
+                    + "(runs/speed/\(SpeedFile.fileName(budget: budget, method: claim.method)))"
             }
             if evaluation.verdict == .notRun {
                 let unimplemented = [claim.method, claim.baseline].filter { !claims.implemented.contains($0) }

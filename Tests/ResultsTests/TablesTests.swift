@@ -130,7 +130,7 @@ import Results
         #expect(verdict("lomar_vs_mae_inaturalist_speed") == .contradicted)
         #expect(verdict("lomar_vs_mae_pretrain448_speed") == .notRun)
         #expect(results.first { $0.claim.id == "lomar_vs_mae_pretrain448_speed" }?.evaluation.reason
-                == "no patchbench speed rounds at grid 28 (runs/speed/tiny.json)")
+                == "no patchbench speed rounds at grid 28 with MAE's budget decoder (runs/speed/tiny.json)")
         #expect(verdict("selfpatch_vs_dino_ade20k_semfpn_miou") == .notRun)
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
         // One row per measurement: the five fine-tuning claims of LoMaR share one, on the finetune proxy.
