@@ -85,7 +85,7 @@ help:
 	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) + the Slurm smoke test (what CI runs)"
 	@echo "  make cpu-check BUILD_CPU=native  the smoke regression built portable and for this CPU: every output must be equal"
 	@echo "  make plan           what reproduce-all would run, with a time estimate and what is still to do (NODES=n for a cluster; make -n shows the commands)"
-	@echo "  make reproduce-ablations  RandSAC's serialization arms, ABLATION_SEEDS='$(ABLATION_SEEDS)' (plan-ablations estimates it)"
+	@echo "  make reproduce-ablations  RandSAC's serialization arms and LoMaR's fix arms, ABLATION_SEEDS='$(ABLATION_SEEDS)' (plan-ablations estimates it)"
 	@echo "  make data           build the embedded default packs in datasets/default/"
 	@echo "  make setup          install the Debian packages PatchBench needs (idempotent)"
 	@echo "  make bench-anchor   patchbench bench next to the PyTorch anchor (needs torch)"
@@ -239,7 +239,8 @@ status:
 	@RUNS_DIR=$(RUNS_DIR) BUDGET=$(BUDGET) METHODS="$(METHODS)" SEEDS="$(SEEDS)" PROBES="$(PROBES)" SINGLE_SEED_METHODS="$(SINGLE_SEED_METHODS)" \
 	  SLURM_DIR=$(SLURM_DIR) Scripts/slurm/status.sh
 
-# RandSAC's serialization study (Tables 1-6 of the paper): its ablation arms, ABLATION_SEEDS seeds
+# RandSAC's serialization study (Tables 1-6 of the paper) and LoMaR before each fix to its relative
+# position (lomar-scaled-q, lomar-irpe-buckets): the table's ablation arms, ABLATION_SEEDS seeds
 # each, into the same runs/ and results version as reproduce-all. `make plan-ablations` estimates it.
 ABLATION_SEEDS ?= 0 1
 reproduce-ablations: | build $(METHODS_MK)

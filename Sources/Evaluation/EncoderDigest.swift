@@ -35,7 +35,8 @@ public enum EncoderDigest {
         update(hasher, with: encoder.namedParameters())
         if let relativeBias {
             hasher.update([0])
-            hasher.update("\(relativeBias.kind.rawValue) \(relativeBias.bucketing)")
+            // The query enters only when scaled, so the digests of unscaled encoders stay as they were.
+            hasher.update("\(relativeBias.kind.rawValue) \(relativeBias.bucketing)" + (relativeBias.query == .scaled ? " scaled q" : ""))
             hasher.update([0])
             update(hasher, with: relativeBias.namedParameters())
         }

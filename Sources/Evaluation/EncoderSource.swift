@@ -53,7 +53,8 @@ public enum EncoderSource: Sendable, Equatable {
         func attribute(_ name: String) throws -> String? {
             file.hasAttribute(name) ? try file.stringAttribute(name) : nil
         }
-        let names = (kind: try attribute(RelativePositionBias.kindAttribute), buckets: try attribute(RelativePositionBias.bucketsAttribute))
+        let names = (kind: try attribute(RelativePositionBias.kindAttribute), buckets: try attribute(RelativePositionBias.bucketsAttribute),
+                     query: try attribute(RelativePositionBias.queryAttribute))
         file.close()
         guard let kindName = names.kind else { return nil }
         guard let kind = RelativePositionKind(rawValue: kindName) else {
@@ -63,7 +64,11 @@ public enum EncoderSource: Sendable, Equatable {
         guard let bucketing = RelativePositionBucketing(bucketsName) else {
             throw EvaluationError.invalidInput("\(path): unknown \(RelativePositionBias.bucketsAttribute) '\(bucketsName)' (irpe or clip:0…3)")
         }
-        let bias = RelativePositionBias(kind: kind, bucketing: bucketing, encoder: encoder.config)
+        let queryName = names.query ?? RelativePositionQuery.unscaled.rawValue
+        guard let query = RelativePositionQuery(rawValue: queryName) else {
+            throw EvaluationError.invalidInput("\(path): unknown \(RelativePositionBias.queryAttribute) '\(queryName)' (unscaled or scaled)")
+        }
+        let bias = RelativePositionBias(kind: kind, bucketing: bucketing, query: query, encoder: encoder.config)
         do { try Checkpoint.loadExtraParameters(from: path, into: bias.namedParameters()) } catch {
             throw EvaluationError.invalidInput("\(path): cannot load the relative-position tables: \(error)")
         }

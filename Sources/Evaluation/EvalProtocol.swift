@@ -272,7 +272,7 @@ public enum EvalProtocol {
             settings["feature_batch_size"] = .integer(batchSize)
             settings["encoder_config"] = .string(EncoderDigest.configJSON(encoder.config))
             settings["relative_position_bias"] = .string(relativeBias.map {
-                "\($0.kind.rawValue), buckets \($0.bucketing), every block, on the full grid" } ?? "none")
+                "\($0.settingsDescription), every block, on the full grid" } ?? "none")
         } else {
             settings["pixel_channels"] = .integer(pixelChannels)
         }

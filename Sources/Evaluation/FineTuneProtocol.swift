@@ -82,7 +82,7 @@ public enum FineTuneProtocol {
             "encoder_digest": .string(encoderDigest),
             "encoder_config": .string(EncoderDigest.configJSON(encoder.config)),
             "relative_position_bias": .string(relativeBias.map {
-                "\($0.kind.rawValue), buckets \($0.bucketing), every block, on the full grid, trained" } ?? "none"),
+                "\($0.settingsDescription), every block, on the full grid, trained" } ?? "none"),
             "seed": .integer(Int(options.input.seed)),
             "seed_stream": .string("RandomStreams(seed): evaluation (subset, then head), data_order, augmentation, drop_path"),
             "train_split": .string(trainName), "test_split": .string(testName),

@@ -97,7 +97,7 @@ extension Method {
     /// The table, in the order tables and `--help` list the methods.
     public static let all: [Method] = [
         randomInit, randomInitLoMaR, randomInitRandSAC, randomInitMean, randomInitDINO, randomInitSelfPatch,
-        constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, lomarOfficialWindows, dino, dinoCA, selfpatch,
+        constantClass, rawPixels, supervised, mae, lomar, lomarRPETable, lomarOfficialWindows, lomarScaledQ, lomarIRPEBuckets, dino, dinoCA, selfpatch,
         mocov2, densecl, denseCLWarmup, mocov2NoBlur, denseCLNoBlur, relationalReasoning, relationalReasoningK8,
         spatialReasoning, spatialReasoningCodeOverlap, spatialReasoningStandard, spatialReasoningStandardCodeOverlap,
     ] + randsacArms
@@ -202,32 +202,52 @@ extension Method {
 
     /// LoMaR (Chen et al.): its loss never reaches the CLS output and its downstream model pools
     /// the patch tokens (`models_vit_rp.py`, `global_pool`), so the probes read their mean.
-    public static let lomar = lomarVariant(name: "lomar", relativePosition: .contextualProduct, reproduced: true,
-                                           tinyImagesPerSecond: 180,
+    public static let lomar = lomarVariant(name: "lomar", reproduced: true, tinyImagesPerSecond: 180,
                                            summary: "LoMaR: reconstruct 80% masked pixels inside small windows, relative position only")
 
     /// LoMaR with a per-head (H × 50) bias table instead of the contextual iRPE: a named,
     /// simpler variant (Documentation/Objectives/LoMaR.md).
-    public static let lomarRPETable = lomarVariant(name: "lomar-rpe-table", relativePosition: .table, reproduced: false,
-                                                   tinyImagesPerSecond: nil,
-                                                   summary: "LoMaR with a per-head relative-position bias table (variant)")
+    public static let lomarRPETable = lomarVariant(name: "lomar-rpe-table", reproduced: false, tinyImagesPerSecond: nil,
+                                                   summary: "LoMaR with a per-head relative-position bias table (variant)") {
+        $0.relativePosition = .table
+    }
 
     /// LoMaR with the official code's window assignment (`models_lomar.py` repeats the tokens
     /// window-major but flattens the windows image-major, so each image gets one window location
     /// n_w times): the arm that says whether the paper-vs-code difference matters
     /// (Documentation/Objectives/LoMaR.md, "Where the official code differs").
     public static let lomarOfficialWindows = lomarVariant(
-        name: "lomar-official-windows", relativePosition: .contextualProduct, windowAssignment: .officialCode, reproduced: false,
-        tinyImagesPerSecond: nil, summary: "LoMaR with the official code's window assignment (one window location per image, n_w mask draws)")
+        name: "lomar-official-windows", reproduced: false, tinyImagesPerSecond: nil,
+        summary: "LoMaR with the official code's window assignment (one window location per image, n_w mask draws)") {
+        $0.windowAssignment = .officialCode
+    }
 
-    static func lomarVariant(name: String, relativePosition: RelativePositionKind, windowAssignment: LoMaR.WindowAssignment? = nil,
-                             reproduced: Bool, tinyImagesPerSecond: Int?, summary: String) -> Method {
+    /// LoMaR as PatchBench trained it before the official-code fixture: iRPE's q/√d_h in the
+    /// contextual product. It measures what that fix moved (Documentation/Objectives/LoMaR.md,
+    /// "What each fix moved").
+    public static let lomarScaledQ = lomarVariant(
+        name: "lomar-scaled-q", reproduced: false, tinyImagesPerSecond: nil, ablation: true,
+        summary: "LoMaR with iRPE's q/sqrt(d_h) in the position term (the official code adds it with the unscaled q)") {
+        $0.rpeQuery = .scaled
+    }
+
+    /// LoMaR with iRPE's bucket mapping on its 4 × 4 windows, as the official code maps offsets:
+    /// 24 of the 49 buckets are never trained and the full grid reads them. It measures what the
+    /// window mapping moved.
+    public static let lomarIRPEBuckets = lomarVariant(
+        name: "lomar-irpe-buckets", reproduced: false, tinyImagesPerSecond: nil, ablation: true,
+        summary: "LoMaR with iRPE's offset buckets on small windows (half the buckets never trained)") {
+        $0.buckets = .irpe
+    }
+
+    static func lomarVariant(name: String, reproduced: Bool, tinyImagesPerSecond: Int?, ablation: Bool = false, summary: String,
+                             overrides: @escaping @Sendable (inout LoMaR.Config) -> Void = { _ in }) -> Method {
         Method(name: name, base: "lomar", summary: summary, configKey: "lomar", reproduced: reproduced,
                tinyImagesPerSecond: tinyImagesPerSecond, linearReadout: .mean, knnReadout: .mean,
-               exported: "the encoder and its relative-position tables") { budget in
+               exported: "the encoder and its relative-position tables", ablation: ablation) { budget in
             var settings = try budget.settings(LoMaR.Config(), key: "lomar")
-            settings.relativePosition = relativePosition
-            if let windowAssignment { settings.windowAssignment = windowAssignment }
+            settings.relativePosition = .contextualProduct  // the arm, not the budget, picks the kind
+            overrides(&settings)
             let grid = budget.encoder.imageSize / budget.encoder.patchSize
             try require(settings.windowSize >= 1 && settings.windowSize <= grid,
                         "window_size \(settings.windowSize) must be in 1…\(grid) (the \(grid)×\(grid) grid)")

@@ -40,6 +40,10 @@ public final class LoMaR: SingleViewObjective, Module {
         /// bucket (s ≥ 5), else a clip at s − 1, so no bucket a larger grid uses stays untrained;
         /// `irpe`: iRPE's mapping always (the official code; with s = 4 half the buckets stay zero).
         public var buckets: BucketChoice = .window
+        /// The q of the contextual product: nil is the official code's unscaled q; `scaled` is
+        /// iRPE's q/√d_h (the arm `lomar-scaled-q`). Optional so that run.json, and the config hash
+        /// of every run written before the option, omit the default.
+        public var rpeQuery: RelativePositionQuery? = nil
         public init() {}
 
         public enum BucketChoice: String, Codable, Sendable {
@@ -86,7 +90,7 @@ public final class LoMaR: SingleViewObjective, Module {
         encoder = VisionTransformer(encoderConfig, dtype: dtype, rng: &rng)
         maskToken = Initializer.truncatedNormal([1, 1, encoderConfig.dimension], std: 0.02, dtype: dtype, rng: &rng)
         relativePosition = RelativePositionBias(kind: config.relativePosition, bucketing: config.bucketing,
-                                                encoder: encoderConfig, dtype: dtype)
+                                                query: config.rpeQuery ?? .unscaled, encoder: encoderConfig, dtype: dtype)
         let c = encoderConfig
         head = Linear(c.dimension, c.patchSize * c.patchSize * c.channels, dtype: dtype, rng: &rng)
     }
@@ -161,8 +165,10 @@ public final class LoMaR: SingleViewObjective, Module {
     public func encoderExtras() -> [(String, Tensor)] { relativePosition.namedParameters() }
 
     public func exportedAttributes() -> [String: String] {
-        [RelativePositionBias.kindAttribute: config.relativePosition.rawValue,
-         RelativePositionBias.bucketsAttribute: config.bucketing.description]
+        var attributes = [RelativePositionBias.kindAttribute: config.relativePosition.rawValue,
+                          RelativePositionBias.bucketsAttribute: config.bucketing.description]
+        if relativePosition.query == .scaled { attributes[RelativePositionBias.queryAttribute] = RelativePositionQuery.scaled.rawValue }
+        return attributes
     }
 
     public func namedParameters() -> [(String, Tensor)] {

@@ -9,7 +9,8 @@
 //   or, for windows too small to reach the last bucket (side s ≤ 4), ρ(Δ) = sign(Δ)·min(|Δ|, s − 1):
 //          every bucket a larger grid uses is one the windows trained (`RelativePositionBucketing`)
 //   contextual: logits_ij = q_i·k_j/√d_h + q_i·r_b(i,j)   (LoMaR's Attention.forward adds
-//               `self.rpe_k(q)` with the UNSCALED q, after scaling q·kᵀ; iRPE's own models scale q first)
+//               `self.rpe_k(q)` with the UNSCALED q, after scaling q·kᵀ; iRPE's own models scale q first:
+//               + (q_i/√d_h)·r_b(i,j), `RelativePositionQuery.scaled`, the arm `lomar-scaled-q`)
 //   table (variant `lomar-rpe-table`): logits_ij = q_i·k_j/√d_h + t_h,b(i,j)
 import Foundation
 import Layers
@@ -20,6 +21,15 @@ public enum RelativePositionKind: String, Codable, Sendable {
     case contextualProduct = "contextual_product"
     /// A learned scalar per head and bucket, [H, 50] per block, zero init (a simpler variant).
     case table
+}
+
+/// Which q the contextual product multiplies with its table.
+public enum RelativePositionQuery: String, Codable, Sendable {
+    /// q as it enters attention (LoMaR's `Attention.forward`: `attn += self.rpe_k(q)` after the
+    /// scaled q·kᵀ). The default; encoder.h5 files without the attribute hold this.
+    case unscaled
+    /// q/√d_h (iRPE's own models): the position term moves √d_h times slower (8× at d_h = 64).
+    case scaled
 }
 
 /// How an offset becomes a bucket on each axis.
@@ -98,22 +108,33 @@ public final class RelativePositionBias: Module {
     /// (`irpe`, `clip:<m>`; absent in files written before it existed: `irpe`).
     public static let kindAttribute = "relative_position"
     public static let bucketsAttribute = "relative_position_buckets"
+    /// `scaled` for q/√d_h; absent: `unscaled` (written only when scaled, so LoMaR's files keep their bytes).
+    public static let queryAttribute = "relative_position_query"
 
     public let kind: RelativePositionKind
     /// The offset → bucket mapping the tables were trained with (evaluation must use the same).
     public let bucketing: RelativePositionBucketing
+    /// The q of the contextual product (the table kind has none).
+    public let query: RelativePositionQuery
     public let heads: Int
     /// contextual: [1, d_h, 50] per block; table: [H, 50] per block.
     public let tables: [Tensor]
 
-    public init(kind: RelativePositionKind, bucketing: RelativePositionBucketing = .irpe, encoder c: ViTConfig,
-                dtype: DType = .float32) {
+    public init(kind: RelativePositionKind, bucketing: RelativePositionBucketing = .irpe, query: RelativePositionQuery = .unscaled,
+                encoder c: ViTConfig, dtype: DType = .float32) {
         self.kind = kind
         self.bucketing = bucketing
+        self.query = query
         heads = c.heads
         let shape = kind == .contextualProduct ? [1, c.dimension / c.heads, RelativePositionBuckets.count]
                                                : [c.heads, RelativePositionBuckets.count]
         tables = (0..<c.depth).map { _ in Initializer.constant(0, shape, dtype: dtype) }
+    }
+
+    /// Kind, buckets and (when not the official unscaled one) the query, as metrics files record
+    /// them: "contextual_product, buckets clip:3".
+    public var settingsDescription: String {
+        "\(kind.rawValue), buckets \(bucketing)" + (query == .scaled ? ", scaled q" : "")
     }
 
     /// The additive attention bias of block `index` for qkv [B, T, 3D] on a g×g grid (+ CLS):
@@ -125,8 +146,9 @@ public final class RelativePositionBias: Module {
         switch kind {
         case .contextualProduct:
             // q [B·H·T, d_h] · r [d_h, 50] → lookup [B·H·T, 50]; pick column b(i, j).
-            let q = qkv.slice(axis: 2, 0..<d).reshaped([b, t, heads, dh]).permuted([0, 2, 1, 3])
+            var q = qkv.slice(axis: 2, 0..<d).reshaped([b, t, heads, dh]).permuted([0, 2, 1, 3])
                 .reshaped([b * heads * t, dh])
+            if query == .scaled { q = q * (1 / Double(dh).squareRoot()) }
             let lookup = Tensor.matmul(q, tables[index].reshaped([dh, nb]))
             var rows = [Int]()
             rows.reserveCapacity(b * heads * t * t)

@@ -1,3 +1,4 @@
+import Checkpoint
 import Datasets
 import Evaluation
 import Foundation
@@ -140,5 +141,35 @@ import Testing
         #expect(withFirst == EncoderDigest.parameters(of: encoder, relativeBias: first))
         let table = RelativePositionBias(kind: .table, bucketing: .clip(3), encoder: encoder.config)
         #expect(EncoderDigest.parameters(of: encoder, relativeBias: table) != withFirst)
+        let scaled = RelativePositionBias(kind: .contextualProduct, bucketing: .clip(3), query: .scaled, encoder: encoder.config)
+        #expect(EncoderDigest.parameters(of: encoder, relativeBias: scaled) != withFirst, "same tables, another query")
+    }
+}
+
+/// Evaluation rebuilds LoMaR's position term the way the encoder was trained: the query
+/// attribute is read back (absent: the official unscaled q), and an unknown value names the file.
+@Suite struct RelativePositionQueryAttributeTests {
+    @Test func theQueryAttributeIsReadBack() throws {
+        let directory = try TemporaryDirectory()
+        var rng = RandomStream(seed: 4)
+        let encoder = VisionTransformer(ViTConfig(imageSize: 16, patchSize: 4, dimension: 16, depth: 1, heads: 2,
+                                                  positionEmbedding: .none), rng: &rng)
+        let bias = RelativePositionBias(kind: .contextualProduct, bucketing: .clip(3), encoder: encoder.config)
+        let base = [RelativePositionBias.kindAttribute: "contextual_product", RelativePositionBias.bucketsAttribute: "clip:3"]
+        for (value, expected) in [(nil, RelativePositionQuery.unscaled), ("scaled", .scaled), ("unscaled", .unscaled)] {
+            let path = directory.file("encoder-\(value ?? "absent").h5")
+            var attributes = base
+            attributes[RelativePositionBias.queryAttribute] = value
+            try Checkpoint.saveEncoder(encoder, to: path, attributes: attributes, extraParameters: bias.namedParameters())
+            let loaded = try #require(try EncoderSource.checkpoint(path: path).makeRelativeBias(for: encoder))
+            #expect(loaded.query == expected && loaded.bucketing == .clip(3), "\(value ?? "absent")")
+        }
+        let bad = directory.file("encoder-bad.h5")
+        var attributes = base
+        attributes[RelativePositionBias.queryAttribute] = "halved"
+        try Checkpoint.saveEncoder(encoder, to: bad, attributes: attributes, extraParameters: bias.namedParameters())
+        #expect { try EncoderSource.checkpoint(path: bad).makeRelativeBias(for: encoder) } throws: {
+            "\($0)".contains(bad) && "\($0)".contains("relative_position_query 'halved'")
+        }
     }
 }

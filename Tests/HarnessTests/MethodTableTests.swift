@@ -38,6 +38,7 @@ import Testing
     @Test func eachMethodHasTheFloorOfItsEncoderAndReadout() throws {
         let expected = ["supervised": "random-init", "mae": "random-init", "lomar": "random-init-lomar",
                         "lomar-rpe-table": "random-init-lomar", "lomar-official-windows": "random-init-lomar",
+                        "lomar-scaled-q": "random-init-lomar", "lomar-irpe-buckets": "random-init-lomar",
                         "dino": "random-init-dino", "dino-ca": "random-init-selfpatch", "selfpatch": "random-init-selfpatch",
                         "mocov2": "random-init-mean", "densecl": "random-init-mean", "relational-reasoning": "random-init-mean"]
         for name in ["smoke", "tiny", "small", "paper"] {
@@ -102,24 +103,32 @@ import Testing
         }
     }
 
-    /// The official-windows arm differs from LoMaR only in its window assignment, and records
-    /// its own name in encoder.h5.
-    @Test func lomarOfficialWindowsIsLoMaRWithTheCodesWindowAssignment() throws {
+    /// Each LoMaR arm differs from LoMaR in one setting only and records its own name in
+    /// encoder.h5; the two fix arms are ablations (`make reproduce-ablations`), and LoMaR's own
+    /// settings never mention the query (its config hash predates the option).
+    @Test(arguments: [("lomar-official-windows", "window_assignment", "official_code", false),
+                      ("lomar-scaled-q", "rpe_query", "scaled", true),
+                      ("lomar-irpe-buckets", "buckets", "irpe", true)])
+    func lomarArmsChangeOneSetting(name: String, key: String, value: String, ablation: Bool) throws {
         let budget = try HarnessFixtures.budget()
-        let arm = try Method.lomarOfficialWindows.resolve(budget), base = try Method.lomar.resolve(budget)
+        let method = try Method.named(name)
+        #expect(method.base == "lomar" && method.ablation == ablation && !method.reproduced)
+        let arm = try method.resolve(budget), base = try Method.lomar.resolve(budget)
         guard case .object(var armSettings)? = arm.settings, case .object(let baseSettings)? = base.settings else {
             Issue.record("settings are not objects")
             return
         }
-        #expect(armSettings["window_assignment"] == .string("official_code"), "\(armSettings)")
-        #expect(baseSettings["window_assignment"] == .string("per_image"), "\(baseSettings)")
-        armSettings["window_assignment"] = baseSettings["window_assignment"]
+        #expect(armSettings[key] == .string(value), "\(armSettings)")
+        #expect(baseSettings[key] != .string(value), "\(baseSettings)")
+        #expect(baseSettings["rpe_query"] == nil)
+        armSettings[key] = baseSettings[key]
         #expect(armSettings == baseSettings)
         #expect(arm.encoder == base.encoder)
         let make = try #require(arm.makeObjective)
         var rng = RandomStream(seed: 0)
         let objective = make(&rng)
-        #expect(objective.methodName == "lomar-official-windows")
+        #expect(objective.methodName == name)
+        #expect(objective.exportedAttributes()[RelativePositionBias.queryAttribute] == (key == "rpe_query" ? value : nil))
     }
 
     /// SelfPatch's patch loss needs local crops of at least 3×3 patches: a budget that gives fewer

@@ -83,5 +83,12 @@ import TestSupport
         #expect(abs(out.loss.item - expected) < 1e-5 * max(1, abs(expected)))
         out.loss.backward()
         try compareGradients(lomar.namedParameters(), fx, label: "LoMaR")
+        // iRPE's q/√d_h (what PatchBench did before this fixture; the arm lomar-scaled-q) misses it.
+        config.rpeQuery = .scaled
+        let scaled = LoMaR(encoder: Self.lomarEncoder, config: config, rng: &rng)
+        try load(scaled.namedParameters(), from: fx)
+        let scaledLoss = scaled.loss(images: try fx.tensor("input"), windows: windows).loss.item
+        print("LoMaR loss with q/sqrt(d_h): \(scaledLoss)")
+        #expect(abs(scaledLoss - expected) > 1e-3 * max(1, abs(expected)))
     }
 }

@@ -21,11 +21,13 @@ import TestSupport
     }
 
     @Test func contextualBiasThroughTheEncoder() throws {
-        for kind in [RelativePositionKind.contextualProduct, .table] {
+        let variants: [(RelativePositionKind, RelativePositionQuery)] = [(.contextualProduct, .unscaled), (.contextualProduct, .scaled),
+                                                                          (.table, .unscaled)]
+        for (kind, query) in variants {
             let config = ViTConfig(imageSize: 12, patchSize: 4, dimension: 8, depth: 1, heads: 2, positionEmbedding: .none)
             var rng = RandomStream(seed: 3)
             let vit = VisionTransformer(config, dtype: .float64, rng: &rng)
-            let rpe = RelativePositionBias(kind: kind, encoder: config, dtype: .float64)
+            let rpe = RelativePositionBias(kind: kind, query: query, encoder: config, dtype: .float64)
             for t in rpe.tables { for i in 0..<t.count { t.storage[i] = rng.nextNormal() * 0.5 } }
             let tokens = random([2, 10, 8], seed: 4)
             let qkvWeight = vit.blocks[0].attn.qkv.weight
@@ -33,8 +35,28 @@ import TestSupport
                 var none: RandomStream? = nil
                 return vit.encode(tokens, blockBias: rpe.blockBias(grid: 3), dropPathRNG: &none)
             }
-            print("relative position \(kind.rawValue): \(report)")
+            print("relative position \(kind.rawValue) \(query.rawValue): \(report)")
             #expect(report.maxError < 1e-6)
         }
+    }
+
+    /// iRPE's scaled query (the arm `lomar-scaled-q`) divides the contextual term by √d_h and
+    /// nothing else; the table kind has no query to scale.
+    @Test func theScaledQueryDividesThePositionTermBySqrtDh() {
+        let config = ViTConfig(imageSize: 12, patchSize: 4, dimension: 32, depth: 1, heads: 2, positionEmbedding: .none)
+        let unscaled = RelativePositionBias(kind: .contextualProduct, bucketing: .clip(2), encoder: config, dtype: .float64)
+        let scaled = RelativePositionBias(kind: .contextualProduct, bucketing: .clip(2), query: .scaled, encoder: config, dtype: .float64)
+        var rng = RandomStream(seed: 9)
+        for i in 0..<unscaled.tables[0].count { unscaled.tables[0].storage[i] = rng.nextNormal() }
+        for i in 0..<scaled.tables[0].count { scaled.tables[0].storage[i] = unscaled.tables[0].storage[i] }
+        let qkv = random([2, 10, 96], seed: 10)
+        let a = unscaled.bias(block: 0, qkv: qkv, grid: 3), b = scaled.bias(block: 0, qkv: qkv, grid: 3)
+        let sqrtDh = Double(32 / 2).squareRoot()
+        var largest = 0.0
+        for i in 0..<a.count {
+            #expect(abs(b.storage[i] * sqrtDh - a.storage[i]) <= 1e-12 * max(1, abs(a.storage[i])))
+            largest = max(largest, abs(a.storage[i]))
+        }
+        #expect(largest > 1, "the check compares non-trivial biases")
     }
 }
