@@ -22,7 +22,8 @@ public struct Method: Sendable, CustomStringConvertible {
     /// Part of `make reproduce-all`'s default METHODS.
     public let reproduced: Bool
     /// Pretraining images/s at `tiny` on 2 cores (Zen 5, AVX-512, quiet machine, the first
-    /// 75 s of a run), for `make plan`; nil: not trained (random-init) or not measured.
+    /// 75 s of a run), for `make plan` (an arm whose step costs its base's takes the base's);
+    /// nil: not trained (random-init) or not measured.
     public let tinyImagesPerSecond: Int?
     /// What the linear and k-NN probes read, as the method's authors evaluate (the dense probes
     /// read the patch grid); a last-blocks readout is fitted to the encoder's depth.
@@ -202,8 +203,12 @@ extension Method {
 
     /// LoMaR (Chen et al.): its loss never reaches the CLS output and its downstream model pools
     /// the patch tokens (`models_vit_rp.py`, `global_pool`), so the probes read their mean.
-    public static let lomar = lomarVariant(name: "lomar", reproduced: true, tinyImagesPerSecond: 180,
+    public static let lomar = lomarVariant(name: "lomar", reproduced: true, tinyImagesPerSecond: lomarStepRate,
                                            summary: "LoMaR: reconstruct 80% masked pixels inside small windows, relative position only")
+
+    /// LoMaR's measured rate; the arms whose step is LoMaR's own (same windows, tokens and
+    /// products: another window assignment, bucket map or a scaled q) are planned at it too.
+    static let lomarStepRate = 180
 
     /// LoMaR with a per-head (H × 50) bias table instead of the contextual iRPE: a named,
     /// simpler variant (Documentation/Objectives/LoMaR.md).
@@ -217,7 +222,7 @@ extension Method {
     /// n_w times): the arm that says whether the paper-vs-code difference matters
     /// (Documentation/Objectives/LoMaR.md, "Where the official code differs").
     public static let lomarOfficialWindows = lomarVariant(
-        name: "lomar-official-windows", reproduced: false, tinyImagesPerSecond: nil,
+        name: "lomar-official-windows", reproduced: false, tinyImagesPerSecond: lomarStepRate,
         summary: "LoMaR with the official code's window assignment (one window location per image, n_w mask draws)") {
         $0.windowAssignment = .officialCode
     }
@@ -226,7 +231,7 @@ extension Method {
     /// contextual product. It measures what that fix moved (Documentation/Objectives/LoMaR.md,
     /// "What each fix moved").
     public static let lomarScaledQ = lomarVariant(
-        name: "lomar-scaled-q", reproduced: false, tinyImagesPerSecond: nil, ablation: true,
+        name: "lomar-scaled-q", reproduced: false, tinyImagesPerSecond: lomarStepRate, ablation: true,
         summary: "LoMaR with iRPE's q/sqrt(d_h) in the position term (the official code adds it with the unscaled q)") {
         $0.rpeQuery = .scaled
     }
@@ -235,7 +240,7 @@ extension Method {
     /// 24 of the 49 buckets are never trained and the full grid reads them. It measures what the
     /// window mapping moved.
     public static let lomarIRPEBuckets = lomarVariant(
-        name: "lomar-irpe-buckets", reproduced: false, tinyImagesPerSecond: nil, ablation: true,
+        name: "lomar-irpe-buckets", reproduced: false, tinyImagesPerSecond: lomarStepRate, ablation: true,
         summary: "LoMaR with iRPE's offset buckets on small windows (half the buckets never trained)") {
         $0.buckets = .irpe
     }
