@@ -307,6 +307,9 @@ import Testing
         #expect { try Budget.load(path: type) } throws: { "\($0)".contains(type) && "\($0)".contains("mask_ratio") }
         let window = try budgetFile(#"{"lomar": {"window_size": 9}}"#, "window")
         #expect { try Budget.load(path: window) } throws: { "\($0)".contains(window) && "\($0)".contains("window_size 9") }
+        // The position term's q is the arm's (lomar-scaled-q), not a budget's.
+        let query = try budgetFile(#"{"lomar": {"rpe_query": "scaled"}}"#, "query")
+        #expect { try Budget.load(path: query) } throws: { "\($0)".contains(query) && "\($0)".contains("methods.lomar: unknown key 'rpe_query'") }
     }
 
     /// Editing one method's block leaves every other method's config hash alone; the budget's
