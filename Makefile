@@ -25,8 +25,8 @@ PATCHBENCH := $(BUILD_DIR)/$(SWIFT_CONFIG)/patchbench
 THREADS ?= 2
 
 # The method table (Sources/Harness/Methods.swift) is the one list of methods: `patchbench
-# methods --make` writes its default METHODS (TABLE_METHODS) and measured rates (RATE_<name>) to
-# $(METHODS_MK), which is included here. It is rewritten after every build, only when its text
+# methods --make` writes its default METHODS (TABLE_METHODS), measured rates (RATE_<name>) and the
+# speed files' names (SPEED_FILE_<name>) to $(METHODS_MK), which is included here. It is rewritten after every build, only when its text
 # changes (make then restarts once); goals that need no method do not build for it.
 METHODS_MK := $(BUILD_DIR)/methods.mk
 ifneq ($(filter-out help setup slurm-setup build unit-test clean,$(or $(MAKECMDGOALS),help)),)
@@ -149,7 +149,7 @@ eval_command = $(PATCHBENCH) eval $(3) --checkpoint $(call run_dir,$(1),$(2))/en
 SPEED_DIR = $(RUNS_DIR)/speed
 speed_pairs = $(if $(and $(filter lomar,$(METHODS)),$(filter mae,$(METHODS))),lomar) \
   $(if $(and $(filter densecl,$(METHODS)),$(filter mocov2,$(METHODS))),densecl)
-speed_file = $(SPEED_DIR)/$(BUDGET)$(if $(filter-out lomar,$(1)),-$(1)).json
+speed_file = $(SPEED_DIR)/$(SPEED_FILE_$(1))
 SPEED_FILES = $(foreach p,$(speed_pairs),$(call speed_file,$(p)))
 speed_command = $(PATCHBENCH) speed --pair $(1) --budget $(BUDGET) --threads $(THREADS) --rounds $(SPEED_ROUNDS) \
   $(if $(filter lomar,$(1)),--decoders $(SPEED_DECODERS)) --out $(call speed_file,$(1))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Harness
+import Results
 
 /// `patchbench methods`: the method table, for people and for the Makefile.
 struct Methods: ParsableCommand {
@@ -27,7 +28,8 @@ struct Methods: ParsableCommand {
             here, in `make plan` and in the reason of its claims' not-run verdicts.
             --make prints the table as make variables (TABLE_METHODS,
             ABLATION_METHODS, RATE_<name>, UNTRAINED_METHODS, SINGLE_SEED_METHODS,
-            NOTED_METHODS, NOTE_<name>); the Makefile
+            NOTED_METHODS, NOTE_<name>, and SPEED_FILE_<name>, the file `patchbench
+            speed` writes for a timed method under runs/speed/); the Makefile
             includes that output from its build folder's methods.mk (.build/,
             or .build-<cpu>/ with make BUILD_CPU=...).
             """)
@@ -50,6 +52,9 @@ struct Methods: ParsableCommand {
             print("SINGLE_SEED_METHODS := " + Method.all.filter(\.singleSeed).map(\.name).joined(separator: " "))
             print("NOTED_METHODS := " + Method.all.filter { $0.planNote != nil }.map(\.name).joined(separator: " "))
             for method in Method.all { if let note = method.planNote { print("NOTE_\(method.name) := \(note)") } }
+            // `patchbench speed`'s file per timed method, under runs/speed/ (recursive: BUDGET expands where it is used).
+            let timed = Set(Speed.pairs.flatMap { [$0.key] + ($0.value.defaultArms ?? []) }).sorted()
+            for name in timed { print("SPEED_FILE_\(name) = " + SpeedFile.fileName(budget: "$(BUDGET)", method: name)) }
             return
         }
         let floors = Method.floors(budget: try Budget.load(path: Budget.path(for: budget)))

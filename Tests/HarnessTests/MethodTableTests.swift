@@ -267,6 +267,7 @@ import Testing
         #expect(makefile.contains("METHODS ?= $(TABLE_METHODS)"))
         #expect(makefile.contains("methods --make"))
         #expect(!makefile.contains("RATE_mae :="), "rates belong to the method table")
+        #expect(makefile.contains("speed_file = $(SPEED_DIR)/$(SPEED_FILE_$(1))"), "speed files are named by SpeedFile.fileName")
     }
 
     func budgetFile(_ methods: String, _ name: String) throws -> String {
