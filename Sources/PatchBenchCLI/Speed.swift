@@ -60,7 +60,7 @@ struct Speed: ParsableCommand {
             throw ValidationError("--batch and --threads must be ≥ 1, --rounds ≥ 2, --warmup ≥ 0")
         }
         guard Self.pairs.keys.contains(pair) else {
-            throw ValidationError("--pair must be lomar, densecl, randsac or selfpatch, got '\(pair)'")
+            throw ValidationError("--pair must be one of \(Self.pairs.keys.sorted().joined(separator: ", ")), got '\(pair)'")
         }
         if let pairing = Self.pairs[pair], let defaultArms = pairing.defaultArms {
             for arm in parsedArms where (try? Method.named(arm))?.base != pair {
@@ -68,7 +68,8 @@ struct Speed: ParsableCommand {
                                       + "patchbench methods lists them)")
             }
         } else if arms != nil {
-            throw ValidationError("--arms goes with --pair randsac or selfpatch, not \(pair)")
+            let withArms = Self.pairs.filter { $0.value.defaultArms != nil }.keys.sorted()
+            throw ValidationError("--arms goes with --pair \(withArms.joined(separator: " or ")), not \(pair)")
         }
         if let grids, parsedGrids(grids).isEmpty || !parsedGrids(grids).allSatisfy({ $0 >= 4 }) {
             throw ValidationError("--grids must be comma-separated integers ≥ 4, got '\(grids)'")
