@@ -58,6 +58,12 @@ public enum MarkdownTables {
             text += "**Evaluated on a subset** (--train-limit / --test-limit): " + limited.sorted().joined(separator: "; ")
                 + ". Not comparable with evaluations on every image.\n\n"
         }
+        let atLimits = rows.filter { !$0.probeLimits.isEmpty }
+        if !atLimits.isEmpty {
+            text += "**The probe at the limits of its search**: " + atLimits.map { "\($0.method) (" + $0.probeLimits.joined(separator: "; ") + ")" }
+                .joined(separator: "; ") + ". Past these limits the probe's accuracy may still rise, so such a row can "
+                + "understate what a linear probe reads from the encoder.\n\n"
+        }
         text += "| method | " + metricKeys.joined(separator: " | ") + " | seeds |\n"
         text += "|---|" + String(repeating: "---:|", count: metricKeys.count) + "---|\n"
         for row in rows {

@@ -68,12 +68,15 @@ public enum ResultsBundle {
                         summary.values.map { .object(["seed": .integer($0.seed), "value": .number($0.value)]) }),
                 ])
             }
-            return .object([
+            var fields: [String: JSONValue] = [
                 "budget": .string(row.budget), "dataset": .string(row.dataset), "probe": .string(row.probe),
                 "method": .string(row.method), "seeds": .array(row.seeds.map { .integer($0) }),
                 "subsets": .array(row.subsets.map { .string($0) }),
                 "metrics": .object(metrics),
-            ])
+            ]
+            // Only where a seed's probe stopped at its limits, so other rows read as before.
+            if !row.probeLimits.isEmpty { fields["probe_limits"] = .array(row.probeLimits.map { .string($0) }) }
+            return .object(fields)
         }
         return JSONValue.object([
             "schema": .string(schemaName), "version": .integer(version), "rows": .array(rowValues),

@@ -33,6 +33,9 @@ public struct TableRow: Equatable, Sendable {
     /// The images the evaluations used, when not all (`first 6000 train / 2000 test images`);
     /// several when seeds differ.
     public var subsets: [String] = []
+    /// Seeds whose linear probe stopped at its search's limits (`MetricsFile.probeLimits`), e.g.
+    /// "seed 0: C 1e+04 is the grid's largest"; empty for the other probes.
+    public var probeLimits: [String] = []
 }
 
 /// The key of one Markdown table.
@@ -88,6 +91,7 @@ public enum ResultsSummary {
         // (table key, method) → seed-ordered (seed, metric key, value) triples; runs are already seed-sorted.
         var entries: [TableKey: [String: [(seed: Int, key: String, value: Double)]]] = [:]
         var subsets: [TableKey: [String: [String]]] = [:]
+        var limits: [TableKey: [String: [String]]] = [:]
         for run in collection.runs {
             var sources: [(probe: String, dataset: String, metrics: [(key: String, value: Double)])] = []
             for evaluation in run.evaluations {
@@ -98,6 +102,10 @@ public enum ResultsSummary {
                 let key = TableKey(budget: run.budget, dataset: evaluation.dataset.name, probe: evaluation.probe)
                 if evaluation.subset != "all", !(subsets[key]?[run.method] ?? []).contains(evaluation.subset) {
                     subsets[key, default: [:]][run.method, default: []].append(evaluation.subset)
+                }
+                let probeLimits = evaluation.probeLimits
+                if !probeLimits.isEmpty {
+                    limits[key, default: [:]][run.method, default: []].append("seed \(run.seed): " + probeLimits.joined(separator: ", "))
                 }
             }
             let pretrain = run.pretrainMetrics
@@ -128,7 +136,8 @@ public enum ResultsSummary {
                 let seeds = Array(Set(triples.map(\.seed))).sorted()
                 rows.append(
                     TableRow(budget: key.budget, dataset: key.dataset, probe: key.probe, method: method, seeds: seeds,
-                        metrics: summaries, subsets: (subsets[key]?[method] ?? []).sorted()))
+                        metrics: summaries, subsets: (subsets[key]?[method] ?? []).sorted(),
+                        probeLimits: limits[key]?[method] ?? []))
             }
         }
         return rows

@@ -126,6 +126,33 @@ public struct MetricsFile: Codable, Equatable, Sendable {
     /// Every setting of the probe as the eval file records it (absent in older files).
     public var settings: [String: JSONValue]?
 
+    /// Where the linear probe stopped at the limits of its search, in words for the tables: the
+    /// chosen C at an end of the grid (validation accuracy may rise further past it) and a refit
+    /// that reached the iteration cap. Empty for the other probes and for files without these settings.
+    public var probeLimits: [String] {
+        guard probe == "linear", let settings, let chosen = metrics["C"] else { return [] }
+        func number(_ value: JSONValue) -> Double? {
+            switch value {
+            case .number(let x): return x
+            case .integer(let i): return Double(i)
+            default: return nil
+            }
+        }
+        var limits: [String] = []
+        if case .array(let grid)? = settings["strengths"] {
+            let values = grid.compactMap(number)
+            let c = NumberFormatting.metric(chosen, probe: probe, metric: "C")
+            if values.count > 1, chosen == values.max() { limits.append("C \(c) is the grid's largest") }
+            if values.count > 1, chosen == values.min() { limits.append("C \(c) is the grid's smallest") }
+        }
+        if case .array(let iterations)? = settings["iterations"], let refit = iterations.last.flatMap(number),
+           let cap = settings["max_iterations"].flatMap(number), refit >= cap
+        {
+            limits.append("the refit stopped at the \(Int(cap))-iteration cap")
+        }
+        return limits
+    }
+
     /// `all` unless the evaluation used only part of a split (--train-limit / --test-limit).
     public var subset: String {
         if case .string(let subset)? = settings?["subset"] { return subset }

@@ -215,6 +215,37 @@ import Results
                                        rows: rows.filter { $0.probe == "pretrain" }, floors: floors).contains("subset"))
     }
 
+    /// A linear probe whose C is an end of its grid, or whose refit ran to the iteration cap, is
+    /// named above the table and in results.json; a C inside the grid, and the other probes, are not.
+    @Test func linearProbesAtTheirSearchLimitsAreNamed() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        func write(_ method: String, c: Double, refit: Int) throws {
+            try tree.addRun(method: method, seed: 0, top1: 70)
+            let text = tree.metrics(probe: "linear", method: method, budget: "tiny", seed: 0, hash: "c0ffee\(method.count)0",
+                                    metrics: "{\"top1\": 70, \"C\": \(c)}")
+                .replacingOccurrences(of: "\"protocol\": {", with: "\"protocol\": {\"strengths\": [0.01, 1, 10000], "
+                                      + "\"max_iterations\": 500, \"iterations\": [10, 20, 30, \(refit)], ")
+            try tree.write(text, to: "runs/tiny/\(method)/seed0/eval/linear.json")
+        }
+        try write("random-init-dino", c: 10000, refit: 500)
+        try write("mae", c: 1, refit: 499)
+        try write("lomar", c: 0.01, refit: 12)
+        let rows = ResultsSummary.rows(try RunCollector.collect(root: tree.runs))
+        let linear = rows.filter { $0.probe == "linear" }
+        #expect(linear.first { $0.method == "random-init-dino" }?.probeLimits
+                == ["seed 0: C 1e+04 is the grid's largest, the refit stopped at the 500-iteration cap"])
+        #expect(linear.first { $0.method == "lomar" }?.probeLimits == ["seed 0: C 0.01 is the grid's smallest"])
+        #expect(linear.first { $0.method == "mae" }?.probeLimits == [])
+        #expect(rows.filter { $0.probe != "linear" }.allSatisfy { $0.probeLimits.isEmpty })
+        let table = MarkdownTables.render(key: TableKey(budget: "tiny", dataset: "fashion-mnist", probe: "linear"), rows: linear,
+                                          floors: floors)
+        #expect(table.contains("**The probe at the limits of its search**: lomar (seed 0: C 0.01 is the grid's smallest); "
+                               + "random-init-dino (seed 0: C 1e+04 is the grid's largest, the refit stopped at the 500-iteration cap)."),
+                "\(table)")
+        #expect(!table.contains("mae (seed"))
+    }
+
     /// One budget's tables never touch another budget's versions (make reproduce-all BUDGET=smoke
     /// once rewrote the committed tiny results).
     @Test func aBudgetsVersionsAreItsOwn() throws {
