@@ -35,8 +35,7 @@ public enum EncoderDigest {
         update(hasher, with: encoder.namedParameters())
         if let relativeBias {
             hasher.update([0])
-            // The query enters only when scaled, so the digests of unscaled encoders stay as they were.
-            hasher.update("\(relativeBias.kind.rawValue) \(relativeBias.bucketing)" + (relativeBias.query == .scaled ? " scaled q" : ""))
+            hasher.update("\(relativeBias.kind.rawValue) \(relativeBias.bucketing)" + (relativeBias.queryNote.map { " " + $0 } ?? ""))
             hasher.update([0])
             update(hasher, with: relativeBias.namedParameters())
         }

@@ -164,12 +164,7 @@ public final class LoMaR: SingleViewObjective, Module {
     /// The ViT tensors plus the relative-position tables evaluation needs.
     public func encoderExtras() -> [(String, Tensor)] { relativePosition.namedParameters() }
 
-    public func exportedAttributes() -> [String: String] {
-        var attributes = [RelativePositionBias.kindAttribute: config.relativePosition.rawValue,
-                          RelativePositionBias.bucketsAttribute: config.bucketing.description]
-        if relativePosition.query == .scaled { attributes[RelativePositionBias.queryAttribute] = RelativePositionQuery.scaled.rawValue }
-        return attributes
-    }
+    public func exportedAttributes() -> [String: String] { relativePosition.exportedAttributes }
 
     public func namedParameters() -> [(String, Tensor)] {
         var p = encoder.namedParameters()

@@ -134,7 +134,18 @@ public final class RelativePositionBias: Module {
     /// Kind, buckets and (when not the official unscaled one) the query, as metrics files record
     /// them: "contextual_product, buckets clip:3".
     public var settingsDescription: String {
-        "\(kind.rawValue), buckets \(bucketing)" + (query == .scaled ? ", scaled q" : "")
+        "\(kind.rawValue), buckets \(bucketing)" + (queryNote.map { ", " + $0 } ?? "")
+    }
+
+    /// "scaled q" for a scaled query, nil for the official unscaled one: descriptions and digests
+    /// mention the query only when scaled, so those of unscaled encoders stay as they were.
+    public var queryNote: String? { query == .scaled ? "scaled q" : nil }
+
+    /// The encoder.h5 attributes that let evaluation rebuild these tables (the query only when scaled).
+    public var exportedAttributes: [String: String] {
+        var attributes = [Self.kindAttribute: kind.rawValue, Self.bucketsAttribute: bucketing.description]
+        if query == .scaled { attributes[Self.queryAttribute] = query.rawValue }
+        return attributes
     }
 
     /// The additive attention bias of block `index` for qkv [B, T, 3D] on a g×g grid (+ CLS):
