@@ -12,8 +12,9 @@ public struct ClaimResult: Equatable, Sendable {
     /// for the `pretrain` probe), whether or not it is the claim's own: several packs are listed
     /// comma-separated. nil when no seed paired and for `patchbench speed` rounds.
     public var measuredPack: String? = nil
-    /// The paired seeds' run.json and eval files written by uncommitted code (`git_dirty`: the
-    /// checkout had changes; `build_dirty`: the binary's source had), relative to the runs root, sorted. (Eval files older than the flag record
+    /// The paired seeds' run.json and eval files written by uncommitted code (a run's `git_dirty`:
+    /// the checkout it read its budget from had changes; `build_dirty`: the binary's source had),
+    /// relative to the runs root, sorted. (Eval files older than the flag record
     /// no commit and are not listed: unknown is not dirty.)
     public var uncommittedInputs: [String] = []
 }

@@ -167,7 +167,7 @@ public enum ClaimsReport {
                 let uncommitted = first.uncommittedInputs
                 if !uncommitted.isEmpty {
                     let shown = uncommitted.prefix(3).joined(separator: ", ") + (uncommitted.count > 3 ? ", …" : "")
-                    note += (note.isEmpty ? "" : note.hasSuffix(".") ? " " : ". ") + "Measured with uncommitted code (git_dirty or build_dirty): "
+                    note += (note.isEmpty ? "" : note.hasSuffix(".") ? " " : ". ") + "Measured with uncommitted code (a run's git_dirty or build_dirty, an eval's build_dirty): "
                         + "\(uncommitted.count) file(s), \(shown); provenance.md lists every file's commit."
                 }
                 if !note.isEmpty { notes.append("\(number + 1). \(note)") }

@@ -121,8 +121,11 @@ public struct MetricsFile: Codable, Equatable, Sendable {
     public var buildCommit: String?
     public var buildDirty: Bool?
 
-    /// Written by uncommitted code: the checkout or the binary's source had changes.
-    public var uncommitted: Bool { gitDirty == true || buildDirty == true }
+    /// Computed by uncommitted code: the binary's source had changes. An evaluation reads nothing
+    /// from the checkout (the pack and the encoder are named on its command line and digested), so
+    /// `git_dirty` only says what the working tree held beside it; files written before the build
+    /// stamp was recorded fall back to it.
+    public var uncommitted: Bool { buildDirty ?? (gitDirty == true) }
     /// Every setting of the probe as the eval file records it (absent in older files).
     public var settings: [String: JSONValue]?
 

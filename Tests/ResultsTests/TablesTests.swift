@@ -402,10 +402,29 @@ import Results
         #expect(try #require(results.first { $0.claim.id == "lomar_vs_mae_imagenet_finetune_224_top1" }).uncommittedInputs
                 == ["tiny/mae/seed2/run.json"])
         let markdown = ClaimsReport.markdown([(budget: "tiny", results: results)])
-        #expect(markdown.contains("Measured with uncommitted code (git_dirty or build_dirty): 2 file(s), tiny/lomar/seed1/eval/seg.json"),
+        #expect(markdown.contains("Measured with uncommitted code (a run's git_dirty or build_dirty, an eval's build_dirty): 2 file(s), "
+                                  + "tiny/lomar/seed1/eval/seg.json"),
                 "\(markdown)")
         let provenance = ProvenanceReport.markdown(collection)
         #expect(provenance.contains("| tiny/mae/seed2 | 0123456789ab (binary built from beefbeefbeef) | yes |"), "\(provenance)")
+    }
+
+    /// An evaluation reads nothing from the checkout, so a dirty working tree beside a binary built
+    /// from a clean commit does not make its file uncommitted; a dirty build does, and a file without
+    /// the build stamp falls back to the checkout's flag.
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true), (true, nil), (false, nil)] as [(Bool, Bool?)])
+    func anEvalIsUncommittedWhenItsBinaryWas(gitDirty: Bool, buildDirty: Bool?) throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        let seg = tree.metrics(probe: "seg", method: "lomar", budget: "tiny", seed: 1, hash: "c0ffee51",
+                               metrics: "{\"mIoU\": 29.25, \"aAcc\": 70.5}")
+        let build = buildDirty.map { ", \"build_commit\": \"beefbeefbeefbeef0000\", \"build_dirty\": \($0)" } ?? ""
+        try tree.write(String(seg.dropLast()) + ", \"git_commit\": \"feedfacefeedface0000\", \"git_dirty\": \(gitDirty)\(build)}",
+                       to: "runs/tiny/lomar/seed1/eval/seg.json")
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: try RunCollector.collect(root: tree.runs), budget: "tiny")
+        let ade = try #require(results.first { $0.claim.id == "lomar_vs_mae_ade20k_miou" })
+        #expect(ade.uncommittedInputs == ((buildDirty ?? gitDirty) ? ["tiny/lomar/seed1/eval/seg.json"] : []))
     }
 
     /// Speed claims with a grid read `patchbench speed` rows at that grid (the budget's decoder),
