@@ -205,6 +205,7 @@ struct Eval: ParsableCommand {
         if probe == FineTuneProtocol.probe { return try runFineTune(checkout: checkout) }
         let probe = EvalProbe(rawValue: probe)!
         BLAS.setThreads(encoderOptions.resolvedThreads)
+        if probe == .linear, let note = BLAS.slowKernelNote { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         let runDirectory = encoderOptions.checkpoint.flatMap(EncoderDescription.runDirectory(ofCheckpoint:))
         let run = try Self.runRecord(runDirectory)
         let evaluationSeed = seed ?? run.map { UInt64(max(0, $0.seed)) } ?? 0

@@ -11,7 +11,8 @@ struct Info: ParsableCommand {
             which the bits of every result depend on, and gemm_path the code path this CPU runs \
             (avx512f, avx2-fma or reference), which changes only the speed. OpenBLAS serves the \
             float64 products (the linear probe); their bits follow its kernel (blas_core, which \
-            OPENBLAS_CORETYPE selects). --json prints one JSON object instead of text.
+            OPENBLAS_CORETYPE selects; blas_note warns when OpenBLAS fell back to a kernel without \
+            the CPU's AVX2). --json prints one JSON object instead of text.
             """)
 
     @Option(help: ArgumentHelp(stringLiteral: CommonHelp.threads)) var threads: Int = 2
@@ -40,6 +41,7 @@ struct Info: ParsableCommand {
             ("cpu_features", cpu.features.joined(separator: " ")),
             ("memory_gib", String(format: "%.1f", Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824)),
         ]
+        if let note = BLAS.slowKernelNote { fields.append(("blas_note", note)) }
         fields.sort { $0.0 < $1.0 }
         if json {
             let object = Dictionary(uniqueKeysWithValues: fields)

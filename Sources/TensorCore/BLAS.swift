@@ -34,6 +34,27 @@ public enum BLAS {
     public static var coreName: String { String(cString: openblas_get_corename()) }
     public static var config: String { String(cString: openblas_get_config()) }
 
+    /// OpenBLAS's x86-64 kernels that use AVX2 and FMA; on a CPU it does not recognise it falls
+    /// back to an older one (0.3.21 runs Prescott, SSE3, on Sapphire Rapids).
+    static let avx2Kernels: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"]
+
+    /// A warning for this process, or nil: see `slowKernelNote(core:coreTypeSet:cpuHasAVX2FMA:)`.
+    public static var slowKernelNote: String? {
+        slowKernelNote(core: coreName, coreTypeSet: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil,
+                       cpuHasAVX2FMA: FloatGEMM.Path.avx2.isSupported)
+    }
+
+    /// When OpenBLAS picked a pre-AVX2 kernel by itself on a CPU with AVX2 and FMA, a sentence
+    /// saying so: the linear probe's float64 products then run 2.1–2.5× slower (768-d features,
+    /// Sapphire Rapids Xeon, Prescott against Haswell). The bits differ too, as with any kernel.
+    /// nil when the kernel uses AVX2, when OPENBLAS_CORETYPE chose it, or when the CPU lacks AVX2.
+    public static func slowKernelNote(core: String, coreTypeSet: Bool, cpuHasAVX2FMA: Bool) -> String? {
+        guard !coreTypeSet, cpuHasAVX2FMA, !avx2Kernels.contains(core.lowercased()) else { return nil }
+        return "OpenBLAS did not recognise this CPU and runs its \(core) kernel, without the CPU's AVX2 and FMA: "
+            + "the linear probe's float64 products run about 2x slower than with OPENBLAS_CORETYPE=Haswell, "
+            + "the kernel the goldens were written with (Documentation/gemm.md)"
+    }
+
     /// C = alpha·op(A)·op(B) + beta·C in float64, row-major; op(X) = Xᵀ when the flag is set.
     /// A is M×K after op, B is K×N after op, C is M×N; lda/ldb/ldc are row strides.
     @inline(__always)

@@ -1,0 +1,22 @@
+import Testing
+import TensorCore
+
+/// The warning for OpenBLAS's fallback to a kernel without the CPU's AVX2 (0.3.21 picks Prescott
+/// on Sapphire Rapids): given only where OpenBLAS chose the kernel itself on a CPU that has AVX2.
+struct BLASKernelNoteTests {
+    @Test(arguments: ["Prescott", "Nehalem", "Sandybridge", "Core2"])
+    func aFallbackKernelOnAnAVX2CPUIsNamed(core: String) throws {
+        let note = try #require(BLAS.slowKernelNote(core: core, coreTypeSet: false, cpuHasAVX2FMA: true))
+        #expect(note.contains("runs its \(core) kernel") && note.contains("OPENBLAS_CORETYPE=Haswell"), "\(note)")
+    }
+
+    @Test(arguments: ["Haswell", "SkylakeX", "Zen", "SapphireRapids", "COOPERLAKE"])
+    func anAVX2KernelIsNotNamed(core: String) {
+        #expect(BLAS.slowKernelNote(core: core, coreTypeSet: false, cpuHasAVX2FMA: true) == nil)
+    }
+
+    @Test func aChosenKernelOrACPUWithoutAVX2IsNotNamed() {
+        #expect(BLAS.slowKernelNote(core: "Prescott", coreTypeSet: true, cpuHasAVX2FMA: true) == nil)
+        #expect(BLAS.slowKernelNote(core: "Prescott", coreTypeSet: false, cpuHasAVX2FMA: false) == nil)
+    }
+}
