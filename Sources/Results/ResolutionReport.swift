@@ -49,6 +49,21 @@ public enum ResolutionReport {
         return SampleStatistics.meanAndStandardDeviation(values.keys.sorted().map { values[$0]! }).mean
     }
 
+    /// The highest mean over the trained methods (neither floors nor reference rows), with its
+    /// method (the first in name order on a tie): where the supervised row is no upper bound for a
+    /// probe, the range the methods themselves span.
+    static func best(_ collection: RunCollection, budget: String, probe: String, metric: String,
+                     dataset: String?) -> (method: String, mean: Double)? {
+        let methods = Array(Set(collection.runs.filter { $0.budget == budget }.map(\.method))).sorted()
+            .filter { !ResultsSummary.isFloor($0) && !ResultsSummary.isReference($0) }
+        var best: (method: String, mean: Double)?
+        for method in methods {
+            guard let m = mean(collection, budget: budget, method: method, probe: probe, metric: metric, dataset: dataset) else { continue }
+            if best == nil || m > best!.mean { best = (method, m) }
+        }
+        return best
+    }
+
     public static func markdown(collection: RunCollection, claimResults: [(budget: String, results: [ClaimResult])]) -> String {
         var text = "# What the numbers can resolve\n\n"
         text += "Per probe metric a claim is judged on: the `random-init` floor, the `supervised` reference (the budget's "
@@ -69,9 +84,10 @@ public enum ResolutionReport {
                 }
             }
             keys.sort { ($0.probe, $0.metric, $0.dataset ?? "") < ($1.probe, $1.metric, $1.dataset ?? "") }
-            text += "| probe | metric | dataset | floor (random-init) | supervised | usable range | pooled seed s (methods) "
-                + "| MDD at n = \(plannedSeeds) |\n"
-            text += "|---|---|---|---:|---:|---:|---:|---:|\n"
+            text += "| probe | metric | dataset | floor (random-init) | supervised | usable range | best method (mean) "
+                + "| pooled seed s (methods) | MDD at n = \(plannedSeeds) |\n"
+            text += "|---|---|---|---:|---:|---:|---|---:|---:|\n"
+            var belowFloor: [String] = []
             var detectable: [String: Double] = [:]
             func key(_ probe: String, _ metric: String, _ dataset: String?) -> String { "\(probe)|\(metric)|\(dataset ?? "")" }
             for k in keys {
@@ -80,14 +96,21 @@ public enum ResolutionReport {
                 let upper = mean(collection, budget: budget, method: ResultsSummary.supervisedMethod, probe: k.probe,
                                  metric: k.metric, dataset: k.dataset)
                 let range = floor.flatMap { f in upper.map { $0 - f } }
+                if let range, range < 0 { belowFloor.append("\(k.probe) \(k.metric)" + (k.dataset.map { " on \($0)" } ?? "")) }
+                let top = best(collection, budget: budget, probe: k.probe, metric: k.metric, dataset: k.dataset)
                 let s = spread(collection, budget: budget, probe: k.probe, metric: k.metric, dataset: k.dataset)
                 let mdd = s.map { minimumDetectableDifference(pooledStandardDeviation: $0.pooled, seeds: plannedSeeds) }
                 if let mdd { detectable[key(k.probe, k.metric, k.dataset)] = mdd }
                 let cells = [k.probe, k.metric, k.dataset ?? "any", ClaimsReport.optionalFixed(floor),
                              ClaimsReport.optionalFixed(upper), ClaimsReport.optionalFixed(range, signed: true),
+                             top.map { "\(NumberFormatting.fixed($0.mean, digits: 2)) (\($0.method))" } ?? "—",
                              s.map { "\(NumberFormatting.fixed($0.pooled, digits: 2)) (\($0.methods))" } ?? "—",
                              ClaimsReport.optionalFixed(mdd)]
                 text += "| " + cells.joined(separator: " | ") + " |\n"
+            }
+            if !belowFloor.isEmpty {
+                text += "\nThe supervised reference lies below the floor for \(belowFloor.joined(separator: ", ")): it is no upper "
+                    + "bound there, and the best method's mean shows the range the methods span instead.\n"
             }
             text += "\n### Claim families\n\n"
             text += "| paper | method vs baseline | proxy (strength) | claims | reported Δ | MDD | resolvable at n = \(plannedSeeds) |\n"

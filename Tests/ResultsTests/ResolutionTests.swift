@@ -27,14 +27,33 @@ import Testing
         #expect(row != nil, "no linear top1 row in\n\(text)")
         let cells = row!.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(cells[3] == "40.03" && cells[4] == "91.00" && cells[5] == "+50.97")
+        // The trained methods' best mean: lomar's (81 + 81.35 + 80.9) / 3; neither floor nor reference rows count.
+        #expect(cells[6] == "81.08 (lomar)")
         let variances = [0.063333, 0.063333, 0.060833, 1.0]
         let pooled = (variances.reduce(0, +) / 4).squareRoot()
-        #expect(cells[6] == String(format: "%.2f (4)", pooled))
+        #expect(cells[7] == String(format: "%.2f (4)", pooled))
         let mdd = ResolutionReport.minimumDetectableDifference(pooledStandardDeviation: pooled, seeds: 3)
-        #expect(cells[7] == String(format: "%.2f", mdd))
+        #expect(cells[8] == String(format: "%.2f", mdd))
+        #expect(!text.contains("no upper bound"))
         // LoMaR's linear claims report deltas around 1–2 points: below this MDD (~1.9), some or none resolve;
         // every family on a probe without runs says so.
         #expect(text.contains("unknown (no seed spread yet)"))
         #expect(text.contains("| no |") || text.contains(" of "))
+    }
+
+    /// A supervised row below the floor (as for the det probe at tiny) is named as no upper bound.
+    @Test func aSupervisedRowBelowTheFloorIsNamed() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        for seed in 0..<3 { try tree.addRun(method: "supervised", seed: seed, top1: 30 + Double(seed)) }
+        let collection = try RunCollector.collect(root: tree.runs)
+        let claims = try ClaimsLoader.load(path: ClaimsTests.claimsPath, implemented: Method.implemented)
+        let text = ResolutionReport.markdown(collection: collection,
+                                             claimResults: [("tiny", ClaimsEvaluator.evaluate(claims, runs: collection, budget: "tiny"))])
+        let row = try #require(text.split(separator: "\n").first { $0.hasPrefix("| linear | top1 |") })
+        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(cells[5] == "-9.03" && cells[6] == "81.08 (lomar)", "\(row)")
+        #expect(text.contains("The supervised reference lies below the floor for linear top1"), "\(text)")
     }
 }
