@@ -305,11 +305,15 @@ SMOKE_METHODS = $(METHODS) $(filter-out $(METHODS),$(SMOKE_ARMS))
 # A non-portable build's smoke runs and results live apart from the portable build's.
 SMOKE_RUNS := .smoke-runs$(if $(TARGET_CPU),-$(TARGET_CPU))
 SMOKE_RESULTS := .smoke-results$(if $(TARGET_CPU),-$(TARGET_CPU))
-SMOKE_SETTINGS = BUDGET=smoke SEEDS=0 RUNS_DIR=$(SMOKE_RUNS) METHODS="$(SMOKE_METHODS)" EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" \
+# Two 1-thread commands at a time: the smoke's ~150 short commands (process start, pack and cache
+# reads, small products) then overlap instead of leaving a core idle. No number depends on the
+# thread count; the golden records threads 1 and compares bitwise.
+SMOKE_SETTINGS = BUDGET=smoke SEEDS=0 THREADS=1 RUNS_DIR=$(SMOKE_RUNS) METHODS="$(SMOKE_METHODS)" EVAL_FLAGS="$(SMOKE_EVAL_FLAGS)" \
   DENSE_EVAL_FLAGS="$(SMOKE_DENSE_EVAL_FLAGS)" RAW_LINEAR_EVAL_FLAGS="$(SMOKE_RAW_LINEAR_EVAL_FLAGS)"
+SMOKE_JOBS := -j 2 --output-sync=target
 SMOKE_EVALS = $(foreach m,$(SMOKE_METHODS),$(foreach p,$(PROBES),$(SMOKE_RUNS)/smoke/$(m)/seed0/eval/$(p).json))
 smoke-check: | build
-	$(MAKE) --no-print-directory $(SMOKE_SETTINGS) $(SMOKE_EVALS)
+	$(MAKE) --no-print-directory $(SMOKE_JOBS) $(SMOKE_SETTINGS) $(SMOKE_EVALS)
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs $(SMOKE_RUNS)
 	@# Every smoke run has all its probes: its dense feature caches are gone, its pooled ones kept.
 	@left=$$(ls $(SMOKE_RUNS)/smoke/*/seed0/features/*-grid*.h5 2>/dev/null); \
@@ -363,7 +367,7 @@ slurm-test: slurm-setup smoke-check
 	fi
 
 golden: | build
-	$(MAKE) --no-print-directory $(SMOKE_SETTINGS) $(SMOKE_EVALS)
+	$(MAKE) --no-print-directory $(SMOKE_JOBS) $(SMOKE_SETTINGS) $(SMOKE_EVALS)
 	$(PATCHBENCH) check --golden $(GOLDEN) --runs $(SMOKE_RUNS) --write-golden
 
 bench-anchor: build
