@@ -40,18 +40,18 @@ public enum BLAS {
 
     /// A warning for this process, or nil: see `slowKernelNote(core:coreTypeSet:cpuHasAVX2FMA:)`.
     public static var slowKernelNote: String? {
-        slowKernelNote(core: coreName, coreTypeSet: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil,
+        slowKernelNote(core: coreName, coreTypeSet: !(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "").isEmpty,
                        cpuHasAVX2FMA: FloatGEMM.Path.avx2.isSupported)
     }
 
     /// When OpenBLAS picked a pre-AVX2 kernel by itself on a CPU with AVX2 and FMA, a sentence
-    /// saying so: the linear probe's float64 products then run 2.1–2.5× slower (768-d features,
-    /// Sapphire Rapids Xeon, Prescott against Haswell). The bits differ too, as with any kernel.
+    /// saying so: the linear probe then ran 2.1–2.5× slower on 768-d features (Sapphire Rapids Xeon,
+    /// Prescott against Haswell; no slower on 192-d ones). The bits differ too, as with any kernel.
     /// nil when the kernel uses AVX2, when OPENBLAS_CORETYPE chose it, or when the CPU lacks AVX2.
     public static func slowKernelNote(core: String, coreTypeSet: Bool, cpuHasAVX2FMA: Bool) -> String? {
         guard !coreTypeSet, cpuHasAVX2FMA, !avx2Kernels.contains(core.lowercased()) else { return nil }
         return "OpenBLAS did not recognise this CPU and runs its \(core) kernel, without the CPU's AVX2 and FMA: "
-            + "the linear probe's float64 products run about 2x slower than with OPENBLAS_CORETYPE=Haswell, "
+            + "the linear probe can run up to 2.5x slower than with OPENBLAS_CORETYPE=Haswell (768-d features), "
             + "the kernel the goldens were written with (Documentation/gemm.md)"
     }
 
