@@ -79,7 +79,7 @@ help:
 	@echo "PatchBench"
 	@echo "  make reproduce-all  convert data, pretrain every method and seed, evaluate, time the speed claims' pairs, write results/<budget>/v<N>/"
 	@echo "  make -j 2 reproduce-all THREADS=1    the faster way on 2 cores: two 1-thread runs at once (1.21x one 2-thread run)"
-	@echo "  make reproduce-all BUILD_CPU=native  Swift for this CPU's widest vectors: DINO-style steps ~1.13x faster, MAE's not; bit-identical (make cpu-check)"
+	@echo "  make reproduce-all BUILD_CPU=native  Swift for this CPU's widest vectors: DINO-style steps ~1.13x faster with AVX-512, none seen with AVX2 (Zen 3); bit-identical (make cpu-check)"
 	@echo "  make reproduce-all SCHEDULER=slurm   the same as Slurm job arrays; resubmit to resume (Documentation/slurm.md)"
 	@echo "  make status         what is done, running, failed or to do"
 	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) + the Slurm smoke test (what CI runs)"

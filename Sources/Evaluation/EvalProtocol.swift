@@ -150,11 +150,30 @@ public enum EvalProtocol {
                                       kind: kindName, normalization: normalization.cacheKey)
             // A held-out slice's name ("train[0..<k]") becomes "train0-k" in the file name.
             let fileSplit = splitKey.replacingOccurrences(of: "..<", with: "-").filter { $0 != "[" && $0 != "]" }
-            let name = "\(pack.storedDigest.prefix(12))-\(fileSplit)-\(kindName.replacingOccurrences(of: ":", with: ""))-"
-                + "\(encoderDigest.prefix(12)).h5"
-            let (result, wasReused) = try FeatureCache.loadOrCompute(path: (directory as NSString).appendingPathComponent(name),
-                                                                     key: key, compute: compute)
-            reused[role] = wasReused
+            func cachePath(kind: String) -> String {
+                (directory as NSString).appendingPathComponent("\(pack.storedDigest.prefix(12))-\(fileSplit)-"
+                    + "\(kind.replacingOccurrences(of: ":", with: ""))-\(encoderDigest.prefix(12)).h5")
+            }
+            // The final block's pooled vector is the last D values of a last-blocks cache's rows
+            // (both pool the final-normalised output alike): DINO's k-NN reads `cls` after its
+            // linear probe cached `lastk:4`, so it is sliced from there, not extracted again.
+            var sliced = false
+            let sliceOrCompute: () throws -> ExtractedFeatures = {
+                if let encoder, kind == .cls || (kind == .mean && !encoder.config.clsToken) {
+                    for blocks in 1...encoder.config.depth {
+                        var blocksKey = key
+                        blocksKey.kind = FeatureKind.lastBlocks(blocks).description
+                        if let cached = try FeatureCache.load(path: cachePath(kind: blocksKey.kind), key: blocksKey) {
+                            sliced = true
+                            return cached.lastColumns(encoder.config.dimension)
+                        }
+                    }
+                }
+                return try compute()
+            }
+            let (result, wasReused) = try FeatureCache.loadOrCompute(path: cachePath(kind: kindName), key: key,
+                                                                     compute: sliceOrCompute)
+            reused[role] = wasReused || sliced
             return result
         }
         let trainFeatures = try features(of: train, role: "train", limit: options.input.trainLimit)

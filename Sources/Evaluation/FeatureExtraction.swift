@@ -16,6 +16,18 @@ public struct ExtractedFeatures: Equatable, Sendable {
     }
 
     public var rows: Int { shape[0] }
+
+    /// The last `count` values of every row of pooled features [N, F] → [N, count]: the final
+    /// block of a `lastBlocks(k)` readout, whose blocks are concatenated earliest first.
+    public func lastColumns(_ count: Int) -> ExtractedFeatures {
+        precondition(shape.count == 2 && count >= 1 && count <= shape[1], "\(count) columns of features \(shape)")
+        let width = shape[1]
+        var out = [Float](repeating: 0, count: rows * count)
+        for i in 0..<rows {
+            for j in 0..<count { out[i * count + j] = values[i * width + width - count + j] }
+        }
+        return ExtractedFeatures(values: out, shape: [rows, count])
+    }
     /// Values per token or per row: the last axis.
     public var dimension: Int { shape[shape.count - 1] }
     /// [count, gh, gw, D] as the dense heads take it.

@@ -2,6 +2,7 @@ import Checkpoint
 import Datasets
 import Evaluation
 import Foundation
+import HDF5Kit
 import Layers
 import Objectives
 import TensorCore
@@ -72,6 +73,46 @@ import Testing
         #expect(try run(pack, otherCheckpoint) == ["train": false, "test": false])
         #expect(try run(changed, checkpoint) == ["train": false, "test": false])
         #expect(try run(changed, checkpoint) == ["train": true, "test": true])
+    }
+
+    /// A `cls` request after a last-blocks one (DINO's k-NN after its `lastk:4` linear probe) is
+    /// sliced from that cache: bit for bit the features a fresh extraction writes, reported as
+    /// reused. Without a CLS token the same holds for `mean`; with one, `mean` is extracted.
+    @Test(arguments: [true, false])
+    func theFinalBlockIsSlicedFromALastBlocksCache(cls: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let pack = directory.file("pack.h5"), checkpoint = directory.file("encoder.h5")
+        try SyntheticData.classificationPack(at: pack)
+        let depth = try SyntheticData.encoder(at: checkpoint, seed: 5, cls: cls).config.depth
+        func run(_ kind: FeatureKind, cache: String) throws -> EvalOutcome {
+            var options = EvalOptions(probe: .knn, dataPath: pack, seed: 0)
+            options.kind = kind
+            options.cacheDirectory = directory.file(cache)
+            options.input.encoderDescription = EncoderDescription(method: "test")
+            return try EvalProtocol.run(options, source: .checkpoint(path: checkpoint))
+        }
+        /// The train split's cached features of `kind` in cache directory `cache`.
+        func cached(_ kind: FeatureKind, in cache: String) throws -> ExtractedFeatures {
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory.file(cache)).sorted()
+            let tag = "-train-\(kind.description.replacingOccurrences(of: ":", with: ""))-"
+            let name = try #require(names.first { $0.contains(tag) }, "\(names)")
+            let file = try HDF5File(openingForReadAt: directory.file("\(cache)/\(name)"))
+            defer { file.close() }
+            let (values, shape) = try file.read(FeatureCache.featuresDataset, as: Float.self)
+            return ExtractedFeatures(values: values, shape: shape)
+        }
+        #expect(try run(.lastBlocks(depth), cache: "shared").cacheReused == ["train": false, "test": false])
+        for kind in [FeatureKind.cls, .mean] {
+            let fresh = try run(kind, cache: "fresh-\(kind)"), derived = try run(kind, cache: "shared")
+            let sliceable = kind == .cls || !cls
+            #expect(derived.cacheReused == ["train": sliceable, "test": sliceable], "\(kind), cls \(cls)")
+            #expect(derived.record.metrics == fresh.record.metrics)
+            #expect(try cached(kind, in: "shared") == (try cached(kind, in: "fresh-\(kind)")), "\(kind), cls \(cls)")
+            if sliceable {
+                let blocks = try cached(.lastBlocks(depth), in: "shared")
+                #expect(blocks.lastColumns(blocks.dimension / depth) == (try cached(kind, in: "shared")))
+            }
+        }
     }
 
     /// Train and test may name the same split: each role's limit names its cache, so a cut test
