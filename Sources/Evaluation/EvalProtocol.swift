@@ -159,7 +159,7 @@ public enum EvalProtocol {
             // linear probe cached `lastk:4`, so it is sliced from there, not extracted again.
             var sliced = false
             let sliceOrCompute: () throws -> ExtractedFeatures = {
-                if let encoder, kind == .cls || (kind == .mean && !encoder.config.clsToken) {
+                if let encoder, kind.isFinalBlockOfLastBlocks(encoderHasCls: encoder.config.clsToken) {
                     for blocks in 1...encoder.config.depth {
                         var blocksKey = key
                         blocksKey.kind = FeatureKind.lastBlocks(blocks).description

@@ -28,6 +28,7 @@ public struct ExtractedFeatures: Equatable, Sendable {
         }
         return ExtractedFeatures(values: out, shape: [rows, count])
     }
+
     /// Values per token or per row: the last axis.
     public var dimension: Int { shape[shape.count - 1] }
     /// [count, gh, gw, D] as the dense heads take it.

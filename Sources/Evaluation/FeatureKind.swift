@@ -76,6 +76,17 @@ public enum FeatureKind: Equatable, Hashable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// Whether this kind's vector is the last D values of a `lastk:K` row for the same encoder:
+    /// both pool the final-normalised output of the final block alike (the CLS token, or the
+    /// patch mean where the encoder has no CLS token).
+    public func isFinalBlockOfLastBlocks(encoderHasCls: Bool) -> Bool {
+        switch self {
+        case .cls: return true
+        case .mean: return !encoderHasCls
+        case .lastBlocks, .grid, .gridLastBlocks: return false
+        }
+    }
+
     /// How the tokens are pooled for an encoder with or without a CLS token (for the protocol).
     public func pooling(encoderHasCls: Bool) -> String {
         switch self {

@@ -95,6 +95,24 @@ import Testing
         #expect(FeatureKind.cls.pooling(encoderHasCls: false).contains("mean"))
     }
 
+    /// The rule by which the feature cache slices a kind from a `lastk` cache holds exactly where
+    /// the values agree: `cls` always, `mean` only on an encoder without a CLS token.
+    @Test func finalBlockKindsAreTheLastColumnsOfLastBlocks() throws {
+        for cls in [true, false] {
+            let encoder = Self.encoder(cls: cls)
+            let kinds: [FeatureKind] = [.cls, .mean, .lastBlocks(2), .grid]
+            let out = try FeatureExtractor(encoder: encoder, batchSize: 7).extract(
+                images: Self.inputs(), count: 7, height: 8, width: 8, channels: 3, kinds: kinds)
+            let finalBlock = out[2].lastColumns(encoder.config.dimension).values
+            for (kind, features) in zip(kinds, out) {
+                let sliceable = kind.isFinalBlockOfLastBlocks(encoderHasCls: cls)
+                if case .lastBlocks = kind { #expect(!sliceable); continue }
+                if case .grid = kind { #expect(!sliceable); continue }
+                #expect((features.values == finalBlock) == sliceable, "\(kind) with cls \(cls)")
+            }
+        }
+    }
+
     @Test func largerImagesGiveALargerGrid() throws {
         let images = Self.inputs(count: 2, side: 16)
         let grid = try FeatureExtractor(encoder: Self.encoder()).extract(images: images, count: 2, height: 16, width: 16,
