@@ -41,6 +41,9 @@ METHODS ?= $(TABLE_METHODS)
 PROBES ?= linear knn seg det patch-knn finetune
 RUNS_DIR ?= runs
 RESULTS_DIR ?= results
+# The committed records of the project's own runs (Scripts/archive-runs.sh): what the results
+# versions are built from, kept where a fresh machine's missing runs/ cannot take them.
+RECORDS_DIR ?= $(RESULTS_DIR)/records
 CLAIMS ?= $(RESULTS_DIR)/claims.json
 DATA ?= datasets/default
 CLS_PACK ?= $(DATA)/fashion-mnist.h5
@@ -72,7 +75,7 @@ FINETUNE_FLAGS ?= $(if $(filter smoke,$(BUDGET)),$(SMOKE_FINETUNE_FLAGS))
 SPEED_ROUNDS ?= 10
 SPEED_DECODERS ?= budget
 
-.PHONY: help setup build test unit-test smoke-check cpu-check reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
+.PHONY: help setup build test unit-test smoke-check cpu-check archive-runs reproduce-all reproduce-ablations plan plan-ablations status data tables bench-anchor golden clean fuzz FORCE
 .PHONY: slurm-setup slurm-test slurm-submit
 
 help:
@@ -82,6 +85,7 @@ help:
 	@echo "  make reproduce-all BUILD_CPU=native  Swift for this CPU's widest vectors: DINO-style steps ~1.13x faster with AVX-512, none seen with AVX2 (Zen 3); bit-identical (make cpu-check)"
 	@echo "  make reproduce-all SCHEDULER=slurm   the same as Slurm job arrays; resubmit to resume (Documentation/slurm.md)"
 	@echo "  make status         what is done, running, failed or to do"
+	@echo "  make archive-runs   copy the completed runs' records (run.json, log, eval/, speed) into RECORDS_DIR=$(RECORDS_DIR); tables --runs $(RECORDS_DIR) builds results from them"
 	@echo "  make test           unit tests + the smoke-budget regression against $(GOLDEN) + the Slurm smoke test (what CI runs)"
 	@echo "  make cpu-check BUILD_CPU=native  the smoke regression built portable and for this CPU: every output must be equal"
 	@echo "  make plan           what reproduce-all would run, with a time estimate and what is still to do (NODES=n for a cluster; make -n shows the commands)"
@@ -120,6 +124,9 @@ unit-test: setup
 	swift test -c $(SWIFT_CONFIG) --scratch-path $(BUILD_DIR) --skip-build
 
 test: unit-test smoke-check slurm-test
+
+archive-runs:
+	Scripts/archive-runs.sh $(RUNS_DIR) $(RECORDS_DIR) $(BUDGET)
 
 # --- data -----------------------------------------------------------------------------------
 data: $(DEFAULT_PACKS)
@@ -325,6 +332,14 @@ smoke-check: | build
 	$(MAKE) --no-print-directory reproduce-all $(SMOKE_SETTINGS) RESULTS_DIR=$(SMOKE_RESULTS)
 	diff -r $(RESULTS_DIR)/tiny $(SMOKE_RESULTS)/tiny
 	test -f $(SMOKE_RESULTS)/smoke/v1/README.md
+	@# The runs' records alone make the same results; the committed records still make tables.
+	Scripts/archive-runs.sh $(SMOKE_RUNS) $(SMOKE_RESULTS)/records smoke
+	rm -rf $(SMOKE_RESULTS)/from-records
+	$(PATCHBENCH) tables --budget smoke --runs $(SMOKE_RESULTS)/records --claims $(CLAIMS) --out $(SMOKE_RESULTS)/from-records --new-version
+	cmp $(SMOKE_RESULTS)/smoke/v1/results.json $(SMOKE_RESULTS)/from-records/smoke/v1/results.json
+	@for b in $$(ls $(RECORDS_DIR) 2>/dev/null); do [ "$$b" = speed ] || \
+	  $(PATCHBENCH) tables --budget $$b --runs $(RECORDS_DIR) --claims $(CLAIMS) --out $(SMOKE_RESULTS)/from-records --new-version >/dev/null \
+	  || { echo "smoke-check: $(RECORDS_DIR)/$$b does not make tables"; exit 1; }; done
 	@echo "smoke-check: make reproduce-all BUDGET=smoke wrote $(SMOKE_RESULTS)/smoke/v1 and left results/tiny byte-identical"
 
 # A CPU's build against the portable one (BUILD_CPU=native, or a name): the smoke regression of
