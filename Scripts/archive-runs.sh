@@ -12,8 +12,10 @@
 # machines that may not be handed on, and what a results version was built from stays with it.
 # A file already archived is left alone when equal and reported when not (a re-run probe whose
 # bits moved, e.g. the linear probe under another OpenBLAS kernel); the archived one is kept
-# and the script exits 1 after copying everything else. Each file is written to a temporary
-# name and renamed, so an interrupted copy leaves no half-written record.
+# and the script exits 1 after copying everything else; a run whose run.json differs from the
+# archived one (another config, or a run made again after a change) adds none of its files.
+# Each file is written to a temporary name and renamed, so an interrupted copy leaves no
+# half-written record.
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 RUNS_DIR RECORDS_DIR BUDGET" >&2; exit 2; }
 runs=$1 records=$2 budget=$3
@@ -44,7 +46,10 @@ for run in "$runs/$budget"/*/seed*/; do
     grep -Eq '"completed" ?: ?true' "$run/run.json" 2>/dev/null || continue
     destination=$records/$budget/${run#"$runs/$budget/"}
     # run.json first: a record without it is skipped by `tables`, a record with it is whole.
+    # A run that is not the archived one (another config, an earlier code's run) adds nothing to it.
+    before=$differing
     archive "$run/run.json" "$destination/run.json"
+    [ "$differing" -eq "$before" ] || continue
     if [ -f "$run/log.jsonl" ]; then archive "$run/log.jsonl" "$destination/log.jsonl"; fi
     for evaluation in "$run"/eval/*.json; do
         archive "$evaluation" "$destination/eval/$(basename "$evaluation")"
