@@ -185,10 +185,14 @@ $(foreach m,$(METHODS),$(foreach s,$(call seeds_of,$(m)),$(foreach p,$(PROBES),$
 EVALS := $(foreach s,$(SEEDS),$(foreach m,$(METHODS),$(if $(filter $(s),$(call seeds_of,$(m))),\
   $(foreach p,$(PROBES),$(call run_dir,$(m),$(s))/eval/$(p).json))))
 
+# The speed files' names come from $(METHODS_MK): before its first generation (make then restarts)
+# they are empty, and the two rules would name one target.
+ifneq ($(SPEED_FILE_lomar),)
 $(call speed_file,lomar): | $(EVALS) build
 	$(call speed_command,lomar)
 $(call speed_file,densecl): | $(EVALS) $(filter $(call speed_file,lomar),$(SPEED_FILES)) build
 	$(call speed_command,densecl)
+endif
 
 tables: $(EVALS) $(SPEED_FILES) | build
 	$(tables_command)

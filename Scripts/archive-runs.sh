@@ -43,7 +43,7 @@ archive() {
 shopt -s nullglob
 for run in "$runs/$budget"/*/seed*/; do
     run=${run%/}
-    grep -Eq '"completed" ?: ?true' "$run/run.json" 2>/dev/null || continue
+    grep -Eq '"completed" *: *true' "$run/run.json" 2>/dev/null || continue
     destination=$records/$budget/${run#"$runs/$budget/"}
     # run.json first: a record without it is skipped by `tables`, a record with it is whole.
     # A run that is not the archived one (another config, an earlier code's run) adds nothing to it.
