@@ -83,12 +83,13 @@ public struct Pretraining {
             throw HarnessError("\(o.dataPath): split '\(split.name)' has \(split.channels) channels, the budget wants \(budget.encoder.channels)")
         }
         var adamConstants: AdamSettings? = nil
-        func manifest(completed: Bool, wall: Double, steps: Int, flops: Double) -> RunManifest {
-            RunManifest(method: o.method.name, budget: budget.name, seed: Int(o.seed), config: config, configHash: hash,
-                        dataset: dataset,
-                        provenance: .current(threads: o.threads, wallSeconds: wall, imagesSeen: steps * budget.batchSize,
-                                             encoderFlops: flops),
-                        checkpointEvery: checkpointEvery, completed: completed, adam: adamConstants)
+        func manifest(completed: Bool, wall: Double, steps: Int, flops: Double, segments: [Provenance.Segment]? = nil) -> RunManifest {
+            var provenance = Provenance.current(threads: o.threads, wallSeconds: wall, imagesSeen: steps * budget.batchSize,
+                                                encoderFlops: flops)
+            provenance.segments = segments
+            return RunManifest(method: o.method.name, budget: budget.name, seed: Int(o.seed), config: config, configHash: hash,
+                               dataset: dataset, provenance: provenance,
+                               checkpointEvery: checkpointEvery, completed: completed, adam: adamConstants)
         }
 
         var streams = RandomStreams(seed: o.seed)
@@ -129,6 +130,7 @@ public struct Pretraining {
         let patch = budget.encoder.patchSize
         var wallBefore = 0.0
         var resumedFrom: Int? = nil
+        var earlierSegments: [Provenance.Segment] = []
         if let last = dir.checkpointSteps().last {
             let path = dir.checkpoint(step: last)
             // The state is read into fresh tensors shaped like the initial one: never into
@@ -141,6 +143,7 @@ public struct Pretraining {
             objectiveState = ObjectiveState(restoredState)
             guard optimizer.step == last else { throw HarnessError("\(path): stores step \(optimizer.step), named step \(last)") }
             wallBefore = try Self.wallSeconds(path)
+            earlierSegments = try Self.segments(path, step: last, wallSeconds: wallBefore)
             resumedFrom = last
             try dir.truncateLog(after: last)
         } else {
@@ -163,7 +166,13 @@ public struct Pretraining {
                                       totalSteps: totalSteps)
         let flops = objective.flopsPerImage
         try dir.writeManifest(manifest(completed: false, wall: wallBefore, steps: optimizer.step,
-                                       flops: Double(optimizer.step * batch) * flops.encoder))
+                                       flops: Double(optimizer.step * batch) * flops.encoder, segments: earlierSegments))
+        // This process's segment, up to `step` after `wall` seconds of the whole run.
+        let segmentFrom = optimizer.step, machine = Provenance.machine()
+        func segments(through step: Int, wall: Double) -> [Provenance.Segment] {
+            earlierSegments + [Provenance.Segment(fromStep: segmentFrom, toStep: step, threads: o.threads, machine: machine,
+                                                  gemmPath: FloatGEMM.path.rawValue, wallSeconds: wall - wallBefore)]
+        }
 
         var progress = ProgressReporter(mode: o.progress, total: totalSteps, label: "\(o.method.name) \(budget.name) seed\(o.seed)")
         let segmentStart = Date()
@@ -210,7 +219,8 @@ public struct Pretraining {
                 let wall = wallBefore + Date().timeIntervalSince(segmentStart)
                 try Checkpoint.saveTraining(to: dir.checkpoint(step: step), parameters: params, optimizer: optimizer,
                                             streams: streams, patch: patch, objectiveState: objectiveState.tensors,
-                                            attributes: [Self.wallAttribute: "\(wall)", "config_hash": hash])
+                                            attributes: [Self.wallAttribute: "\(wall)", "config_hash": hash,
+                                                         Self.segmentsAttribute: try Self.encode(segments(through: step, wall: wall))])
                 for old in dir.checkpointSteps() where old < step { try? FileManager.default.removeItem(atPath: dir.checkpoint(step: old)) }
             }
         }
@@ -221,7 +231,8 @@ public struct Pretraining {
         let exported = objective.exportedEncoder(state: objectiveState)
         try Checkpoint.saveEncoder(exported.encoder, to: dir.encoder, attributes: attributes, extraParameters: exported.extras)
         try dir.writeManifest(manifest(completed: true, wall: wall, steps: totalSteps,
-                                       flops: Double(totalSteps * batch) * flops.encoder))
+                                       flops: Double(totalSteps * batch) * flops.encoder,
+                                       segments: segments(through: totalSteps, wall: wall)))
         return .completed(resumedFrom: resumedFrom)
     }
 
@@ -277,5 +288,34 @@ public struct Pretraining {
         let file = try HDF5File(openingForReadAt: path)
         defer { file.close() }
         return Double(try file.stringAttribute(wallAttribute)) ?? 0
+    }
+
+    /// The segments up to a checkpoint (run.json `provenance.segments`), as JSON in the
+    /// checkpoint so that they stay in step with it; a checkpoint from before they were recorded
+    /// gives one segment with unrecorded conditions.
+    static let segmentsAttribute = "segments"
+
+    static func segments(_ path: String, step: Int, wallSeconds: Double) throws -> [Provenance.Segment] {
+        let file = try HDF5File(openingForReadAt: path)
+        defer { file.close() }
+        guard file.hasAttribute(segmentsAttribute) else {
+            return [Provenance.Segment(fromStep: 0, toStep: step, threads: nil, machine: nil, gemmPath: nil, wallSeconds: wallSeconds)]
+        }
+        let text = try file.stringAttribute(segmentsAttribute)
+        let segments: [Provenance.Segment]
+        do { segments = try JSONDecoder().decode([Provenance.Segment].self, from: Data(text.utf8)) } catch {
+            throw HarnessError("\(path): the '\(segmentsAttribute)' attribute is not a list of segments: \(error)")
+        }
+        guard segments.last?.toStep == step else {
+            throw HarnessError("\(path): the '\(segmentsAttribute)' attribute ends at step \(segments.last?.toStep ?? 0), "
+                               + "the checkpoint is step \(step)")
+        }
+        return segments
+    }
+
+    static func encode(_ segments: [Provenance.Segment]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(segments), as: UTF8.self)
     }
 }

@@ -52,13 +52,19 @@ extension RunFile.Provenance {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// "x86_64 AMD EPYC (family 25, model 17), 2 cores": the family and model tell apart CPUs
+    /// that share a model name (a Zen 4 and a Zen 5 EPYC both say "AMD EPYC" on these machines).
     static func machine() -> String {
         var name = utsname()
         uname(&name)
         let arch = withUnsafeBytes(of: &name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("model name") }?
-            .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        let lines = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n") ?? []
+        func field(_ key: String) -> String? {
+            lines.first { $0.split(separator: ":", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces) == key }?
+                .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        var cpu = field("model name") ?? "unknown CPU"
+        if let family = field("cpu family"), let model = field("model") { cpu += " (family \(family), model \(model))" }
         return "\(arch) \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
     }
 

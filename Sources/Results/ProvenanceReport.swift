@@ -32,6 +32,18 @@ public enum ProvenanceReport {
                     + " |\n"
             }
         }
+        let resumed = collection.runs.filter { ($0.run.provenance.segments?.count ?? 0) > 1 }
+        if !resumed.isEmpty {
+            text += "\n## Resumed runs\n\nPretraining in more than one process, each segment from a start or a resume to its last "
+                + "checkpoint. Where they differ in threads, machine or GEMM path, the run's images/s is compared with no other.\n\n"
+                + "| run | segments |\n|---|---|\n"
+            for run in resumed {
+                let segments = (run.run.provenance.segments ?? []).map {
+                    $0.description + ", \(NumberFormatting.fixed($0.wallSeconds, digits: 1)) s"
+                }
+                text += "| \(run.relativePath) | " + segments.joined(separator: "; ").replacingOccurrences(of: "|", with: "\\|") + " |\n"
+            }
+        }
         if !collection.skipped.isEmpty {
             text += "\n## Skipped run directories\n\n| directory | reason |\n|---|---|\n"
             for skipped in collection.skipped { text += "| \(skipped.relativePath) | \(skipped.reason) |\n" }
@@ -81,6 +93,18 @@ public enum ProvenanceReport {
             if let dirty = provenance.buildDirty { fields["build_dirty"] = .bool(dirty) }
             if let order = provenance.gemmOrder { fields["gemm_order"] = .string(order) }
             if let path = provenance.gemmPath { fields["gemm_path"] = .string(path) }
+            if let segments = provenance.segments {
+                fields["segments"] = .array(segments.map { segment in
+                    var item: [String: JSONValue] = [
+                        "from_step": .integer(segment.fromStep), "to_step": .integer(segment.toStep),
+                        "wall_seconds": .number(segment.wallSeconds),
+                    ]
+                    if let threads = segment.threads { item["threads"] = .integer(threads) }
+                    if let machine = segment.machine { item["machine"] = .string(machine) }
+                    if let path = segment.gemmPath { item["gemm_path"] = .string(path) }
+                    return .object(item)
+                })
+            }
             return .object(fields)
         }
         let skipped: [JSONValue] = collection.skipped.map {

@@ -27,12 +27,16 @@ public struct CollectedRun: Equatable, Sendable {
     /// "key value" items: the dataset, the images used (`subset`) and the settings a user can
     /// change for one arm (`MetricsFile.comparedSettings`); for pretraining throughput the
     /// machine, the thread count and the GEMM path instead (claims.md: speed runs on the same
-    /// machine and threads). nil when the run has no such value.
+    /// machine and threads), or every segment's where a resumed run changed them, so that it
+    /// pairs with nothing. nil when the run has no such value.
     public func conditions(probe: String, metric: String) -> [String]? {
         guard let pack = pack(probe: probe) else { return nil }
         if probe == ProbeMetricRegistry.pretrainProbe {
             guard metric == ProbeMetricRegistry.imagesPerSecond else { return ["dataset \(pack)"] }
             let p = run.provenance
+            if p.hasMixedSegments, let segments = p.segments {
+                return ["dataset \(pack)", "resumed under other conditions (" + segments.map(\.description).joined(separator: "; ") + ")"]
+            }
             return ["dataset \(pack)", p.machine, "\(p.threads) thread(s)", "GEMM \(p.gemmPath ?? "unrecorded")"]
         }
         guard let evaluation = evaluations.first(where: { $0.probe == probe }) else { return nil }

@@ -32,10 +32,60 @@ public struct RunFile: Codable, Equatable, Sendable {
         public var imagesSeen: Int
         public var encoderFlops: Double
         public var peakRssMib: Double
+        /// The stretches of pretraining from a start or a resume to the checkpoint each ended on,
+        /// in step order; nil in runs written before they were recorded, and in runs that do not
+        /// train. `threads`, `machine` and `gemm_path` above are the last segment's.
+        public var segments: [Segment]?
+
+        /// One process's share of a pretraining run: steps `from_step` to `to_step` under one
+        /// thread count, machine and GEMM path. `wall_seconds` counts up to that checkpoint
+        /// (work after a run's last checkpoint is redone on resume and not counted). A segment
+        /// that a binary from before segments were recorded ran has nil conditions.
+        public struct Segment: Codable, Equatable, Sendable {
+            public var fromStep: Int
+            public var toStep: Int
+            public var threads: Int?
+            public var machine: String?
+            public var gemmPath: String?
+            public var wallSeconds: Double
+
+            public init(fromStep: Int, toStep: Int, threads: Int?, machine: String?, gemmPath: String?, wallSeconds: Double) {
+                self.fromStep = fromStep
+                self.toStep = toStep
+                self.threads = threads
+                self.machine = machine
+                self.gemmPath = gemmPath
+                self.wallSeconds = wallSeconds
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case fromStep = "from_step"
+                case toStep = "to_step"
+                case threads, machine
+                case gemmPath = "gemm_path"
+                case wallSeconds = "wall_seconds"
+            }
+
+            /// "steps 0–2550: 1 thread(s), x86_64 AMD EPYC (family 25, model 17), 2 cores, GEMM avx512f".
+            public var description: String {
+                guard let threads, let machine else { return "steps \(fromStep)–\(toStep): conditions unrecorded" }
+                return "steps \(fromStep)–\(toStep): \(threads) thread(s), \(machine), GEMM \(gemmPath ?? "unrecorded")"
+            }
+        }
+
+        /// Whether the segments ran under more than one set of conditions (or one is unrecorded):
+        /// such a run's images/s averages over them and measures none.
+        public var hasMixedSegments: Bool {
+            guard let segments, let first = segments.first else { return false }
+            return segments.contains {
+                $0.threads == nil || $0.machine == nil || $0.threads != first.threads || $0.machine != first.machine
+                    || $0.gemmPath != first.gemmPath
+            }
+        }
 
         public init(gitCommit: String, gitDirty: Bool, buildCommit: String? = nil, buildDirty: Bool? = nil, threads: Int,
                     blas: String, gemmOrder: String? = nil, gemmPath: String? = nil, machine: String, swift: String,
-                    wallSeconds: Double, imagesSeen: Int, encoderFlops: Double, peakRssMib: Double) {
+                    wallSeconds: Double, imagesSeen: Int, encoderFlops: Double, peakRssMib: Double, segments: [Segment]? = nil) {
             self.gitCommit = gitCommit
             self.gitDirty = gitDirty
             self.buildCommit = buildCommit
@@ -50,6 +100,7 @@ public struct RunFile: Codable, Equatable, Sendable {
             self.imagesSeen = imagesSeen
             self.encoderFlops = encoderFlops
             self.peakRssMib = peakRssMib
+            self.segments = segments
         }
 
         enum CodingKeys: String, CodingKey {
@@ -64,6 +115,7 @@ public struct RunFile: Codable, Equatable, Sendable {
             case imagesSeen = "images_seen"
             case encoderFlops = "encoder_flops"
             case peakRssMib = "peak_rss_mib"
+            case segments
         }
 
         /// Written by uncommitted code: the checkout or the binary's source had changes.
@@ -242,6 +294,19 @@ public enum RunFileReader {
         }
         guard provenance.imagesSeen >= 0 else {
             throw ResultsError("\(path): provenance.images_seen must be non-negative")
+        }
+        if let segments = provenance.segments {
+            var next = 0
+            for (i, segment) in segments.enumerated() {
+                guard segment.fromStep == next, segment.toStep > segment.fromStep else {
+                    throw ResultsError("\(path): provenance.segments[\(i)] runs from step \(segment.fromStep) to \(segment.toStep); "
+                                       + "segments must follow each other from step 0, each at least one step long")
+                }
+                guard segment.wallSeconds.isFinite, segment.wallSeconds >= 0 else {
+                    throw ResultsError("\(path): provenance.segments[\(i)].wall_seconds must be a non-negative number")
+                }
+                next = segment.toStep
+            }
         }
         return run
     }

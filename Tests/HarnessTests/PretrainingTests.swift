@@ -30,6 +30,10 @@ import Testing
             for key in ["git_commit", "blas", "machine", "swift", "wall_seconds", "peak_rss_mib", "threads"] {
                 #expect(provenance[key] != nil, "provenance.\(key) missing")
             }
+            let segments = try #require(provenance["segments"] as? [[String: Any]])
+            #expect(segments.count == 1 && segments[0]["from_step"] as? Int == 0 && segments[0]["to_step"] as? Int == 8)
+            #expect(segments[0]["threads"] as? Int == 1 && segments[0]["machine"] as? String == provenance["machine"] as? String)
+            #expect(segments[0]["wall_seconds"] as? Double == provenance["wall_seconds"] as? Double)
             let lines = try String(contentsOfFile: run + "/log.jsonl", encoding: .utf8).split(separator: "\n")
             #expect(lines.count == 8)
             let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
@@ -81,9 +85,20 @@ import Testing
             }
             #expect(!FileManager.default.fileExists(atPath: broken + "/encoder.h5"))
             #expect(FileManager.default.fileExists(atPath: broken + "/checkpoints/step-4.h5"))
-            // Resume with the healthy objective: ends bit-identical to the uninterrupted run.
-            #expect(try Pretraining(options(method, budget, run: broken)).run() == .completed(resumedFrom: 4))
+            // Resume with the healthy objective, on 2 threads: ends bit-identical to the
+            // uninterrupted 1-thread run, and run.json keeps both segments' conditions.
+            var resumed = options(method, budget, run: broken)
+            resumed.threads = 2
+            #expect(try Pretraining(resumed).run() == .completed(resumedFrom: 4))
             #expect(try HarnessFixtures.encoderBits(broken + "/encoder.h5") == HarnessFixtures.encoderBits(reference + "/encoder.h5"))
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: broken + "/run.json"))) as! [String: Any]
+            let provenance = manifest["provenance"] as! [String: Any]
+            let segments = try #require(provenance["segments"] as? [[String: Any]])
+            #expect(segments.map { [$0["from_step"] as? Int, $0["to_step"] as? Int, $0["threads"] as? Int] }
+                    == [[0, 4, 1], [4, 12, 2]], "\(segments)")
+            let walls = segments.compactMap { $0["wall_seconds"] as? Double }
+            #expect(walls.count == 2 && abs(walls.reduce(0, +) - (provenance["wall_seconds"] as! Double)) < 1e-6, "\(segments)")
+            #expect(provenance["threads"] as? Int == 2)
             let logA = try String(contentsOfFile: reference + "/log.jsonl", encoding: .utf8)
             let logB = try String(contentsOfFile: broken + "/log.jsonl", encoding: .utf8)
             let losses = { (s: String) in s.split(separator: "\n").map { line in

@@ -26,7 +26,7 @@ struct FakeRunTree {
     func addRun(
         budget: String = "tiny", method: String, seed: Int, top1: Double, mIoU: Double? = nil, fineTuneTop1: Double? = nil,
         wallSeconds: Double = 100, imagesSeen: Int = 5000, threads: Int = 2, blas: String = "OpenBLAS 0.3.21 Haswell",
-        gemmOrder: String = "fixed-order-fma/1", completed: Bool = true
+        gemmOrder: String = "fixed-order-fma/1", segments: String? = nil, completed: Bool = true
     ) throws {
         let directory = "runs/\(budget)/\(method)/seed\(seed)"
         let hash = "c0ffee\(method.count)\(seed)"
@@ -38,7 +38,7 @@ struct FakeRunTree {
              "provenance": {"git_commit": "0123456789abcdef0123", "git_dirty": false, "threads": \(threads),
                "blas": "\(blas)", "gemm_order": "\(gemmOrder)", "gemm_path": "avx2-fma", "machine": "x86_64 test, 2 cores", "swift": "6.3.1",
                "wall_seconds": \(wallSeconds), "images_seen": \(imagesSeen), "encoder_flops": 1.2e13,
-               "peak_rss_mib": 812.5},
+               "peak_rss_mib": 812.5\(segments.map { ", \"segments\": \($0)" } ?? "")},
              "completed": \(completed)}
             """, to: directory + "/run.json")
         try write(metrics(probe: "linear", method: method, budget: budget, seed: seed, hash: hash,

@@ -346,6 +346,46 @@ import Results
         #expect(speed.evaluation.reason?.contains("seed 2 not compared") == true && speed.evaluation.reason?.contains("1 thread(s)") == true)
     }
 
+    /// A run resumed under another thread count averages two speeds: its throughput pairs with
+    /// no baseline seed, the reason names its segments, and provenance.md lists it. A run resumed
+    /// under the same conditions still pairs; segments that do not follow each other are refused.
+    @Test func runsResumedUnderOtherConditionsHaveNoThroughputToCompare() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        func segment(_ from: Int, _ to: Int, threads: Int) -> String {
+            "{\"from_step\": \(from), \"to_step\": \(to), \"threads\": \(threads), \"machine\": \"x86_64 test, 2 cores\", "
+                + "\"gemm_path\": \"avx2-fma\", \"wall_seconds\": 25}"
+        }
+        // Seed 3 was resumed by this binary from a checkpoint of an older one: its first segment's conditions are unknown.
+        let unrecorded = "{\"from_step\": 0, \"to_step\": 40, \"wall_seconds\": 25}"
+        for seed in 0..<4 {
+            try tree.addRun(method: "mae", seed: seed, top1: 84, wallSeconds: 100 + Double(seed))
+            let segments = [0: "[\(segment(0, 40, threads: 1)), \(segment(40, 78, threads: 2))]",
+                            1: "[\(segment(0, 40, threads: 2)), \(segment(40, 78, threads: 2))]",
+                            3: "[\(unrecorded), \(segment(40, 78, threads: 2))]"][seed]
+            try tree.addRun(method: "lomar", seed: seed, top1: 85, wallSeconds: 50, segments: segments)
+        }
+        let collection = try RunCollector.collect(root: tree.runs)
+        let results = ClaimsEvaluator.evaluate(try claims(), runs: collection, budget: "tiny")
+        let speed = try #require(results.first { $0.claim.id == "lomar_vs_mae_inaturalist_speed" })
+        #expect(speed.evaluation.pairedSeeds == [1, 2], "\(speed.evaluation)")
+        let reason = speed.evaluation.reason ?? ""
+        #expect(reason.contains("seed 0 not compared: lomar resumed under other conditions (steps 0–40: 1 thread(s), "
+                                + "x86_64 test, 2 cores, GEMM avx2-fma; steps 40–78: 2 thread(s)"), "\(reason)")
+        #expect(reason.contains("seed 3 not compared: lomar resumed under other conditions (steps 0–40: conditions unrecorded; "),
+                "\(reason)")
+        let provenance = ProvenanceReport.markdown(collection)
+        let resumed = try #require(provenance.components(separatedBy: "## Resumed runs").dropFirst().first)
+        #expect(resumed.contains("| tiny/lomar/seed0 | steps 0–40: 1 thread(s)") && resumed.contains("| tiny/lomar/seed1 |"))
+        #expect(!resumed.contains("seed2") && !resumed.contains("mae"), "\(resumed)")
+
+        try tree.addRun(method: "lomar", seed: 4, top1: 85, segments: "[\(segment(0, 40, threads: 1)), \(segment(41, 78, threads: 1))]")
+        #expect(throws: ResultsError.self) { try RunCollector.collect(root: tree.runs) }
+        do { _ = try RunCollector.collect(root: tree.runs) } catch {
+            #expect("\(error)".contains("seed4/run.json: provenance.segments[1] runs from step 41 to 78"), "\(error)")
+        }
+    }
+
     /// A setting a user can change for one arm (fine-tuning epochs, an asked-for readout) stops
     /// that seed pairing; the method's own readout and solver details do not.
     @Test func armsPairOnlyUnderTheSameProbeSettings() throws {
