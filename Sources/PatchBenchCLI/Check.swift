@@ -3,6 +3,7 @@ import Foundation
 import SafeIO
 import Harness
 import Results
+import TensorCore
 
 /// `patchbench check`: regression against committed golden numbers.
 struct Check: ParsableCommand {
@@ -58,7 +59,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let collection = try RunCollector.collect(root: runs)
-        let coretype = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+        let coretype = BLAS.requestedCoreType()
         if writeGolden {
             try write(collection: collection, coretype: coretype)
             return

@@ -38,10 +38,15 @@ public enum BLAS {
     /// back to an older one (0.3.21 runs Prescott, SSE3, on Sapphire Rapids).
     static let avx2Kernels: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"]
 
+    /// The kernel OPENBLAS_CORETYPE asks for, as OpenBLAS reads it: nil when the variable is unset
+    /// or empty (OpenBLAS 0.3.21 then picks the kernel itself: on a Zen 4 EPYC, Cooperlake either way).
+    public static func requestedCoreType(in environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        environment["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// A warning for this process, or nil: see `slowKernelNote(core:coreTypeSet:cpuHasAVX2FMA:)`.
     public static var slowKernelNote: String? {
-        slowKernelNote(core: coreName, coreTypeSet: !(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "").isEmpty,
-                       cpuHasAVX2FMA: FloatGEMM.Path.avx2.isSupported)
+        slowKernelNote(core: coreName, coreTypeSet: requestedCoreType() != nil, cpuHasAVX2FMA: FloatGEMM.Path.avx2.isSupported)
     }
 
     /// When OpenBLAS picked a pre-AVX2 kernel by itself on a CPU with AVX2 and FMA, a sentence

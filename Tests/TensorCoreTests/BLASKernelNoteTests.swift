@@ -15,6 +15,14 @@ struct BLASKernelNoteTests {
         #expect(BLAS.slowKernelNote(core: core, coreTypeSet: false, cpuHasAVX2FMA: true) == nil)
     }
 
+    /// An empty OPENBLAS_CORETYPE is no request (OpenBLAS picks the kernel as when it is unset), so
+    /// a golden written with it unset and a check run with it empty record the same environment.
+    @Test func anEmptyCoreTypeRequestsNothing() {
+        #expect(BLAS.requestedCoreType(in: [:]) == nil)
+        #expect(BLAS.requestedCoreType(in: ["OPENBLAS_CORETYPE": ""]) == nil)
+        #expect(BLAS.requestedCoreType(in: ["OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1048576"]) == "Haswell")
+    }
+
     @Test func aChosenKernelOrACPUWithoutAVX2IsNotNamed() {
         #expect(BLAS.slowKernelNote(core: "Prescott", coreTypeSet: true, cpuHasAVX2FMA: true) == nil)
         #expect(BLAS.slowKernelNote(core: "Prescott", coreTypeSet: false, cpuHasAVX2FMA: false) == nil)
