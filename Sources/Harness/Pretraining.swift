@@ -167,11 +167,13 @@ public struct Pretraining {
         let flops = objective.flopsPerImage
         try dir.writeManifest(manifest(completed: false, wall: wallBefore, steps: optimizer.step,
                                        flops: Double(optimizer.step * batch) * flops.encoder, segments: earlierSegments))
-        // This process's segment, up to `step` after `wall` seconds of the whole run.
+        // This process's segment, up to `step` after `wall` seconds of the whole run; none when it
+        // trained no step (a run stopped after its last checkpoint, before writing the encoder).
         let segmentFrom = optimizer.step, machine = Provenance.machine()
         func segments(through step: Int, wall: Double) -> [Provenance.Segment] {
-            earlierSegments + [Provenance.Segment(fromStep: segmentFrom, toStep: step, threads: o.threads, machine: machine,
-                                                  gemmPath: FloatGEMM.path.rawValue, wallSeconds: wall - wallBefore)]
+            guard step > segmentFrom else { return earlierSegments }
+            return earlierSegments + [Provenance.Segment(fromStep: segmentFrom, toStep: step, threads: o.threads, machine: machine,
+                                                         gemmPath: FloatGEMM.path.rawValue, wallSeconds: wall - wallBefore)]
         }
 
         var progress = ProgressReporter(mode: o.progress, total: totalSteps, label: "\(o.method.name) \(budget.name) seed\(o.seed)")

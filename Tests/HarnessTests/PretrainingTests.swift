@@ -4,6 +4,7 @@ import HDF5Kit
 import Harness
 import Layers
 import Objectives
+import Results
 import TensorCore
 import Testing
 
@@ -105,6 +106,21 @@ import Testing
                 (try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["loss"] as! Double } }
             #expect(losses(logA) == losses(logB), "the resumed log repeats the uninterrupted losses exactly")
         }
+    }
+
+    /// A run stopped after its last checkpoint but before its encoder was written trains no step
+    /// when resumed: it finishes with the segments it had, which `tables` reads.
+    @Test func aRunStoppedAfterItsLastCheckpointKeepsItsSegments() throws {
+        let run = HarnessFixtures.temporaryDirectory("last-checkpoint") + "/mae"
+        let budget = try HarnessFixtures.budget(steps: 4)
+        _ = try Pretraining(options(.mae, budget, run: run)).run()
+        try FileManager.default.removeItem(atPath: run + "/encoder.h5")
+        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as! [String: Any]
+        manifest["completed"] = false
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: run + "/run.json"))
+        #expect(try Pretraining(options(.mae, budget, run: run)).run() == .completed(resumedFrom: 4))
+        let segments = try #require(try RunFileReader.readRun(run + "/run.json").provenance.segments)
+        #expect(segments.map { [$0.fromStep, $0.toStep, $0.threads] } == [[0, 4, 1]], "\(segments)")
     }
 
     @Test func completedRunIsLeftAloneAndOtherConfigsAreRefused() throws {
