@@ -142,8 +142,7 @@ public struct Pretraining {
             streams = restored.1
             objectiveState = ObjectiveState(restoredState)
             guard optimizer.step == last else { throw HarnessError("\(path): stores step \(optimizer.step), named step \(last)") }
-            wallBefore = try Self.wallSeconds(path)
-            earlierSegments = try Self.segments(path, step: last, wallSeconds: wallBefore)
+            (wallBefore, earlierSegments) = try Self.timing(path, step: last)
             resumedFrom = last
             try dir.truncateLog(after: last)
         } else {
@@ -286,22 +285,19 @@ public struct Pretraining {
 
     static let wallAttribute = "wall_seconds"
 
-    static func wallSeconds(_ path: String) throws -> Double {
-        let file = try HDF5File(openingForReadAt: path)
-        defer { file.close() }
-        return Double(try file.stringAttribute(wallAttribute)) ?? 0
-    }
-
     /// The segments up to a checkpoint (run.json `provenance.segments`), as JSON in the
-    /// checkpoint so that they stay in step with it; a checkpoint from before they were recorded
-    /// gives one segment with unrecorded conditions.
+    /// checkpoint so that they stay in step with it.
     static let segmentsAttribute = "segments"
 
-    static func segments(_ path: String, step: Int, wallSeconds: Double) throws -> [Provenance.Segment] {
+    /// A checkpoint's wall seconds so far and its segments, read in one opening; a checkpoint from
+    /// before segments were recorded gives one segment with unrecorded conditions.
+    static func timing(_ path: String, step: Int) throws -> (wallSeconds: Double, segments: [Provenance.Segment]) {
         let file = try HDF5File(openingForReadAt: path)
         defer { file.close() }
+        let wallSeconds = Double(try file.stringAttribute(wallAttribute)) ?? 0
         guard file.hasAttribute(segmentsAttribute) else {
-            return [Provenance.Segment(fromStep: 0, toStep: step, threads: nil, machine: nil, gemmPath: nil, wallSeconds: wallSeconds)]
+            return (wallSeconds, [Provenance.Segment(fromStep: 0, toStep: step, threads: nil, machine: nil, gemmPath: nil,
+                                                     wallSeconds: wallSeconds)])
         }
         let text = try file.stringAttribute(segmentsAttribute)
         let segments: [Provenance.Segment]
@@ -312,7 +308,7 @@ public struct Pretraining {
             throw HarnessError("\(path): the '\(segmentsAttribute)' attribute ends at step \(segments.last?.toStep ?? 0), "
                                + "the checkpoint is step \(step)")
         }
-        return segments
+        return (wallSeconds, segments)
     }
 
     static func encode(_ segments: [Provenance.Segment]) throws -> String {
