@@ -51,7 +51,7 @@ public enum ResolutionReport {
 
     /// The highest mean over the trained methods (neither floors nor reference rows), with its
     /// method (the first in name order on a tie): where the supervised row is no upper bound for a
-    /// probe, the range the methods themselves span.
+    /// probe (below the floor, or below this mean), the range the methods themselves span.
     static func best(_ collection: RunCollection, budget: String, probe: String, metric: String,
                      dataset: String?) -> (method: String, mean: Double)? {
         let methods = Array(Set(collection.runs.filter { $0.budget == budget }.map(\.method))).sorted()
@@ -88,6 +88,7 @@ public enum ResolutionReport {
                 + "| pooled seed s (methods) | MDD at n = \(plannedSeeds) |\n"
             text += "|---|---|---|---:|---:|---:|---|---:|---:|\n"
             var belowFloor: [String] = []
+            var belowBest: [String] = []
             var detectable: [String: Double] = [:]
             func key(_ probe: String, _ metric: String, _ dataset: String?) -> String { "\(probe)|\(metric)|\(dataset ?? "")" }
             for k in keys {
@@ -96,8 +97,13 @@ public enum ResolutionReport {
                 let upper = mean(collection, budget: budget, method: ResultsSummary.supervisedMethod, probe: k.probe,
                                  metric: k.metric, dataset: k.dataset)
                 let range = floor.flatMap { f in upper.map { $0 - f } }
-                if let range, range < 0 { belowFloor.append("\(k.probe) \(k.metric)" + (k.dataset.map { " on \($0)" } ?? "")) }
+                let name = "\(k.probe) \(k.metric)" + (k.dataset.map { " on \($0)" } ?? "")
                 let top = best(collection, budget: budget, probe: k.probe, metric: k.metric, dataset: k.dataset)
+                if let range, range < 0 {
+                    belowFloor.append(name)
+                } else if let upper, let top, top.mean > upper {
+                    belowBest.append("\(name) (\(top.method))")
+                }
                 let s = spread(collection, budget: budget, probe: k.probe, metric: k.metric, dataset: k.dataset)
                 let mdd = s.map { minimumDetectableDifference(pooledStandardDeviation: $0.pooled, seeds: plannedSeeds) }
                 if let mdd { detectable[key(k.probe, k.metric, k.dataset)] = mdd }
@@ -111,6 +117,11 @@ public enum ResolutionReport {
             if !belowFloor.isEmpty {
                 text += "\nThe supervised reference lies below the floor for \(belowFloor.joined(separator: ", ")): it is no upper "
                     + "bound there, and the best method's mean shows the range the methods span instead.\n"
+            }
+            if !belowBest.isEmpty {
+                text += "\nA trained method's mean lies above the supervised reference for \(belowBest.joined(separator: ", ")): "
+                    + "the supervised row is no upper bound there either, and the range the methods span (best − floor) is wider "
+                    + "than the usable range.\n"
             }
             text += "\n### Claim families\n\n"
             text += "| paper | method vs baseline | proxy (strength) | claims | reported Δ | MDD | resolvable at n = \(plannedSeeds) |\n"

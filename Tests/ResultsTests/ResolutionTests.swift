@@ -56,4 +56,22 @@ import Testing
         #expect(cells[5] == "-9.03" && cells[6] == "81.08 (lomar)", "\(row)")
         #expect(text.contains("The supervised reference lies below the floor for linear top1"), "\(text)")
     }
+
+    /// A trained method above the supervised row (as for the seg probe at tiny seed 0) is named too.
+    @Test func aTrainedMethodAboveTheSupervisedRowIsNamed() throws {
+        let tree = try FakeRunTree()
+        defer { tree.remove() }
+        try tree.addStandardRuns()
+        for seed in 0..<3 { try tree.addRun(method: "supervised", seed: seed, top1: 70 + Double(seed)) }
+        let collection = try RunCollector.collect(root: tree.runs)
+        let claims = try ClaimsLoader.load(path: ClaimsTests.claimsPath, implemented: Method.implemented)
+        let text = ResolutionReport.markdown(collection: collection,
+                                             claimResults: [("tiny", ClaimsEvaluator.evaluate(claims, runs: collection, budget: "tiny"))])
+        let row = try #require(text.split(separator: "\n").first { $0.hasPrefix("| linear | top1 |") })
+        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(cells[4] == "71.00" && cells[5] == "+30.97" && cells[6] == "81.08 (lomar)", "\(row)")
+        #expect(text.contains("A trained method's mean lies above the supervised reference for linear top1"), "\(text)")
+        #expect(text.contains("(lomar): the supervised row is no upper bound there either"), "\(text)")
+        #expect(!text.contains("lies below the floor"), "\(text)")
+    }
 }
