@@ -41,35 +41,33 @@ import Testing
         #expect(text.contains("| no |") || text.contains(" of "))
     }
 
-    /// A supervised row below the floor (as for the det probe at tiny) is named as no upper bound.
-    @Test func aSupervisedRowBelowTheFloorIsNamed() throws {
+    /// resolution.md over the standard runs and a supervised row at `top1 + seed` for seeds 0–2,
+    /// with its linear top-1 row split into cells.
+    func resolution(supervisedTop1 top1: Double) throws -> (text: String, cells: [String]) {
         let tree = try FakeRunTree()
         defer { tree.remove() }
         try tree.addStandardRuns()
-        for seed in 0..<3 { try tree.addRun(method: "supervised", seed: seed, top1: 30 + Double(seed)) }
+        for seed in 0..<3 { try tree.addRun(method: "supervised", seed: seed, top1: top1 + Double(seed)) }
         let collection = try RunCollector.collect(root: tree.runs)
         let claims = try ClaimsLoader.load(path: ClaimsTests.claimsPath, implemented: Method.implemented)
         let text = ResolutionReport.markdown(collection: collection,
                                              claimResults: [("tiny", ClaimsEvaluator.evaluate(claims, runs: collection, budget: "tiny"))])
         let row = try #require(text.split(separator: "\n").first { $0.hasPrefix("| linear | top1 |") })
-        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-        #expect(cells[5] == "-9.03" && cells[6] == "81.08 (lomar)", "\(row)")
+        return (text, row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) })
+    }
+
+    /// A supervised row below the floor (as for the det probe at tiny) is named as no upper bound.
+    @Test func aSupervisedRowBelowTheFloorIsNamed() throws {
+        let (text, cells) = try resolution(supervisedTop1: 30)
+        #expect(cells[5] == "-9.03" && cells[6] == "81.08 (lomar)", "\(cells)")
         #expect(text.contains("The supervised reference lies below the floor for linear top1"), "\(text)")
+        #expect(!text.contains("lies above the supervised reference"), "\(text)")
     }
 
     /// A trained method above the supervised row (as for the seg probe at tiny seed 0) is named too.
     @Test func aTrainedMethodAboveTheSupervisedRowIsNamed() throws {
-        let tree = try FakeRunTree()
-        defer { tree.remove() }
-        try tree.addStandardRuns()
-        for seed in 0..<3 { try tree.addRun(method: "supervised", seed: seed, top1: 70 + Double(seed)) }
-        let collection = try RunCollector.collect(root: tree.runs)
-        let claims = try ClaimsLoader.load(path: ClaimsTests.claimsPath, implemented: Method.implemented)
-        let text = ResolutionReport.markdown(collection: collection,
-                                             claimResults: [("tiny", ClaimsEvaluator.evaluate(claims, runs: collection, budget: "tiny"))])
-        let row = try #require(text.split(separator: "\n").first { $0.hasPrefix("| linear | top1 |") })
-        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-        #expect(cells[4] == "71.00" && cells[5] == "+30.97" && cells[6] == "81.08 (lomar)", "\(row)")
+        let (text, cells) = try resolution(supervisedTop1: 70)
+        #expect(cells[4] == "71.00" && cells[5] == "+30.97" && cells[6] == "81.08 (lomar)", "\(cells)")
         #expect(text.contains("A trained method's mean lies above the supervised reference for linear top1"), "\(text)")
         #expect(text.contains("(lomar): the supervised row is no upper bound there either"), "\(text)")
         #expect(!text.contains("lies below the floor"), "\(text)")
