@@ -17,6 +17,7 @@
 # Each file is written to a temporary name and renamed, so an interrupted copy leaves no
 # half-written record.
 set -euo pipefail
+. "$(dirname "$0")/slurm/run-progress.sh"
 [ $# -eq 3 ] || { echo "usage: $0 RUNS_DIR RECORDS_DIR BUDGET" >&2; exit 2; }
 runs=$1 records=$2 budget=$3
 [ -d "$runs" ] || { echo "$0: $runs: no such runs directory" >&2; exit 2; }
@@ -43,7 +44,7 @@ archive() {
 shopt -s nullglob
 for run in "$runs/$budget"/*/seed*/; do
     run=${run%/}
-    grep -Eq '"completed" *: *true' "$run/run.json" 2>/dev/null || continue
+    run_completed "$run" || continue
     destination=$records/$budget/${run#"$runs/$budget/"}
     # run.json first: a record without it is skipped by `tables`, a record with it is whole.
     # A run that is not the archived one (another config, an earlier code's run) adds nothing to it.

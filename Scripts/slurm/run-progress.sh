@@ -1,5 +1,12 @@
-# How far an unfinished run directory got, read from its files; sourced by Scripts/slurm/status.sh
-# (`make status`) and by `make plan`.
+# Whether a run directory is done, and how far an unfinished one got, read from its files; sourced by
+# Scripts/slurm/status.sh (`make status`), Scripts/slurm/submit.sh, Scripts/archive-runs.sh and `make plan`.
+# (Scripts/slurm/task.sh has its own copy of run_completed: sbatch runs a copy of it from Slurm's spool.)
+
+# run_completed DIR: whether DIR/run.json says "completed": true. encoder.h5 is written before it,
+# so only this means the run is done.
+run_completed() {
+    grep -qE '"completed" *: *true' "$1/run.json" 2>/dev/null
+}
 
 # last_checkpoint DIR: the step of DIR's last checkpoint (checkpoints/step-<N>.h5), or nothing.
 last_checkpoint() {

@@ -75,7 +75,7 @@ for m in $METHODS; do
     for s in $seeds; do
         dir=$RUNS_DIR/$BUDGET/$m/seed$s
         total=$((total + 1))
-        if grep -qE '"completed" *: *true' "$dir/run.json" 2>/dev/null; then
+        if run_completed "$dir"; then
             pre=done; total_done=$((total_done + 1))
         else
             steps=$(total_steps "$dir") last=$(last_checkpoint "$dir")

@@ -23,6 +23,7 @@
 #   SLURM_MEM_PRETRAIN, SLURM_MEM_EVAL, SLURM_MEM_TABLES   --mem of each kind (MiB)
 #   SLURM_WAIT=1        wait for the tables job and exit non-zero unless it COMPLETED (tests)
 set -euo pipefail
+. "$(dirname "$0")/run-progress.sh"
 
 plan=$1
 : "${SLURM_DIR:?}" "${BUDGET:?}" "${IMAGES:?}" "${THREADS:?}"
@@ -76,14 +77,12 @@ submit() {   # submit KIND LABEL TASKFILE N MINUTES MEM DEPENDENCY  → prints t
     echo "$id"
 }
 
-pretrain_done() { grep -qE '"completed" *: *true' "$1/run.json" 2>/dev/null; }
-
 # Pretraining: unfinished runs only, longest first (an array starts in index order, and the
 # longest runs bound the wall time); the slowest measured rate stands in for an unmeasured one.
 slowest=$(awk '$1 == "pretrain" && $5 > 0 {print $5}' "$plan" | sort -n | head -1)
 while read -r kind name run_dir output rate command; do
     [ "$kind" = pretrain ] || continue
-    pretrain_done "$run_dir" && continue
+    run_completed "$run_dir" && continue
     case $name in random-init*) minutes=10 ;; *)
         [ "$rate" -gt 0 ] || rate=${slowest:-1}
         # Rates are 2-thread figures; fewer threads are assumed proportionally slower, more no faster.

@@ -28,7 +28,8 @@ echo "== $name: job $job on $(hostname -s), ${SLURM_CPUS_PER_TASK:-?} CPUs, $(da
 
 finished() {
     case $kind in
-        # encoder.h5 is written before run.json says completed: only the latter means done.
+        # encoder.h5 is written before run.json says completed: only the latter means done. (run-progress.sh's
+        # run_completed, repeated: sbatch runs a copy of this script from Slurm's spool, away from its siblings.)
         pretrain) grep -qE '"completed" *: *true' "$run_dir/run.json" 2>/dev/null ;;
         eval) [ -s "$output" ] ;;
         tables) false ;;
