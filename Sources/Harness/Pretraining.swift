@@ -168,7 +168,7 @@ public struct Pretraining {
                                        flops: Double(optimizer.step * batch) * flops.encoder, segments: earlierSegments))
         // This process's segment, up to `step` after `wall` seconds of the whole run; none when it
         // trained no step (a run stopped after its last checkpoint, before writing the encoder).
-        let segmentFrom = optimizer.step, machine = Provenance.machine()
+        let segmentFrom = optimizer.step, machine = Provenance.machine
         func segments(through step: Int, wall: Double) -> [Provenance.Segment] {
             guard step > segmentFrom else { return earlierSegments }
             return earlierSegments + [Provenance.Segment(fromStep: segmentFrom, toStep: step, threads: o.threads, machine: machine,

@@ -33,7 +33,7 @@ extension RunFile.Provenance {
         let (commit, dirty) = sourceAtStart
         return Provenance(gitCommit: commit, gitDirty: dirty, buildCommit: build.commit, buildDirty: build.dirty, threads: threads, blas: "\(BLAS.config) (core \(BLAS.coreName))",
                           gemmOrder: FloatGEMM.order, gemmPath: FloatGEMM.path.rawValue,
-                          machine: machine(), swift: swiftVersion, wallSeconds: wallSeconds, imagesSeen: imagesSeen,
+                          machine: machine, swift: swiftVersion, wallSeconds: wallSeconds, imagesSeen: imagesSeen,
                           encoderFlops: encoderFlops, peakRssMib: ProcessMemory.peakResidentMiB())
     }
 
@@ -54,7 +54,8 @@ extension RunFile.Provenance {
 
     /// "x86_64 AMD EPYC (family 25, model 17), 2 cores": the family and model tell apart CPUs
     /// that share a model name (a Zen 4 and a Zen 5 EPYC both say "AMD EPYC" on these machines).
-    static func machine() -> String {
+    /// Read once per process: run.json and each pretraining segment name the same machine.
+    static let machine: String = {
         var name = utsname()
         uname(&name)
         let arch = withUnsafeBytes(of: &name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -66,7 +67,7 @@ extension RunFile.Provenance {
         var cpu = field("model name") ?? "unknown CPU"
         if let family = field("cpu family"), let model = field("model") { cpu += " (family \(family), model \(model))" }
         return "\(arch) \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
-    }
+    }()
 
     static var swiftVersion: String {
         #if compiler(>=6.3)
