@@ -70,7 +70,8 @@ public enum SpeedComparison {
                               baselineImagesPerSecond: maeRates, methodImagesPerSecond: lomarRates,
                               speedup: round(median(lomarRates) / median(maeRates)),
                               flopRatio: round(mae.flopsPerImage.total / lomar.flopsPerImage.total), threads: threads)
-                log("grid \(g), \(decoder.rawValue) decoder: MAE \(median(maeRates)) img/s, LoMaR \(median(lomarRates)) img/s, "
+                log("grid \(g), \(decoder.rawValue) decoder: MAE \(String(format: "%.1f", median(maeRates))) img/s, "
+                    + "LoMaR \(String(format: "%.1f", median(lomarRates))) img/s, "
                     + "LoMaR/MAE \(row.speedup) (FLOP ratio \(row.flopRatio))")
                 rows.append(row)
             }

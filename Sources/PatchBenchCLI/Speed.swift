@@ -134,7 +134,8 @@ struct Speed: ParsableCommand {
         for r in rows {
             let mae = SpeedComparison.median(r.baselineImagesPerSecond), lomar = SpeedComparison.median(r.methodImagesPerSecond)
             print("| \(r.grid) | \(r.imageSize) | \(r.windowSize ?? 0)x\(r.windowCount ?? 0) | "
-                  + "\(r.decoderDimension ?? 0)x\(r.decoderDepth ?? 0) | \(mae) | \(lomar) | \(String(format: "%.2f", r.speedup))x | "
+                  + "\(r.decoderDimension ?? 0)x\(r.decoderDepth ?? 0) | \(String(format: "%.1f", mae)) | \(String(format: "%.1f", lomar)) | "
+                  + "\(String(format: "%.2f", r.speedup))x | "
                   + "\(String(format: "%.2f", r.flopRatio))x |")
         }
         print("wrote \(path)")
